@@ -1,0 +1,70 @@
+/* util.h — error-checking macros, aligned allocation, timers, seeded RNG.
+ *
+ * Shared by every layer of the project (kernels, models, suites, results,
+ * bench, tests). Library code reports errors through return codes and
+ * util_error(); only the CLI decides the exit code.
+ */
+#ifndef GRIFFIN_UTIL_H
+#define GRIFFIN_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Last error message, set by util_error(); library functions that return
+ * non-zero leave a human-readable reason here. */
+void util_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *util_last_error(void);
+
+/* Fatal checks for programmer errors and allocation failure (print file:line
+ * and abort the process). Used only where recovery is impossible. */
+#define CHECK_ALLOC(p)                                                          \
+    do {                                                                        \
+        if (!(p)) {                                                             \
+            fprintf(stderr, "%s:%d: out of memory (%s)\n", __FILE__, __LINE__, #p); \
+            abort();                                                            \
+        }                                                                       \
+    } while (0)
+
+/* Recoverable I/O check: on failure record the reason and return -1 from the
+ * enclosing function. */
+#define CHECK_IO(cond, ...)                                                     \
+    do {                                                                        \
+        if (!(cond)) {                                                          \
+            util_error(__VA_ARGS__);                                            \
+            return -1;                                                          \
+        }                                                                       \
+    } while (0)
+
+/* 64-byte aligned allocation (zeroed); free with util_free. Aborts on OOM. */
+void *util_alloc(size_t bytes);
+void util_free(void *p);
+
+/* Monotonic wall clock in seconds. */
+double util_now(void);
+
+/* Deterministic RNG (xoshiro256**), seeded by splitmix64. */
+typedef struct { uint64_t s[4]; } rng_t;
+void rng_seed(rng_t *r, uint64_t seed);
+uint64_t rng_u64(rng_t *r);
+double rng_uniform(rng_t *r);            /* [0, 1) */
+double rng_normal(rng_t *r);             /* N(0, 1), Box-Muller */
+uint32_t rng_below(rng_t *r, uint32_t n); /* uniform in [0, n) */
+
+/* Max relative error between two arrays: max|a-b| / max(max|b|, tiny). */
+double util_max_rel_err(const float *a, const float *b, size_t n);
+/* Max of |a-b| / (atol + rtol*|b|) elementwise; <= 1 means "close". */
+double util_close_ratio(const float *a, const float *b, size_t n, double rtol, double atol);
+
+/* Number of threads the kernels may use (OpenMP if built, else 1). */
+int util_threads(void);
+void util_set_threads(int n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# run-tests.sh BUILD — run every test binary in BUILD/tests, then the shell
+# tests in tests/*.sh, and print the aggregate "N passed, N failed" last.
+# Exit status: 0 only if every test program exited 0.
+set -u
+BUILD=${1:-build}
+export GRIFFIN_BIN="$PWD/$BUILD/griffin"
+export GRIFFIN_BUILD="$PWD/$BUILD"
+pass=0; fail=0; bad=()
+run_one() {
+    local name=$1; shift
+    local log; log=$(mktemp)
+    local t0=$SECONDS
+    "$@" >"$log" 2>&1; local rc=$?
+    local line; line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+    local p=0 f=0
+    if [[ -n "$line" ]]; then p=${line%% passed*}; f=${line#*, }; f=${f%% failed*}; fi
+    if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; fi
+    pass=$((pass + p)); fail=$((fail + f))
+    printf '%-28s %4d passed %3d failed  (%ds)%s\n' "$name" "$p" "$f" $((SECONDS - t0)) "$([[ $rc -ne 0 ]] && echo '  <-- FAILED')"
+    if [[ $rc -ne 0 ]]; then bad+=("$name"); sed 's/^/    /' "$log" | tail -40; fi
+    rm -f "$log"
+}
+for t in "$BUILD"/tests/test_*; do
+    [[ -x "$t" ]] || continue
+    run_one "$(basename "$t")" "$t"
+done
+for t in tests/test_*.sh; do
+    [[ -f "$t" ]] || continue
+    run_one "$(basename "$t")" bash "$t"
+done
+if (( ${#bad[@]} )); then echo "failing: ${bad[*]}"; fi
+echo "$pass passed, $fail failed"
+(( ${#bad[@]} == 0 && pass > 0 ))

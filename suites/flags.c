@@ -1,0 +1,140 @@
+/* flags.c — see flags.h. */
+#include "flags.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int set_value(flag_def *d, const char *v) {
+    char *end = NULL;
+    errno = 0;
+    switch (d->type) {
+    case FLAG_STR: *(const char **)d->dst = v; return 0;
+    case FLAG_INT: {
+        long x = strtol(v, &end, 10);
+        if (errno || !end || *end || end == v || x < -2147483647L || x > 2147483647L) return -1;
+        *(int *)d->dst = (int)x;
+        return 0;
+    }
+    case FLAG_LONG: {
+        long long x = strtoll(v, &end, 10);
+        if (errno || !end || *end || end == v) return -1;
+        *(long long *)d->dst = x;
+        return 0;
+    }
+    case FLAG_FLOAT: {
+        double x = strtod(v, &end);
+        if (errno || !end || *end || end == v) return -1;
+        *(double *)d->dst = x;
+        return 0;
+    }
+    case FLAG_BOOL:
+        if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on")) *(int *)d->dst = 1;
+        else if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off")) *(int *)d->dst = 0;
+        else return -1;
+        return 0;
+    }
+    return -1;
+}
+
+static const char *type_word(flag_type t) {
+    switch (t) {
+    case FLAG_STR: return "TEXT";
+    case FLAG_INT: case FLAG_LONG: return "N";
+    case FLAG_FLOAT: return "X";
+    default: return "";
+    }
+}
+
+void flags_help(FILE *f, const flag_def *defs, const char *usage, const char *about) {
+    fprintf(f, "usage: %s\n", usage);
+    if (about && *about) fprintf(f, "\n%s\n", about);
+    fprintf(f, "\nflags:\n");
+    for (const flag_def *d = defs; d && d->name; d++) {
+        char left[64];
+        snprintf(left, sizeof left, "--%s %s", d->name, type_word(d->type));
+        fprintf(f, "  %-26s %s", left, d->help ? d->help : "");
+        if (d->def && d->type != FLAG_BOOL) fprintf(f, " (default %s)", d->def);
+        if (d->type == FLAG_BOOL && d->def && !strcmp(d->def, "1")) fprintf(f, " (default on; --no-%s to turn off)", d->name);
+        fprintf(f, "\n");
+    }
+    fprintf(f, "  %-26s %s\n", "-h, --help", "show this help");
+}
+
+int flags_parse(flag_def *defs, int argc, char **argv, char **pos, int max_pos, int *npos,
+                const char *usage, const char *about) {
+    for (flag_def *d = defs; d && d->name; d++) {
+        d->seen = 0;
+        if (d->def && set_value(d, d->def) != 0) {
+            fprintf(stderr, "internal: bad default for --%s\n", d->name);
+            return 2;
+        }
+    }
+    int n = 0, only_pos = 0;
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i];
+        if (!only_pos && (!strcmp(a, "-h") || !strcmp(a, "--help"))) {
+            flags_help(stdout, defs, usage, about);
+            return 0;
+        }
+        if (!only_pos && !strcmp(a, "--")) { only_pos = 1; continue; }
+        if (!only_pos && a[0] == '-' && a[1] == '-' && a[2]) {
+            char name[128];
+            const char *eq = strchr(a + 2, '=');
+            size_t len = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
+            if (len >= sizeof name) len = sizeof name - 1;
+            memcpy(name, a + 2, len);
+            name[len] = 0;
+            int neg = 0;
+            flag_def *d = NULL;
+            for (flag_def *e = defs; e && e->name; e++)
+                if (!strcmp(e->name, name)) { d = e; break; }
+            if (!d && !strncmp(name, "no-", 3)) {
+                for (flag_def *e = defs; e && e->name; e++)
+                    if (e->type == FLAG_BOOL && !strcmp(e->name, name + 3)) { d = e; neg = 1; break; }
+            }
+            if (!d) {
+                fprintf(stderr, "error: unknown flag '--%s'\n", name);
+                fprintf(stderr, "usage: %s  (--help for the flags)\n", usage);
+                return 2;
+            }
+            const char *v;
+            if (d->type == FLAG_BOOL && !eq) {
+                *(int *)d->dst = neg ? 0 : 1;
+                d->seen = 1;
+                continue;
+            }
+            if (eq) v = eq + 1;
+            else if (i + 1 < argc) v = argv[++i];
+            else {
+                fprintf(stderr, "error: flag '--%s' needs a value (%s)\n", name, type_word(d->type));
+                return 2;
+            }
+            if (set_value(d, v) != 0) {
+                fprintf(stderr, "error: bad value '%s' for --%s (expected %s)\n", v, name,
+                        d->type == FLAG_BOOL ? "on/off" : type_word(d->type));
+                return 2;
+            }
+            d->seen = 1;
+            continue;
+        }
+        if (!only_pos && a[0] == '-' && a[1] && a[1] != '-' && !(a[1] >= '0' && a[1] <= '9')) {
+            fprintf(stderr, "error: unknown flag '%s' (flags are spelled --name)\n", a);
+            return 2;
+        }
+        if (n >= max_pos) {
+            fprintf(stderr, "error: unexpected argument '%s'\n", a);
+            fprintf(stderr, "usage: %s\n", usage);
+            return 2;
+        }
+        pos[n++] = a;
+    }
+    if (npos) *npos = n;
+    return -1;
+}
+
+int flags_seen(const flag_def *defs, const char *name) {
+    for (const flag_def *d = defs; d && d->name; d++)
+        if (!strcmp(d->name, name)) return d->seen;
+    return 0;
+}
