@@ -18,7 +18,7 @@ ifeq ($(CC),cc)
 CC := gcc
 endif
 OPT ?= -O3 -march=native
-CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 -I. -Ikernels -Imodels -Isuites -Iresults -Ibench
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -Wno-missing-field-initializers -Wshadow -Wformat=2 -I. -Ikernels -Imodels -Isuites -Iresults -Ibench
 CFLAGS ?=
 CFLAGS += $(OPT) $(CFLAGS_BASE)
 CXXFLAGS += $(OPT) -std=c++17 -Wall -I. -Ikernels -Ibench
@@ -61,7 +61,7 @@ yn = $(if $(1),✓,✗)
 LIB_SRC := $(wildcard kernels/*.c) $(wildcard models/*.c) $(wildcard results/*.c) \
            $(filter-out suites/main.c,$(wildcard suites/*.c))
 CU_SRC := $(wildcard kernels/*.cu)
-ifeq ($(HAVE_NVCC),1)
+ifeq ($(HAVE_NVCC)$(if $(CU_SRC),1),11)
 CFLAGS += -DHAVE_CUDA
 NVCC ?= nvcc
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(shell command -v nvcc))

@@ -1,0 +1,155 @@
+/* model.h — the three model families on the CPU: parameter layout (one
+ * allocation, named tensors in the official recurrentgemma naming), seeded
+ * initialisation, prefill (forward over B sequences of T tokens with
+ * segment positions) and batched decode with per-sequence caches.
+ *
+ * Data flow: tokens (B,T) + pos (B,T) -> embedding -> N residual blocks
+ * (pre-norm; temporal block = recurrent / local MQA / global MQA; gated MLP)
+ * -> final RMSNorm -> tied logits (B,T,V) -> optional soft-cap.
+ * Every GEMM goes through kernels/matmul.h; the RG-LRU and attention
+ * variants are chosen by name (model->rglru, model->attn).
+ */
+#ifndef GRIFFIN_MODEL_H
+#define GRIFFIN_MODEL_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attention.h"
+#include "config.h"
+#include "scan.h"
+
+#define TENSOR_NAME_MAX 96
+
+typedef enum { INIT_ZERO = 0, INIT_NORMAL, INIT_APARAM } init_kind;
+
+typedef struct {
+    char name[TENSOR_NAME_MAX];
+    int ndim;
+    int64_t shape[4];
+    size_t offset;    /* in floats, into the parameter block */
+    size_t numel;
+    init_kind init;
+    float std;        /* for INIT_NORMAL */
+    int decay;        /* AdamW weight decay applies */
+    int layer;        /* block index or -1 */
+} tensor_desc;
+
+/* Named pointers into a parameter-shaped block (weights or gradients). */
+typedef struct {
+    char type;                        /* 'R', 'L' or 'G' */
+    float *pre_norm, *post_norm;      /* (D) temporal_pre_norm, channel_pre_norm */
+    /* recurrent */
+    float *wy, *by, *wx, *bx;         /* (L,D), (L) */
+    float *wout, *bout;               /* (D,L), (D) */
+    float *conv_w, *conv_b;           /* (K,L), (L) */
+    float *a_param;                   /* (L) */
+    float *gi_w, *gi_b, *ga_w, *ga_b; /* (nb,bw,bw), (nb,bw) */
+    /* attention */
+    float *wq, *wk, *wv;              /* (H*dh,D), (dh,D), (dh,D) */
+    float *wo, *bo;                   /* (D,H*dh), (D) */
+    /* MLP */
+    float *up_w, *up_b;               /* (2,D,M*D), (2,1,1,M*D) */
+    float *down_w, *down_b;           /* (D,M*D), (D) */
+} layer_view;
+
+typedef struct {
+    float *embed;       /* (V,D) */
+    float *final_norm;  /* (D) */
+    layer_view *layers; /* depth */
+} param_view;
+
+/* Activations of one forward pass, sized for (B,T) at allocation.
+ * When `saved` is set every layer keeps its own buffers (training);
+ * otherwise all layers share one set (inference). */
+typedef struct {
+    float *x_in;             /* (B,T,D) residual stream entering the block */
+    float *n1, *rstd1;       /* (B,T,D), (B,T) */
+    float *ybr, *xbr, *conv; /* (B,T,L) */
+    float *gx, *ga, *h;      /* (B,T,L) */
+    float *prod;             /* (B,T,L) h * gelu(ybr) */
+    float *q, *k, *v;        /* (B,T,H*dh), (B,T,dh), (B,T,dh) */
+    float *att, *lse;        /* (B,T,H*dh), (B,H,T) */
+    float *res1;             /* (B,T,D) after the temporal block */
+    float *n2, *rstd2;       /* (B,T,D), (B,T) */
+    float *up;               /* (2,B,T,M*D) pre-activations of both MLP branches */
+    float *gated;            /* (B,T,M*D) */
+} layer_acts;
+
+typedef struct {
+    int B, T, saved;
+    float *block;            /* the one allocation */
+    size_t nfloats;
+    layer_acts *layers;      /* depth entries (aliases when !saved) */
+    float *x_out;            /* (B,T,D) final residual stream */
+    float *nf, *rstdf;       /* (B,T,D), (B,T) final norm */
+    float *logits;           /* (B,T,V) */
+    float *tout;             /* (B,T,D) scratch: temporal / MLP output */
+    float *work;             /* RG-LRU workspace */
+} model_acts;
+
+typedef struct {
+    model_config cfg;
+    int ntensors;
+    tensor_desc *tensors;
+    size_t nparams;
+    float *params;           /* one allocation */
+    param_view w;
+    char rglru[24];          /* RG-LRU variant name */
+    char attn[24];           /* prefill attention variant name */
+} model;
+
+/* Build the tensor table for a config (caller frees *out with free()). */
+int model_layout(const model_config *c, tensor_desc **out, int *n, size_t *nparams);
+/* Point a view at a parameter-shaped block laid out by model_layout. */
+void model_view(const model *m, float *base, param_view *v);
+void model_view_free(param_view *v);
+
+/* Allocate parameters for a (finalized) config. 0 or -1. */
+int model_create(model *m, const model_config *c);
+void model_free(model *m);
+/* Seeded initialisation (spec §1 table; reproducible across thread counts). */
+void model_init_weights(model *m, uint64_t seed);
+const tensor_desc *model_find_tensor(const model *m, const char *name);
+
+int model_acts_alloc(model_acts *a, const model *m, int B, int T, int saved);
+void model_acts_free(model_acts *a);
+
+/* Prefill. tokens, pos (B,T); logits land in a->logits (B,T,V).
+ * If st != NULL, the decode state for each sequence is set from this
+ * prefill (every sequence must be one document: pos = 0..T-1).
+ * Returns 0, or -1 with util_last_error() (bad token, shape mismatch). */
+struct decode_state;
+int model_forward(model *m, model_acts *a, const int32_t *tokens, const int32_t *pos,
+                  struct decode_state *st);
+
+/* ---- decode -------------------------------------------------------------- */
+typedef struct decode_state {
+    int B, depth;
+    int capacity;            /* global-attention KV capacity (tokens) */
+    int32_t *n;              /* (B) tokens seen by each sequence */
+    float **h;               /* per layer (B,L) or NULL */
+    float **conv;            /* per layer (B,K-1,L) or NULL */
+    float **k, **v;          /* per layer (B,S,dh): S = W (local) or capacity (global) */
+    int *slots;              /* per layer S (0 for recurrent) */
+    /* scratch for one step */
+    float *x, *n1, *tout, *ybr, *xbr, *cv, *gx, *ga, *hh, *q, *kk, *vv, *att, *up, *gated;
+    int32_t *pos, *nvalid;
+    size_t bytes;            /* cache bytes (h, conv, KV) */
+} decode_state;
+
+/* capacity: max tokens per sequence for global attention layers (ignored
+ * when the model has none). 0 or -1 (allocation too large). */
+int decode_state_alloc(decode_state *s, const model *m, int B, int capacity);
+void decode_state_free(decode_state *s);
+/* Forget sequence b (n = 0, zero state). b < 0: every sequence. */
+void decode_state_reset(decode_state *s, const model *m, int b);
+/* One decode step: tokens (B) at positions s->n; logits (B,V) out.
+ * active (B) may be NULL (all step) or mask which sequences advance.
+ * Returns 0, or -1 when a global cache is full (names the sequence). */
+int model_decode_step(model *m, decode_state *s, const int32_t *tokens, const uint8_t *active,
+                      float *logits);
+
+/* bf16 rounding of sqrt(D), as the reference scales embeddings. */
+float model_embed_scale(const model_config *c);
+
+#endif

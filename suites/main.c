@@ -1,0 +1,47 @@
+/* main.c — the `griffin` command: dispatches to the subcommands declared in
+ * suites/commands.h. Exit codes: 0 ok, 1 failure, 2 usage or setup error.
+ *
+ *   griffin --help            list the subcommands
+ *   griffin COMMAND --help    the flags of one
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+typedef struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} command;
+
+static const command k_commands[] = {
+    {"info", cmd_info, "machine, BLAS, threads and features built"},
+    {"models", cmd_models, "every preset with parameter counts and decode-state bytes"},
+    {"init", cmd_init, "write a randomly initialised checkpoint for a preset"},
+    {"generate", cmd_generate, "sample bytes from a checkpoint (prefill + batched decode)"},
+    {"forward", cmd_forward, "prefill logits of a text or token file as .npy"},
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: griffin COMMAND [flags]   (griffin COMMAND --help for its flags)\n\n"
+               "Hawk, Griffin and MQA-Transformer benchmark harness.\n\ncommands:\n");
+    for (const command *c = k_commands; c->name; c++) fprintf(f, "  %-14s %s\n", c->name, c->help);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (const command *c = k_commands; c->name; c++)
+        if (!strcmp(argv[1], c->name)) return c->fn(argc - 1, argv + 1);
+    fprintf(stderr, "griffin: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

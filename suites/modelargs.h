@@ -1,0 +1,56 @@
+/* modelargs.h — the flags every model-using command shares: shape flags to
+ * build or override a config (--preset, --family, --width, ...), checkpoint
+ * overrides for configs inferred from shapes, kernel variant choice and
+ * threads. Commands append MODELARGS_FLAGS(&ma) to their flag table. */
+#ifndef GRIFFIN_MODELARGS_H
+#define GRIFFIN_MODELARGS_H
+#include "checkpoint.h"
+#include "flags.h"
+#include "model.h"
+
+typedef struct {
+    const char *preset, *family, *pattern, *lambda_init;
+    int width, depth, heads, head_dim, lru_width, mlp, window, vocab, gate_blocks, embed_scale;
+    double softcap;
+    int global_attn;
+    const char *rglru, *attn, *gemm;
+    int threads;
+} model_args;
+
+#define MODELARGS_SHAPE_FLAGS(ma)                                                                     \
+    {"preset", FLAG_STR, &(ma)->preset, NULL, "model preset (griffin models lists them)"},            \
+    {"family", FLAG_STR, &(ma)->family, NULL, "mqa, hawk or griffin (custom shape)"},                 \
+    {"width", FLAG_INT, &(ma)->width, "0", "model width D"},                                          \
+    {"depth", FLAG_INT, &(ma)->depth, "0", "number of blocks N"},                                     \
+    {"heads", FLAG_INT, &(ma)->heads, "0", "query heads H"},                                          \
+    {"head-dim", FLAG_INT, &(ma)->head_dim, "0", "head dim (0 = D/H)"},                               \
+    {"lru-width", FLAG_INT, &(ma)->lru_width, "0", "RG-LRU width D_RNN"},                             \
+    {"mlp", FLAG_INT, &(ma)->mlp, "0", "MLP expansion M"},                                            \
+    {"vocab", FLAG_INT, &(ma)->vocab, "0", "vocabulary size V"},                                      \
+    {"gate-blocks", FLAG_INT, &(ma)->gate_blocks, "0", "RG-LRU gate blocks"},                          \
+    {"pattern", FLAG_STR, &(ma)->pattern, NULL, "block pattern, one of R/L/G per block (e.g. RRLRR)"}, \
+    {"lambda-init", FLAG_STR, &(ma)->lambda_init, NULL, "RG-LRU Lambda init: code or paper"}
+
+#define MODELARGS_CKPT_FLAGS(ma)                                                                       \
+    {"window", FLAG_INT, &(ma)->window, "-1", "local attention window W (overrides the checkpoint)"}, \
+    {"softcap", FLAG_FLOAT, &(ma)->softcap, "-1", "logit soft-cap (0 = off; overrides)"},              \
+    {"embed-scale", FLAG_INT, &(ma)->embed_scale, "-1", "scale embeddings by sqrt(D): 1/0 (overrides)"}, \
+    {"global-attn", FLAG_INT, &(ma)->global_attn, "-1", "inferred attention blocks are global: 1/0"}
+
+#define MODELARGS_RUN_FLAGS(ma)                                                                        \
+    {"threads", FLAG_INT, &(ma)->threads, "0", "threads (0 = all cores)"},                            \
+    {"rglru", FLAG_STR, &(ma)->rglru, NULL, "RG-LRU kernel variant (ref, seq, fused, chunked, assoc)"}, \
+    {"attn", FLAG_STR, &(ma)->attn, NULL, "prefill attention variant (ref, banded, tiled)"},          \
+    {"gemm", FLAG_STR, &(ma)->gemm, NULL, "GEMM variant (blas, ref)"}
+
+/* Build a config from --preset and/or --family plus shape overrides.
+ * 0, or -1 after printing the problem (usage error). */
+int modelargs_config(const model_args *ma, model_config *c);
+/* Checkpoint overrides from the flags. */
+void modelargs_overrides(const model_args *ma, ckpt_overrides *o);
+/* Apply threads and kernel variants to a model. 0 or -1 (printed). */
+int modelargs_apply(const model_args *ma, model *m);
+/* Set thread counts (OpenMP + BLAS) from --threads. */
+void modelargs_threads(const model_args *ma);
+
+#endif
