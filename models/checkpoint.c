@@ -46,9 +46,10 @@ static int max_block_index(const st_file *f) {
     return mx;
 }
 
-static const st_tensor *find_fmt(const st_file *f, const char *fmt, int i) {
+/* The tensor "blocks.{i}.{suffix}". */
+static const st_tensor *find_fmt(const st_file *f, const char *suffix, int i) {
     char nm[ST_NAME_MAX];
-    snprintf(nm, sizeof nm, fmt, i);
+    snprintf(nm, sizeof nm, "blocks.%d.%s", i, suffix);
     return st_find(f, nm);
 }
 
@@ -61,17 +62,17 @@ int ckpt_infer_config(const st_file *f, model_config *c, const ckpt_overrides *o
     char pattern[CFG_MAX_DEPTH + 1] = {0};
     int L = 0, nb = 0, K = 4, heads = 0, dh = 0, MD = 0;
     for (int i = 0; i < depth; i++) {
-        const st_tensor *lx = find_fmt(f, "blocks.%d.recurrent_block.linear_x.weight", i);
-        const st_tensor *pq = find_fmt(f, "blocks.%d.attention_block.proj_q.weight", i);
-        const st_tensor *pk = find_fmt(f, "blocks.%d.attention_block.proj_k.weight", i);
-        const st_tensor *up = find_fmt(f, "blocks.%d.mlp_block.ffw_up.w", i);
+        const st_tensor *lx = find_fmt(f, "recurrent_block.linear_x.weight", i);
+        const st_tensor *pq = find_fmt(f, "attention_block.proj_q.weight", i);
+        const st_tensor *pk = find_fmt(f, "attention_block.proj_k.weight", i);
+        const st_tensor *up = find_fmt(f, "mlp_block.ffw_up.w", i);
         if (lx && lx->ndim == 2) {
             pattern[i] = 'R';
             nr++;
             L = (int)lx->shape[0];
-            const st_tensor *g = find_fmt(f, "blocks.%d.recurrent_block.rg_lru.input_gate.w", i);
+            const st_tensor *g = find_fmt(f, "recurrent_block.rg_lru.input_gate.w", i);
             if (g && g->ndim == 3) nb = (int)g->shape[0];
-            const st_tensor *cw = find_fmt(f, "blocks.%d.recurrent_block.conv_1d.w", i);
+            const st_tensor *cw = find_fmt(f, "recurrent_block.conv_1d.w", i);
             if (cw && cw->ndim == 2) K = (int)cw->shape[0];
         } else if (pq && pk && pq->ndim == 2 && pk->ndim == 2 && pk->shape[0] > 0) {
             pattern[i] = (ov && ov->global_attn == 1) ? 'G' : 'L';

@@ -1,0 +1,83 @@
+/* trainer.h — the training loop shared by `griffin train` and the suites:
+ * a batch source (packed byte corpus or a synthetic task), AdamW steps with
+ * saved activations, checkpoints with the optimizer state and the data
+ * position (bit-for-bit resume), and evaluation (task accuracy, loss by
+ * position on long documents).
+ *
+ * Checkpoint layout: PATH is a model checkpoint (loads anywhere a model
+ * does); PATH.train holds AdamW m and v, the step, the batch-source
+ * position and the training options. Both are written atomically; they
+ * carry the same step number, checked on resume.
+ */
+#ifndef GRIFFIN_TRAINER_H
+#define GRIFFIN_TRAINER_H
+#include <signal.h>
+
+#include "data.h"
+#include "model.h"
+#include "optim.h"
+#include "tasks.h"
+#include "train.h"
+
+typedef struct {
+    int is_text;
+    task_kind task;
+    task_params tp;
+    corpus_t corpus;
+    data_loader loader;
+    rng_t rng;           /* task batches */
+    uint64_t seed;
+} batch_source;
+
+/* 0 or -1 (util_last_error). */
+int source_init_text(batch_source *s, const char *corpus_dir, const char *split, uint64_t seed);
+int source_init_task(batch_source *s, task_kind k, const task_params *p, uint64_t seed);
+void source_free(batch_source *s);
+void source_next(batch_source *s, int B, int T, int32_t *tok, int32_t *tgt, int32_t *pos);
+#define SOURCE_STATE_N 8
+void source_get_state(const batch_source *s, int64_t st[SOURCE_STATE_N]);
+int source_set_state(batch_source *s, const int64_t st[SOURCE_STATE_N]);
+
+typedef struct {
+    model *m;
+    batch_source *src;
+    int B, T;
+    adamw opt;
+    model_acts a;
+    model_grads g;
+    int32_t *tok, *tgt, *pos;
+    int64_t step;          /* steps done */
+    double last_loss;
+    double step_seconds;   /* wall time of the last step */
+} trainer;
+
+int trainer_init(trainer *t, model *m, batch_source *src, int B, int T, const adamw_config *oc);
+void trainer_free(trainer *t);
+/* One optimizer step on the next batch. Returns 0, or -1 when the loss or
+ * the gradient is not finite (the parameters are left as they were before
+ * the step; the error names the step). */
+int trainer_step(trainer *t);
+/* Save PATH and PATH.train. 0 or -1. */
+int trainer_save(const trainer *t, const char *path);
+/* Restore optimizer state, step and source position from PATH.train into an
+ * initialised trainer whose model was loaded from PATH. 0 or -1. */
+int trainer_resume(trainer *t, const char *path);
+
+/* Evaluation ------------------------------------------------------------ */
+/* Accuracy on nseq fresh sequences of length T from `seed` (a stream the
+ * training batches never use). seq_acc: every scored token right; tok_acc:
+ * per scored token; loss: mean CE. Any output pointer may be NULL. */
+int eval_task(model *m, task_kind k, const task_params *p, int T, int nseq, int B, uint64_t seed,
+              double *seq_acc, double *tok_acc, double *loss);
+/* Mean next-token loss on the first T_eval bytes of the documents of c
+ * (those at least T_eval long; up to max_docs), accumulated per position
+ * in float64: sum[t] and cnt[t] (T_eval each; added to, not cleared).
+ * Sequences up to `chunk` tokens run as one prefill; longer ones prefill
+ * the first chunk and continue token by token with the decode state carried
+ * (exact for every family). Returns the number of documents used, or -1. */
+int eval_loss_by_position(model *m, const corpus_t *c, int T_eval, int max_docs, int chunk, double *sum,
+                          int64_t *cnt);
+/* Mean loss over nbatches fresh batches of a source. */
+double eval_source_loss(model *m, batch_source *src, int B, int T, int nbatches);
+
+#endif
