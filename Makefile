@@ -38,6 +38,8 @@ ifeq ($(HAVE_OMP),1)
 CFLAGS += -fopenmp
 CXXFLAGS += -fopenmp
 LDFLAGS += -fopenmp
+else
+CFLAGS += -fopenmp-simd
 endif
 ifeq ($(HAVE_BLAS),1)
 CFLAGS += $(shell pkg-config --cflags openblas) -DHAVE_OPENBLAS

@@ -45,7 +45,7 @@ typedef struct {
 
 extern const attn_variant attn_variants[]; /* terminated by {NULL} */
 const attn_variant *attn_find(const char *name);
-#define ATTN_DEFAULT "banded"
+#define ATTN_DEFAULT "tiled"
 
 /* Decode: one new token per sequence.
  * out (B,H,dh); q (B,H,dh) roped; kc, vc (B,S,dh) cache slots of which the

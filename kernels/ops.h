@@ -33,6 +33,8 @@ void conv1d_backward_ref(float *dx, float *dw, float *db, const float *dy, const
  * holds the last K-1 inputs oldest first, updated in place; x (B,C) -> y (B,C). */
 void conv1d_step(float *y, float *state, const float *x, const float *w, const float *b,
                  int B, int C, int K);
+void conv1d_step_ref(float *y, float *state, const float *x, const float *w,
+                     const float *b, int B, int C, int K);
 
 /* ---- RMSNorm: y = x * rsqrt(mean(x^2) + eps) * (1 + scale) ----------- */
 /* x, y (N,C); rstd (N) saved for backward or NULL. */
@@ -65,6 +67,8 @@ void geglu_backward_ref(float *da, float *db, const float *dout, const float *a,
 void softcap_forward(float *x, size_t n, float c);
 /* dx = dy * (1 - (y/c)^2), given the capped output y; in place on dy. */
 void softcap_backward(float *dy, const float *y, size_t n, float c);
+void softcap_forward_ref(float *x, size_t n, float c);
+void softcap_backward_ref(float *dy, const float *y, size_t n, float c);
 
 /* ---- RoPE --------------------------------------------------------------
  * x (N, H, dh) in place, row n at position pos[n]. The first `rot` dims of
@@ -77,6 +81,8 @@ void rope_forward_ref(float *x, const int32_t *pos, int N, int H, int dh, int ro
                       float base);
 void rope_backward(float *dx, const int32_t *pos, int N, int H, int dh, int rot,
                    float base);
+void rope_backward_ref(float *dx, const int32_t *pos, int N, int H, int dh, int rot,
+                       float base);
 
 /* ---- softmax cross-entropy -------------------------------------------
  * loss[n] = logsumexp(logits[n]) - logits[n][target[n]]; targets < 0 give
@@ -90,6 +96,42 @@ void xent_backward(float *dlogits, const float *logits, const int32_t *targets,
                    const float *dloss, int N, int V);
 void xent_backward_ref(float *dlogits, const float *logits, const int32_t *targets,
                        const float *dloss, int N, int V);
+
+/* ---- vectorisable exp / tanh (helpers for the fast kernels) ----------
+ * Branch-free, so gcc -O3 vectorises loops calling them (libm's expf/tanhf
+ * vectorise only under -ffast-math). ops_expf: relative error ~2e-7 for
+ * x in [-87, 88], 0 below -87.3 (so exp(mask - max) is exactly 0), clamps
+ * at 88.3. ops_tanhf: absolute error ~2e-7, odd-series for |x| < 0.125 so
+ * small arguments keep their relative precision. */
+static inline float ops_expf(float x) {
+    const float magic = 12582912.0f; /* 1.5 * 2^23: adds round-to-nearest */
+    float xc = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);
+    float t = xc * 1.44269504088896341f + magic;
+    float n = t - magic;
+    float r = xc - n * 0.693359375f;   /* Cody-Waite: ln2 = hi + lo */
+    r = r + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;        /* minimax for exp on [-ln2/2, ln2/2] */
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    union { float f; int32_t i; } sc;
+    sc.i = ((int32_t)n + 127) << 23;   /* 2^n, n in [-126, 127] after clamping */
+    float y = p * sc.f;
+    return x < -87.3f ? 0.0f : y;
+}
+
+static inline float ops_tanhf(float x) {
+    float ax = x < 0 ? -x : x;
+    float e = ops_expf(-2.0f * ax);
+    float big = (1.0f - e) / (1.0f + e);
+    float x2 = ax * ax; /* tanh u = u - u^3/3 + 2u^5/15 - 17u^7/315 + ... */
+    float small = ax * (1.0f + x2 * (-0.333333333f + x2 * (0.133333333f + x2 * -0.053968254f)));
+    float t = ax < 0.125f ? small : big;
+    return x < 0 ? -t : t;
+}
 
 #ifdef __cplusplus
 }

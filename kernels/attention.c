@@ -1,0 +1,681 @@
+/* attention.c — multi-query attention (H query heads sharing one K/V head),
+ * prefill/training forward and backward as named variants, plus decode.
+ *
+ * Variants (attn_variants[], selected by name with attn_find):
+ *   ref     the oracle: for every (b, h, t) a full row of T masked scores
+ *           (mask value ATTN_MASK_VALUE), softmax, weighted sum. O(T^2).
+ *   banded  per query only its visible keys [lo(t), t] (the window+1 band,
+ *           cut at the document start); all H heads of a query share each
+ *           key load (MQA). Linear in T for local attention; for window < 0
+ *           it is causal-global attention (quadratic, but no masked work).
+ *   tiled   FlashAttention-style: a block of queries (all heads) against key
+ *           tiles with an online softmax (running max, running sum, rescaled
+ *           accumulator); no score row is ever materialised, and only key
+ *           tiles intersecting the queries' visible ranges are visited.
+ * Backward for all: P = exp(S - lse) from the saved lse,
+ *   dV = P^T dO,  dP = dO V^T,  dS = P o (dP - rowsum(dO o O)),
+ *   dQ = scale dS K,  dK = scale dS^T Q  (dK, dV summed over the H heads).
+ * Fast backwards run a query-centric pass (dq) and a key-centric pass
+ * (dk, dv), so no two threads write the same row (no atomics, no scratch
+ * beyond the rowsum D of size B*T*H).
+ *
+ * Visibility (attention.h, Griffin spec §3): key s is visible to query t iff
+ * s <= t, same document (segment id = number of pos == 0 up to the index),
+ * and t - window <= s when window >= 0. Since documents are contiguous the
+ * visible keys of t are the range [lo(t), t], lo(t) = max(docstart(t),
+ * t - window); the queries that see key s are [s, hi(s)], hi(s) = min(s +
+ * window, docend(s)). Both are nondecreasing, which the tiles rely on.
+ *
+ * Threads: OpenMP over (B, query rows or tiles) and over (B, key tiles).
+ * Tests: tests/test_attention.c (every variant vs ref on odd shapes, finite
+ * differences on ref's backward, decode vs the last prefill row).
+ */
+#include "attention.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops.h"
+#include "util.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* ---- shared helpers ----------------------------------------------------------- */
+
+static inline float dotf(const float *a, const float *b, int n) {
+    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+    for (int i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+static inline void axpyf(float *restrict y, float a, const float *restrict x, int n) {
+#pragma omp simd
+    for (int i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+/* lo (B,T): first key visible to query t; hi (B,T): last query that sees key s. */
+static void attn_ranges(int *lo, int *hi, const int32_t *pos, int B, int T, int window) {
+    for (int b = 0; b < B; b++) {
+        const int32_t *pb = pos ? pos + (size_t)b * T : NULL;
+        int *lb = lo + (size_t)b * T, *hb = hi + (size_t)b * T;
+        int ds = 0;
+        for (int t = 0; t < T; t++) {
+            if (pb && pb[t] == 0) ds = t;
+            lb[t] = (window >= 0 && t - window > ds) ? t - window : ds;
+        }
+        int de = T - 1;
+        for (int s = T - 1; s >= 0; s--) {
+            hb[s] = (window >= 0 && s + window < de) ? s + window : de;
+            if (pb && pb[s] == 0) de = s - 1;
+        }
+    }
+}
+
+/* D[b,t,h] = dot(dO, O) for every query row. */
+static void attn_rowsum(float *D, const float *dout, const float *out, size_t rows, int dh) {
+#pragma omp parallel for schedule(static) if (rows * dh > 65536)
+    for (size_t r = 0; r < rows; r++) D[r] = dotf(dout + r * dh, out + r * dh, dh);
+}
+
+/* ---- ref ---------------------------------------------------------------------------- */
+
+static void attn_segments(int *seg, const int32_t *pos, int B, int T) {
+    for (int b = 0; b < B; b++) {
+        int id = 0;
+        for (int t = 0; t < T; t++) {
+            if (pos && pos[(size_t)b * T + t] == 0) id++;
+            seg[(size_t)b * T + t] = id;
+        }
+    }
+}
+
+static inline int ref_visible(const int *sg, int t, int s, int window) {
+    return s <= t && sg[s] == sg[t] && (window < 0 || t - s <= window);
+}
+
+/* Row t of head h: masked scaled scores for all T keys into row[]. */
+static void ref_scores(float *row, const float *qr, const float *kb, const int *sg, int t,
+                       int T, int dh, int window, float scale) {
+    for (int s = 0; s < T; s++) {
+        double acc = 0;
+        for (int d = 0; d < dh; d++) acc += (double)qr[d] * kb[(size_t)s * dh + d];
+        row[s] = ref_visible(sg, t, s, window) ? (float)(acc * scale) : ATTN_MASK_VALUE;
+    }
+}
+
+static void attn_forward_ref(float *out, float *lse, const float *q, const float *k,
+                             const float *v, const int32_t *pos, int B, int T, int H,
+                             int dh, int window) {
+    float scale = 1.0f / sqrtf((float)dh);
+    int *seg = malloc(sizeof(int) * (size_t)B * T);
+    float *row = malloc(sizeof(float) * (size_t)T);
+    double *prob = malloc(sizeof(double) * ((size_t)T + dh)), *acc = prob + T;
+    CHECK_ALLOC(seg);
+    CHECK_ALLOC(row);
+    CHECK_ALLOC(prob);
+    attn_segments(seg, pos, B, T);
+    for (int b = 0; b < B; b++) {
+        const float *kb = k + (size_t)b * T * dh, *vb = v + (size_t)b * T * dh;
+        const int *sg = seg + (size_t)b * T;
+        for (int h = 0; h < H; h++) {
+            for (int t = 0; t < T; t++) {
+                const float *qr = q + (((size_t)b * T + t) * H + h) * dh;
+                float *orow = out + (((size_t)b * T + t) * H + h) * dh;
+                ref_scores(row, qr, kb, sg, t, T, dh, window, scale);
+                float m = row[0];
+                for (int s = 1; s < T; s++) if (row[s] > m) m = row[s];
+                double sum = 0;
+                for (int s = 0; s < T; s++) sum += (prob[s] = exp((double)row[s] - m));
+                for (int d = 0; d < dh; d++) acc[d] = 0;
+                for (int s = 0; s < T; s++)
+                    for (int d = 0; d < dh; d++) acc[d] += prob[s] * vb[(size_t)s * dh + d];
+                for (int d = 0; d < dh; d++) orow[d] = (float)(acc[d] / sum);
+                if (lse) lse[((size_t)b * H + h) * T + t] = (float)(m + log(sum));
+            }
+        }
+    }
+    free(prob);
+    free(row);
+    free(seg);
+}
+
+static void attn_backward_ref(float *dq, float *dk, float *dv, const float *dout,
+                              const float *out, const float *lse, const float *q,
+                              const float *k, const float *v, const int32_t *pos, int B,
+                              int T, int H, int dh, int window) {
+    float scale = 1.0f / sqrtf((float)dh);
+    int *seg = malloc(sizeof(int) * (size_t)B * T);
+    float *row = malloc(sizeof(float) * (size_t)T);
+    CHECK_ALLOC(seg);
+    CHECK_ALLOC(row);
+    attn_segments(seg, pos, B, T);
+    memset(dq, 0, sizeof(float) * (size_t)B * T * H * dh);
+    memset(dk, 0, sizeof(float) * (size_t)B * T * dh);
+    memset(dv, 0, sizeof(float) * (size_t)B * T * dh);
+    for (int b = 0; b < B; b++) {
+        const float *kb = k + (size_t)b * T * dh, *vb = v + (size_t)b * T * dh;
+        float *dkb = dk + (size_t)b * T * dh, *dvb = dv + (size_t)b * T * dh;
+        const int *sg = seg + (size_t)b * T;
+        for (int h = 0; h < H; h++) {
+            for (int t = 0; t < T; t++) {
+                size_t ri = ((size_t)b * T + t) * H + h;
+                const float *qr = q + ri * dh, *gr = dout + ri * dh, *orow = out + ri * dh;
+                float *dqr = dq + ri * dh;
+                double L = lse[((size_t)b * H + h) * T + t], D = 0;
+                for (int d = 0; d < dh; d++) D += (double)gr[d] * orow[d];
+                ref_scores(row, qr, kb, sg, t, T, dh, window, scale);
+                for (int s = 0; s < T; s++) {
+                    double p = exp((double)row[s] - L); /* masked: exactly 0 */
+                    double dp = 0;
+                    for (int d = 0; d < dh; d++) dp += (double)gr[d] * vb[(size_t)s * dh + d];
+                    double ds = p * (dp - D);
+                    for (int d = 0; d < dh; d++) {
+                        dqr[d] += (float)(scale * ds * kb[(size_t)s * dh + d]);
+                        dkb[(size_t)s * dh + d] += (float)(scale * ds * qr[d]);
+                        dvb[(size_t)s * dh + d] += (float)(p * gr[d]);
+                    }
+                }
+            }
+        }
+    }
+    free(row);
+    free(seg);
+}
+
+/* ---- banded ------------------------------------------------------------------------- */
+
+static void attn_forward_banded(float *out, float *lse, const float *q, const float *k,
+                                const float *v, const int32_t *pos, int B, int T, int H,
+                                int dh, int window) {
+    float scale = 1.0f / sqrtf((float)dh);
+    int L = (window >= 0 && window + 1 < T) ? window + 1 : T; /* longest band */
+    int *lo = malloc(sizeof(int) * 2 * (size_t)B * T);
+    CHECK_ALLOC(lo);
+    int *hi = lo + (size_t)B * T;
+    attn_ranges(lo, hi, pos, B, T, window);
+#pragma omp parallel
+    {
+        float *sc = malloc(sizeof(float) * (size_t)H * L); /* scores, once per thread */
+        CHECK_ALLOC(sc);
+#pragma omp for collapse(2) schedule(dynamic, 8)
+        for (int b = 0; b < B; b++) {
+            for (int t = 0; t < T; t++) {
+                int l0 = lo[(size_t)b * T + t], n = t - l0 + 1;
+                const float *qt = q + ((size_t)b * T + t) * H * dh;
+                const float *kb = k + ((size_t)b * T + l0) * dh;
+                const float *vb = v + ((size_t)b * T + l0) * dh;
+                float *ot = out + ((size_t)b * T + t) * H * dh;
+                for (int j = 0; j < n; j++) /* each key row loaded once for all heads */
+                    for (int h = 0; h < H; h++)
+                        sc[(size_t)h * n + j] = scale * dotf(qt + (size_t)h * dh, kb + (size_t)j * dh, dh);
+                for (int h = 0; h < H; h++) {
+                    float *sh = sc + (size_t)h * n, m = -INFINITY, sum = 0.0f;
+                    for (int j = 0; j < n; j++) m = sh[j] > m ? sh[j] : m;
+#pragma omp simd reduction(+ : sum)
+                    for (int j = 0; j < n; j++) {
+                        sh[j] = ops_expf(sh[j] - m);
+                        sum += sh[j];
+                    }
+                    float inv = 1.0f / sum;
+#pragma omp simd
+                    for (int j = 0; j < n; j++) sh[j] *= inv;
+                    if (lse) lse[((size_t)b * H + h) * T + t] = m + logf(sum);
+                }
+                memset(ot, 0, sizeof(float) * (size_t)H * dh);
+                for (int j = 0; j < n; j++)
+                    for (int h = 0; h < H; h++)
+                        axpyf(ot + (size_t)h * dh, sc[(size_t)h * n + j], vb + (size_t)j * dh, dh);
+            }
+        }
+        free(sc);
+    }
+    free(lo);
+}
+
+static void attn_backward_banded(float *dq, float *dk, float *dv, const float *dout,
+                                 const float *out, const float *lse, const float *q,
+                                 const float *k, const float *v, const int32_t *pos, int B,
+                                 int T, int H, int dh, int window) {
+    float scale = 1.0f / sqrtf((float)dh);
+    size_t rows = (size_t)B * T * H;
+    int *lo = malloc(sizeof(int) * 2 * (size_t)B * T);
+    float *D = malloc(sizeof(float) * rows);
+    CHECK_ALLOC(lo);
+    CHECK_ALLOC(D);
+    int *hi = lo + (size_t)B * T;
+    attn_ranges(lo, hi, pos, B, T, window);
+    attn_rowsum(D, dout, out, rows, dh);
+#pragma omp parallel
+    {
+        /* pass 1, query-centric: dq_t = scale sum_s dS_ts k_s */
+#pragma omp for collapse(2) schedule(dynamic, 8)
+        for (int b = 0; b < B; b++) {
+            for (int t = 0; t < T; t++) {
+                int l0 = lo[(size_t)b * T + t];
+                size_t r0 = ((size_t)b * T + t) * H;
+                float *dqt = dq + r0 * dh;
+                memset(dqt, 0, sizeof(float) * (size_t)H * dh);
+                for (int s = l0; s <= t; s++) {
+                    const float *ks = k + ((size_t)b * T + s) * dh, *vs = v + ((size_t)b * T + s) * dh;
+                    for (int h = 0; h < H; h++) {
+                        size_t r = r0 + h;
+                        float p = expf(scale * dotf(q + r * dh, ks, dh) - lse[((size_t)b * H + h) * T + t]);
+                        float ds = p * (dotf(dout + r * dh, vs, dh) - D[r]);
+                        axpyf(dqt + (size_t)h * dh, scale * ds, ks, dh);
+                    }
+                }
+            }
+        }
+        /* pass 2, key-centric: dk_s, dv_s over the queries [s, hi(s)] that see s */
+#pragma omp for collapse(2) schedule(dynamic, 8)
+        for (int b = 0; b < B; b++) {
+            for (int s = 0; s < T; s++) {
+                int h1 = hi[(size_t)b * T + s];
+                const float *ks = k + ((size_t)b * T + s) * dh, *vs = v + ((size_t)b * T + s) * dh;
+                float *dks = dk + ((size_t)b * T + s) * dh, *dvs = dv + ((size_t)b * T + s) * dh;
+                memset(dks, 0, sizeof(float) * dh);
+                memset(dvs, 0, sizeof(float) * dh);
+                for (int t = s; t <= h1; t++) {
+                    for (int h = 0; h < H; h++) {
+                        size_t r = ((size_t)b * T + t) * H + h;
+                        float p = expf(scale * dotf(q + r * dh, ks, dh) - lse[((size_t)b * H + h) * T + t]);
+                        float ds = p * (dotf(dout + r * dh, vs, dh) - D[r]);
+                        axpyf(dvs, p, dout + r * dh, dh);
+                        axpyf(dks, scale * ds, q + r * dh, dh);
+                    }
+                }
+            }
+        }
+    }
+    free(D);
+    free(lo);
+}
+
+/* ---- tiled (online softmax) ------------------------------------------------------------ */
+
+#define TILE_ROWS 64 /* query rows (queries x heads) per block */
+#define TILE_KEYS 64 /* keys per tile; the micro-kernels below are written for 64 */
+
+/* Bt (dh, 64) = B (nk, dh) transposed, columns nk..63 zero. */
+static void tile_transpose(float *restrict Bt, const float *Bm, int nk, int dh) {
+    for (int d = 0; d < dh; d++) {
+        float *row = Bt + (size_t)d * TILE_KEYS;
+        for (int j = 0; j < nk; j++) row[j] = Bm[(size_t)j * dh + d];
+        for (int j = nk; j < TILE_KEYS; j++) row[j] = 0.0f;
+    }
+}
+
+/* S (nr, 64) = scale * A (nr, dh) . Bt (dh, 64). Two rows at a time, the 2 x 64
+ * accumulator lives in registers (8 zmm); per d: 4 loads, 2 broadcasts, 8 FMAs. */
+static void mm_nt64(float *restrict S, const float *A, const float *restrict Bt, int nr,
+                    int dh, float scale) {
+    int r = 0;
+    for (; r + 2 <= nr; r += 2) {
+        const float *a0 = A + (size_t)r * dh, *a1 = a0 + dh;
+        float c0[TILE_KEYS] = {0}, c1[TILE_KEYS] = {0};
+        for (int d = 0; d < dh; d++) {
+            const float *b = Bt + (size_t)d * TILE_KEYS;
+            float x0 = a0[d], x1 = a1[d];
+#pragma omp simd
+            for (int j = 0; j < TILE_KEYS; j++) {
+                c0[j] += x0 * b[j];
+                c1[j] += x1 * b[j];
+            }
+        }
+#pragma omp simd
+        for (int j = 0; j < TILE_KEYS; j++) {
+            S[(size_t)r * TILE_KEYS + j] = c0[j] * scale;
+            S[(size_t)(r + 1) * TILE_KEYS + j] = c1[j] * scale;
+        }
+    }
+    for (; r < nr; r++) {
+        const float *a0 = A + (size_t)r * dh;
+        float c0[TILE_KEYS] = {0};
+        for (int d = 0; d < dh; d++) {
+            const float *b = Bt + (size_t)d * TILE_KEYS;
+            float x0 = a0[d];
+#pragma omp simd
+            for (int j = 0; j < TILE_KEYS; j++) c0[j] += x0 * b[j];
+        }
+#pragma omp simd
+        for (int j = 0; j < TILE_KEYS; j++) S[(size_t)r * TILE_KEYS + j] = c0[j] * scale;
+    }
+}
+
+/* C (m, dh) += alpha * A (m, nk; row stride lda) . Bm (nk, dh). Columns of C
+ * in blocks of 64 held in registers across the k loop. */
+static void mm_acc(float *C, const float *A, int lda, const float *Bm, int m, int nk, int dh,
+                   float alpha) {
+    for (int i = 0; i < m; i++) {
+        const float *ai = A + (size_t)i * lda;
+        float *ci = C + (size_t)i * dh;
+        int d0 = 0;
+        for (; d0 + 64 <= dh; d0 += 64) {
+            float acc[64] = {0};
+            for (int kk = 0; kk < nk; kk++) {
+                float p = ai[kk];
+                const float *b = Bm + (size_t)kk * dh + d0;
+#pragma omp simd
+                for (int d = 0; d < 64; d++) acc[d] += p * b[d];
+            }
+#pragma omp simd
+            for (int d = 0; d < 64; d++) ci[d0 + d] += alpha * acc[d];
+        }
+        if (d0 < dh) {
+            for (int kk = 0; kk < nk; kk++) {
+                float p = alpha * ai[kk];
+                if (p != 0.0f) axpyf(ci + d0, p, Bm + (size_t)kk * dh + d0, dh - d0);
+            }
+        }
+    }
+}
+
+/* Queries per block: enough for TILE_ROWS rows of (query, head). */
+static int tile_queries(int H) {
+    int tq = TILE_ROWS / H;
+    return tq < 1 ? 1 : tq;
+}
+
+/* Visible columns [*ja, *je] of row r's query t within the key tile at s0 of
+ * width nk; returns 0 when none. */
+static inline int tile_cols(const int *lb, int t, int s0, int nk, int *ja, int *je) {
+    int a = lb[t] - s0, e = t - s0;
+    if (a < 0) a = 0;
+    if (e > nk - 1) e = nk - 1;
+    *ja = a;
+    *je = e;
+    return a <= e;
+}
+
+static void attn_forward_tiled(float *out, float *lse, const float *q, const float *k,
+                               const float *v, const int32_t *pos, int B, int T, int H,
+                               int dh, int window) {
+    float scale = 1.0f / sqrtf((float)dh);
+    int TQ = tile_queries(H), nqt = (T + TQ - 1) / TQ, R = TQ * H;
+    int *lo = malloc(sizeof(int) * 2 * (size_t)B * T);
+    CHECK_ALLOC(lo);
+    int *hi = lo + (size_t)B * T;
+    attn_ranges(lo, hi, pos, B, T, window);
+#pragma omp parallel
+    {
+        /* per-thread block state: scores/probabilities, K^T tile, running max and sum */
+        float *S = malloc(sizeof(float) * ((size_t)R * TILE_KEYS + (size_t)dh * TILE_KEYS + 2 * (size_t)R));
+        CHECK_ALLOC(S);
+        float *Kt = S + (size_t)R * TILE_KEYS, *m = Kt + (size_t)dh * TILE_KEYS, *l = m + R;
+#pragma omp for collapse(2) schedule(dynamic, 1)
+        for (int b = 0; b < B; b++) {
+            for (int qt = 0; qt < nqt; qt++) {
+                int t0 = qt * TQ, t1 = t0 + TQ - 1 < T - 1 ? t0 + TQ - 1 : T - 1;
+                int nr = (t1 - t0 + 1) * H;
+                const int *lb = lo + (size_t)b * T;
+                const float *Q = q + ((size_t)b * T + t0) * H * dh; /* nr contiguous rows */
+                float *O = out + ((size_t)b * T + t0) * H * dh;      /* accumulator */
+                memset(O, 0, sizeof(float) * (size_t)nr * dh);
+                for (int r = 0; r < nr; r++) { m[r] = -INFINITY; l[r] = 0.0f; }
+                /* visible keys of the block: [lo(t0), t1] (lo nondecreasing) */
+                for (int s0 = lb[t0]; s0 <= t1; s0 += TILE_KEYS) {
+                    int nk = t1 - s0 + 1 < TILE_KEYS ? t1 - s0 + 1 : TILE_KEYS;
+                    const float *K = k + ((size_t)b * T + s0) * dh, *V = v + ((size_t)b * T + s0) * dh;
+                    tile_transpose(Kt, K, nk, dh);
+                    mm_nt64(S, Q, Kt, nr, dh, scale);
+                    for (int r = 0; r < nr; r++) {
+                        float *Sr = S + (size_t)r * TILE_KEYS;
+                        int ja, je;
+                        if (!tile_cols(lb, t0 + r / H, s0, nk, &ja, &je)) {
+                            memset(Sr, 0, sizeof(float) * TILE_KEYS);
+                            continue;
+                        }
+                        float mt = m[r];
+                        for (int j = ja; j <= je; j++) mt = Sr[j] > mt ? Sr[j] : mt;
+                        float corr = ops_expf(m[r] - mt), sum = 0.0f; /* exp(-inf) = 0 */
+#pragma omp simd reduction(+ : sum)
+                        for (int j = 0; j < TILE_KEYS; j++) {
+                            float p = (j >= ja && j <= je) ? ops_expf(Sr[j] - mt) : 0.0f;
+                            Sr[j] = p;
+                            sum += p;
+                        }
+                        m[r] = mt;
+                        l[r] = l[r] * corr + sum;
+                        if (corr != 1.0f) {
+                            float *Or = O + (size_t)r * dh;
+#pragma omp simd
+                            for (int d = 0; d < dh; d++) Or[d] *= corr;
+                        }
+                    }
+                    mm_acc(O, S, TILE_KEYS, V, nr, nk, dh, 1.0f); /* O += P V */
+                }
+                for (int r = 0; r < nr; r++) {
+                    float inv = 1.0f / l[r], *Or = O + (size_t)r * dh;
+#pragma omp simd
+                    for (int d = 0; d < dh; d++) Or[d] *= inv;
+                    if (lse) lse[((size_t)b * H + r % H) * T + t0 + r / H] = m[r] + logf(l[r]);
+                }
+            }
+        }
+        free(S);
+    }
+    free(lo);
+}
+
+/* dS (in S) and, for the key-centric pass, P (in G) for one (query block,
+ * key tile): S holds scores, G holds dP on entry. Invisible entries -> 0. */
+static void tile_grad(float *S, float *G, int keep_p, const int *lb, int t0, int s0, int nk,
+                      int nr, int H, const float *lse_bh, int T, const float *D, float scale) {
+    for (int r = 0; r < nr; r++) {
+        int t = t0 + r / H, ja, je;
+        float *Sr = S + (size_t)r * TILE_KEYS, *Gr = G + (size_t)r * TILE_KEYS;
+        if (!tile_cols(lb, t, s0, nk, &ja, &je)) ja = TILE_KEYS, je = -1;
+        float L = lse_bh[(size_t)(r % H) * T + t], Dr = D[r];
+#pragma omp simd
+        for (int j = 0; j < TILE_KEYS; j++) {
+            float p = (j >= ja && j <= je) ? ops_expf(Sr[j] - L) : 0.0f;
+            Sr[j] = p * (Gr[j] - Dr) * scale; /* scale dS: ready for dq / dk */
+            if (keep_p) Gr[j] = p;
+        }
+    }
+}
+
+static void attn_backward_tiled(float *dq, float *dk, float *dv, const float *dout,
+                                const float *out, const float *lse, const float *q,
+                                const float *k, const float *v, const int32_t *pos, int B,
+                                int T, int H, int dh, int window) {
+    float scale = 1.0f / sqrtf((float)dh);
+    int TQ = tile_queries(H), nqt = (T + TQ - 1) / TQ, R = TQ * H;
+    int nkt = (T + TILE_KEYS - 1) / TILE_KEYS;
+    size_t rows = (size_t)B * T * H;
+    int *lo = malloc(sizeof(int) * 2 * (size_t)B * T);
+    float *D = malloc(sizeof(float) * rows);
+    CHECK_ALLOC(lo);
+    CHECK_ALLOC(D);
+    int *hi = lo + (size_t)B * T;
+    attn_ranges(lo, hi, pos, B, T, window);
+    attn_rowsum(D, dout, out, rows, dh);
+#pragma omp parallel
+    {
+        /* S: scores then dS; G: dP then P; Kt, Vt: transposed tiles; Xt: P^T or dS^T */
+        size_t tile = (size_t)R * TILE_KEYS, kt = (size_t)dh * TILE_KEYS;
+        float *S = malloc(sizeof(float) * (3 * tile + 2 * kt));
+        CHECK_ALLOC(S);
+        float *G = S + tile, *Xt = G + tile, *Kt = Xt + tile, *Vt = Kt + kt;
+        /* pass 1: query blocks; dq = scale dS K over the block's key tiles */
+#pragma omp for collapse(2) schedule(dynamic, 1)
+        for (int b = 0; b < B; b++) {
+            for (int qt = 0; qt < nqt; qt++) {
+                int t0 = qt * TQ, t1 = t0 + TQ - 1 < T - 1 ? t0 + TQ - 1 : T - 1;
+                int nr = (t1 - t0 + 1) * H;
+                const int *lb = lo + (size_t)b * T;
+                size_t r0 = ((size_t)b * T + t0) * H;
+                const float *Q = q + r0 * dh, *dO = dout + r0 * dh;
+                float *dQ = dq + r0 * dh;
+                memset(dQ, 0, sizeof(float) * (size_t)nr * dh);
+                for (int s0 = lb[t0]; s0 <= t1; s0 += TILE_KEYS) {
+                    int nk = t1 - s0 + 1 < TILE_KEYS ? t1 - s0 + 1 : TILE_KEYS;
+                    const float *K = k + ((size_t)b * T + s0) * dh, *V = v + ((size_t)b * T + s0) * dh;
+                    tile_transpose(Kt, K, nk, dh);
+                    tile_transpose(Vt, V, nk, dh);
+                    mm_nt64(S, Q, Kt, nr, dh, scale);
+                    mm_nt64(G, dO, Vt, nr, dh, 1.0f);
+                    tile_grad(S, G, 0, lb, t0, s0, nk, nr, H, lse + (size_t)b * H * T, T, D + r0, scale);
+                    mm_acc(dQ, S, TILE_KEYS, K, nr, nk, dh, 1.0f);
+                }
+            }
+        }
+        /* pass 2: key tiles; dk, dv over the queries [s0, hi(s_last)] that see them */
+#pragma omp for collapse(2) schedule(dynamic, 1)
+        for (int b = 0; b < B; b++) {
+            for (int ktile = 0; ktile < nkt; ktile++) {
+                int s0 = ktile * TILE_KEYS, s1 = s0 + TILE_KEYS - 1 < T - 1 ? s0 + TILE_KEYS - 1 : T - 1;
+                int nk = s1 - s0 + 1;
+                const int *lb = lo + (size_t)b * T;
+                int tend = hi[(size_t)b * T + s1];
+                const float *K = k + ((size_t)b * T + s0) * dh, *V = v + ((size_t)b * T + s0) * dh;
+                float *dK = dk + ((size_t)b * T + s0) * dh, *dV = dv + ((size_t)b * T + s0) * dh;
+                memset(dK, 0, sizeof(float) * (size_t)nk * dh);
+                memset(dV, 0, sizeof(float) * (size_t)nk * dh);
+                tile_transpose(Kt, K, nk, dh);
+                tile_transpose(Vt, V, nk, dh);
+                for (int t0 = s0; t0 <= tend; t0 += TQ) {
+                    int t1 = t0 + TQ - 1 < tend ? t0 + TQ - 1 : tend;
+                    int nr = (t1 - t0 + 1) * H;
+                    size_t r0 = ((size_t)b * T + t0) * H;
+                    const float *Q = q + r0 * dh, *dO = dout + r0 * dh;
+                    mm_nt64(S, Q, Kt, nr, dh, scale);
+                    mm_nt64(G, dO, Vt, nr, dh, 1.0f);
+                    tile_grad(S, G, 1, lb, t0, s0, nk, nr, H, lse + (size_t)b * H * T, T, D + r0, scale);
+                    for (int j = 0; j < nk; j++) /* Xt = P^T: dV += P^T dO */
+                        for (int r = 0; r < nr; r++) Xt[(size_t)j * nr + r] = G[(size_t)r * TILE_KEYS + j];
+                    mm_acc(dV, Xt, nr, dO, nk, nr, dh, 1.0f);
+                    for (int j = 0; j < nk; j++) /* Xt = dS^T: dK += dS^T Q */
+                        for (int r = 0; r < nr; r++) Xt[(size_t)j * nr + r] = S[(size_t)r * TILE_KEYS + j];
+                    mm_acc(dK, Xt, nr, Q, nk, nr, dh, 1.0f);
+                }
+            }
+        }
+        free(S);
+    }
+    free(D);
+    free(lo);
+}
+
+/* ---- variant table ---------------------------------------------------------------------- */
+
+const attn_variant attn_variants[] = {
+    {"ref", attn_forward_ref, attn_backward_ref,
+     "full T x T masked scores per head (oracle, O(T^2))"},
+    {"banded", attn_forward_banded, attn_backward_banded,
+     "only the visible window+1 keys per query; linear in T for local attention"},
+    {"tiled", attn_forward_tiled, attn_backward_tiled,
+     "online softmax over key tiles (FlashAttention-style), window-aware tile range"},
+    {NULL, NULL, NULL, NULL},
+};
+
+const attn_variant *attn_find(const char *name) {
+    if (!name) return NULL;
+    for (const attn_variant *a = attn_variants; a->name; a++)
+        if (strcmp(a->name, name) == 0) return a;
+    return NULL;
+}
+
+/* ---- decode ---------------------------------------------------------------------------- */
+
+void attn_decode_ref(float *out, const float *q, const float *kc, const float *vc,
+                     const int32_t *nvalid, const float *knew, const float *vnew, int B,
+                     int H, int dh, int S) {
+    double scale = 1.0 / sqrt((double)dh);
+    double *sc = malloc(sizeof(double) * ((size_t)S + 1));
+    CHECK_ALLOC(sc);
+    for (int b = 0; b < B; b++) {
+        int n = nvalid[b] < S ? nvalid[b] : S;
+        for (int h = 0; h < H; h++) {
+            const float *qr = q + ((size_t)b * H + h) * dh;
+            double m = -INFINITY, sum = 0;
+            for (int j = 0; j <= n; j++) { /* j == n: the new token */
+                const float *kj = j < n ? kc + ((size_t)b * S + j) * dh : knew + (size_t)b * dh;
+                double acc = 0;
+                for (int d = 0; d < dh; d++) acc += (double)qr[d] * kj[d];
+                sc[j] = acc * scale;
+                if (sc[j] > m) m = sc[j];
+            }
+            for (int j = 0; j <= n; j++) sum += exp(sc[j] - m);
+            for (int d = 0; d < dh; d++) {
+                double acc = 0;
+                for (int j = 0; j <= n; j++) {
+                    const float *vj = j < n ? vc + ((size_t)b * S + j) * dh : vnew + (size_t)b * dh;
+                    acc += exp(sc[j] - m) * vj[d];
+                }
+                out[((size_t)b * H + h) * dh + d] = (float)(acc / sum);
+            }
+        }
+    }
+    free(sc);
+}
+
+#define DEC_KEYS 64
+
+/* Fast decode: work items are (sequence, group of heads); a group streams
+ * its sequence's cache once in blocks of DEC_KEYS keys with an online
+ * softmax, accumulating straight into out. With B smaller than the thread
+ * count the heads are split into groups so every thread has work. */
+void attn_decode(float *out, const float *q, const float *kc, const float *vc,
+                 const int32_t *nvalid, const float *knew, const float *vnew, int B,
+                 int H, int dh, int S) {
+    float scale = 1.0f / sqrtf((float)dh);
+    int nt = 1;
+#ifdef _OPENMP
+    nt = omp_get_max_threads();
+#endif
+    int G = nt / (B > 0 ? B : 1); /* head groups per sequence */
+    if (G < 1) G = 1;
+    if (G > H) G = H;
+    int hg = (H + G - 1) / G;
+    G = (H + hg - 1) / hg;
+    long work = (long)B * (S + 1) * dh * H;
+    (void)work; /* used only by the OpenMP if clause */
+#pragma omp parallel for collapse(2) schedule(static) if (work > 262144)
+    for (int b = 0; b < B; b++) {
+        for (int g = 0; g < G; g++) {
+            int h0 = g * hg, h1 = h0 + hg < H ? h0 + hg : H, nh = h1 - h0;
+            int n = nvalid[b] < S ? nvalid[b] : S;
+            float sc[DEC_KEYS * nh], m[nh], l[nh];
+            float *O = out + ((size_t)b * H + h0) * dh;
+            const float *Q = q + ((size_t)b * H + h0) * dh;
+            memset(O, 0, sizeof(float) * (size_t)nh * dh);
+            for (int h = 0; h < nh; h++) { m[h] = -INFINITY; l[h] = 0.0f; }
+            for (int j0 = 0; j0 <= n; j0 += DEC_KEYS) { /* key n is the new token */
+                int nk = n + 1 - j0 < DEC_KEYS ? n + 1 - j0 : DEC_KEYS;
+                for (int j = 0; j < nk; j++) {
+                    const float *kj = j0 + j < n ? kc + ((size_t)b * S + j0 + j) * dh : knew + (size_t)b * dh;
+                    for (int h = 0; h < nh; h++) sc[h * DEC_KEYS + j] = scale * dotf(Q + (size_t)h * dh, kj, dh);
+                }
+                for (int h = 0; h < nh; h++) {
+                    float *sh = sc + h * DEC_KEYS, mt = m[h], sum = 0.0f;
+                    for (int j = 0; j < nk; j++) mt = sh[j] > mt ? sh[j] : mt;
+                    float corr = ops_expf(m[h] - mt);
+#pragma omp simd reduction(+ : sum)
+                    for (int j = 0; j < nk; j++) {
+                        sh[j] = ops_expf(sh[j] - mt);
+                        sum += sh[j];
+                    }
+                    m[h] = mt;
+                    l[h] = l[h] * corr + sum;
+                    float *Oh = O + (size_t)h * dh;
+#pragma omp simd
+                    for (int d = 0; d < dh; d++) Oh[d] *= corr;
+                }
+                for (int j = 0; j < nk; j++) {
+                    const float *vj = j0 + j < n ? vc + ((size_t)b * S + j0 + j) * dh : vnew + (size_t)b * dh;
+                    for (int h = 0; h < nh; h++) axpyf(O + (size_t)h * dh, sc[h * DEC_KEYS + j], vj, dh);
+                }
+            }
+            for (int h = 0; h < nh; h++) {
+                float inv = 1.0f / l[h], *Oh = O + (size_t)h * dh;
+#pragma omp simd
+                for (int d = 0; d < dh; d++) Oh[d] *= inv;
+            }
+        }
+    }
+}

@@ -1,0 +1,431 @@
+/* test_ops.c — the kernels of ops.h: every fast kernel against its `_ref`
+ * twin on odd shapes (T prime, C not a multiple of the SIMD width, document
+ * resets mid-sequence), and every `_ref` backward against central finite
+ * differences of a double-precision forward written here (loss = sum w_i y_i
+ * with random w).
+ *
+ * Run: make build/tests/test_ops && build/tests/test_ops
+ * (GRIFFIN_TEST_VERBOSE=1 prints every error figure.)
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops.h"
+#include "test.h"
+#include "util.h"
+
+static rng_t R;
+
+static float *randf(size_t n, double sd) {
+    float *p = util_alloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) p[i] = (float)(sd * rng_normal(&R));
+    return p;
+}
+static float *copyf(const float *a, size_t n) {
+    float *p = util_alloc(n * sizeof(float));
+    memcpy(p, a, n * sizeof(float));
+    return p;
+}
+static double *tod(const float *a, size_t n) {
+    double *p = util_alloc(n * sizeof(double));
+    for (size_t i = 0; i < n; i++) p[i] = a[i];
+    return p;
+}
+
+/* Segment positions with documents starting at t = 0 and at every `starts`. */
+static void make_pos(int32_t *pos, int T, const int *starts, int ns) {
+    int p = 0;
+    for (int t = 0; t < T; t++) {
+        int reset = (t == 0);
+        for (int i = 0; i < ns; i++) reset |= (starts[i] == t);
+        p = reset ? 0 : p + 1;
+        pos[t] = p;
+    }
+}
+
+/* ---- finite differences ------------------------------------------------------ */
+
+typedef double (*loss_fn)(void *ctx);
+
+/* Max over `probes` random entries of |fd - grad| / max|grad| (central
+ * differences on the double array `param`, step 1e-4). */
+static double fd_err(loss_fn f, void *ctx, double *param, const float *grad, size_t n,
+                     int probes) {
+    double gmax = 1e-12, worst = 0;
+    for (size_t i = 0; i < n; i++) gmax = fmax(gmax, fabs(grad[i]));
+    const double h = 1e-4;
+    for (int p = 0; p < probes; p++) {
+        size_t i = rng_below(&R, (uint32_t)n);
+        double save = param[i];
+        param[i] = save + h;
+        double fp = f(ctx);
+        param[i] = save - h;
+        double fm = f(ctx);
+        param[i] = save;
+        double fd = (fp - fm) / (2 * h);
+        worst = fmax(worst, fabs(fd - grad[i]) / fmax(gmax, fabs(fd)));
+    }
+    return worst;
+}
+
+/* ---- conv1d ------------------------------------------------------------------------ */
+
+typedef struct {
+    double *x, *w, *b, *wt;
+    const int32_t *pos;
+    int B, T, C, K;
+} conv_ctx;
+
+/* Double forward, straight from the definition: x_{t-s} counts iff t-s >= 0
+ * and no pos == 0 in (t-s, t]. */
+static double conv_loss(void *vc) {
+    conv_ctx *c = vc;
+    double L = 0;
+    for (int b = 0; b < c->B; b++)
+        for (int t = 0; t < c->T; t++)
+            for (int ch = 0; ch < c->C; ch++) {
+                double y = c->b[ch];
+                for (int k = 0; k < c->K; k++) {
+                    int src = t - (c->K - 1) + k, ok = src >= 0;
+                    for (int u = src + 1; ok && u <= t; u++) ok = c->pos[b * c->T + u] != 0;
+                    if (ok) y += c->w[k * c->C + ch] * c->x[((size_t)b * c->T + src) * c->C + ch];
+                }
+                L += c->wt[((size_t)b * c->T + t) * c->C + ch] * y;
+            }
+    return L;
+}
+
+static void test_conv1d(int B, int T, int C, int K) {
+    char what[128];
+    size_t n = (size_t)B * T * C;
+    int32_t *pos = malloc(sizeof(int32_t) * B * T);
+    int starts0[] = {T / 3, T / 3 + 1, T / 3 + 2, 2 * T / 3};
+    for (int b = 0; b < B; b++) {
+        if (b % 2 == 0) make_pos(pos + b * T, T, starts0, 4);
+        else make_pos(pos + b * T, T, NULL, 0);
+    }
+    float *x = randf(n, 1), *w = randf((size_t)K * C, 0.5), *bias = randf(C, 0.5);
+    float *y = randf(n, 1), *yr = randf(n, 1);
+    conv1d_forward(y, x, w, bias, pos, B, T, C, K);
+    conv1d_forward_ref(yr, x, w, bias, pos, B, T, C, K);
+    snprintf(what, sizeof what, "conv1d fwd B%d T%d C%d K%d", B, T, C, K);
+    TEST_CLOSE(util_max_rel_err(y, yr, n), 1e-6, what);
+
+    float *dy = randf(n, 1), *dx = randf(n, 1), *dxr = randf(n, 1);
+    float *dw = util_alloc(sizeof(float) * K * C), *dwr = util_alloc(sizeof(float) * K * C);
+    float *db = util_alloc(sizeof(float) * C), *dbr = util_alloc(sizeof(float) * C);
+    conv1d_backward(dx, dw, db, dy, x, w, pos, B, T, C, K);
+    conv1d_backward_ref(dxr, dwr, dbr, dy, x, w, pos, B, T, C, K);
+    snprintf(what, sizeof what, "conv1d bwd dx/dw/db B%d T%d C%d K%d", B, T, C, K);
+    TEST_CLOSE(fmax(util_max_rel_err(dx, dxr, n), fmax(util_max_rel_err(dw, dwr, (size_t)K * C),
+                                                       util_max_rel_err(db, dbr, C))), 1e-5, what);
+    /* += contract on dw, db: a second call doubles them */
+    conv1d_backward(dx, dw, db, dy, x, w, pos, B, T, C, K);
+    for (int i = 0; i < K * C; i++) dwr[i] *= 2;
+    for (int i = 0; i < C; i++) dbr[i] *= 2;
+    TEST_CHECK(util_max_rel_err(dw, dwr, (size_t)K * C) < 1e-5 && util_max_rel_err(db, dbr, C) < 1e-5,
+               "conv1d_backward accumulates dw, db");
+
+    conv_ctx c = {tod(x, n), tod(w, (size_t)K * C), tod(bias, C), tod(dy, n), pos, B, T, C, K};
+    for (int i = 0; i < K * C; i++) dwr[i] /= 2;
+    for (int i = 0; i < C; i++) dbr[i] /= 2;
+    snprintf(what, sizeof what, "conv1d ref bwd vs finite differences C%d", C);
+    double e = fmax(fd_err(conv_loss, &c, c.x, dxr, n, 12),
+                    fmax(fd_err(conv_loss, &c, c.w, dwr, (size_t)K * C, 8),
+                         fd_err(conv_loss, &c, c.b, dbr, C, 4)));
+    TEST_CLOSE(e, 1e-3, what);
+
+    /* decode steps from a zero state == prefill of one document */
+    if (B >= 2) {
+        float *st = util_alloc(sizeof(float) * B * (K - 1) * C);
+        float *st2 = util_alloc(sizeof(float) * B * (K - 1) * C);
+        float *xs = util_alloc(sizeof(float) * B * C), *ys = util_alloc(sizeof(float) * B * C);
+        float *ys2 = util_alloc(sizeof(float) * B * C);
+        double worst = 0, worst2 = 0;
+        for (int t = 0; t < T; t++) {
+            for (int b = 0; b < B; b++) memcpy(xs + b * C, x + ((size_t)b * T + t) * C, sizeof(float) * C);
+            conv1d_step(ys, st, xs, w, bias, B, C, K);
+            conv1d_step_ref(ys2, st2, xs, w, bias, B, C, K);
+            /* sequence 1 is one document: compare with the prefill */
+            worst = fmax(worst, util_max_rel_err(ys + C, yr + ((size_t)T + t) * C, C));
+            worst2 = fmax(worst2, util_max_rel_err(ys, ys2, (size_t)B * C));
+        }
+        snprintf(what, sizeof what, "conv1d_step vs prefill C%d K%d", C, K);
+        TEST_CLOSE(worst, 1e-6, what);
+        TEST_CLOSE(worst2, 1e-6, "conv1d_step vs conv1d_step_ref");
+        util_free(st); util_free(st2); util_free(xs); util_free(ys); util_free(ys2);
+    }
+    util_free(c.x); util_free(c.w); util_free(c.b); util_free(c.wt);
+    util_free(x); util_free(w); util_free(bias); util_free(y); util_free(yr);
+    util_free(dy); util_free(dx); util_free(dxr); util_free(dw); util_free(dwr);
+    util_free(db); util_free(dbr);
+    free(pos);
+}
+
+/* ---- RMSNorm ------------------------------------------------------------------------------- */
+
+typedef struct { double *x, *s, *wt; int N, C; double eps; } rms_ctx;
+
+static double rms_loss(void *vc) {
+    rms_ctx *c = vc;
+    double L = 0;
+    for (int n = 0; n < c->N; n++) {
+        double ss = 0;
+        for (int i = 0; i < c->C; i++) ss += c->x[n * c->C + i] * c->x[n * c->C + i];
+        double r = 1.0 / sqrt(ss / c->C + c->eps);
+        for (int i = 0; i < c->C; i++) L += c->wt[n * c->C + i] * c->x[n * c->C + i] * r * (1 + c->s[i]);
+    }
+    return L;
+}
+
+static void test_rmsnorm(int N, int C) {
+    char what[128];
+    size_t n = (size_t)N * C;
+    float eps = 1e-6f;
+    float *x = randf(n, 1.5), *s = randf(C, 0.3), *y = randf(n, 1), *yr = randf(n, 1);
+    float *rs = randf(N, 1), *rsr = randf(N, 1);
+    rmsnorm_forward(y, rs, x, s, N, C, eps);
+    rmsnorm_forward_ref(yr, rsr, x, s, N, C, eps);
+    snprintf(what, sizeof what, "rmsnorm fwd N%d C%d", N, C);
+    TEST_CLOSE(fmax(util_max_rel_err(y, yr, n), util_max_rel_err(rs, rsr, N)), 1e-5, what);
+    float *dy = randf(n, 1), *dx0 = randf(n, 1);
+    float *dx = copyf(dx0, n), *dxr = copyf(dx0, n); /* dx accumulates (+=) */
+    float *ds = util_alloc(sizeof(float) * C), *dsr = util_alloc(sizeof(float) * C);
+    rmsnorm_backward(dx, ds, dy, x, rs, s, N, C);
+    rmsnorm_backward_ref(dxr, dsr, dy, x, rsr, s, N, C);
+    snprintf(what, sizeof what, "rmsnorm bwd N%d C%d", N, C);
+    TEST_CLOSE(fmax(util_max_rel_err(dx, dxr, n), util_max_rel_err(ds, dsr, C)), 1e-5, what);
+    for (size_t i = 0; i < n; i++) dxr[i] -= dx0[i];
+    rms_ctx c = {tod(x, n), tod(s, C), tod(dy, n), N, C, eps};
+    snprintf(what, sizeof what, "rmsnorm ref bwd vs finite differences C%d", C);
+    TEST_CLOSE(fmax(fd_err(rms_loss, &c, c.x, dxr, n, 12), fd_err(rms_loss, &c, c.s, dsr, C, 8)),
+               1e-3, what);
+    util_free(c.x); util_free(c.s); util_free(c.wt);
+    util_free(x); util_free(s); util_free(y); util_free(yr); util_free(rs); util_free(rsr);
+    util_free(dy); util_free(dx0); util_free(dx); util_free(dxr); util_free(ds); util_free(dsr);
+}
+
+/* ---- GeLU, GeGLU, soft-cap ----------------------------------------------------------------- */
+
+static double gelu_d(double x) {
+    return 0.5 * x * (1 + tanh(sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+}
+
+typedef struct { double *a, *b, *wt; size_t n; int kind; double cap; } ew_ctx;
+
+static double ew_loss(void *vc) {
+    ew_ctx *c = vc;
+    double L = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        double y = c->kind == 0 ? gelu_d(c->a[i])
+                 : c->kind == 1 ? gelu_d(c->a[i]) * c->b[i]
+                                : c->cap * tanh(c->a[i] / c->cap);
+        L += c->wt[i] * y;
+    }
+    return L;
+}
+
+static void test_elementwise(size_t n) {
+    char what[128];
+    float *a = randf(n, 2.5), *b = randf(n, 1), *g = randf(n, 1);
+    a[0] = 0; a[1] = 1e-3f; a[2] = -12; a[3] = 15; a[4] = 0.06f; /* tails and the series branch */
+    float *y = randf(n, 1), *yr = randf(n, 1), *da = randf(n, 1), *dar = randf(n, 1);
+    float *db = randf(n, 1), *dbr = randf(n, 1);
+
+    gelu_forward(y, a, n);
+    gelu_forward_ref(yr, a, n);
+    snprintf(what, sizeof what, "gelu fwd n%zu", n);
+    TEST_CLOSE(util_close_ratio(y, yr, n, 1e-5, 1e-6), 1, what);
+    gelu_backward(da, g, a, n);
+    gelu_backward_ref(dar, g, a, n);
+    snprintf(what, sizeof what, "gelu bwd n%zu", n);
+    TEST_CLOSE(util_close_ratio(da, dar, n, 1e-5, 1e-6), 1, what);
+    ew_ctx c = {tod(a, n), tod(b, n), tod(g, n), n, 0, 0};
+    TEST_CLOSE(fd_err(ew_loss, &c, c.a, dar, n, 16), 1e-3, "gelu ref bwd vs finite differences");
+
+    geglu_forward(y, a, b, n);
+    geglu_forward_ref(yr, a, b, n);
+    TEST_CLOSE(util_close_ratio(y, yr, n, 1e-5, 1e-6), 1, "geglu fwd");
+    geglu_backward(da, db, g, a, b, n);
+    geglu_backward_ref(dar, dbr, g, a, b, n);
+    TEST_CLOSE(fmax(util_close_ratio(da, dar, n, 1e-5, 1e-6), util_close_ratio(db, dbr, n, 1e-5, 1e-6)),
+               1, "geglu bwd");
+    c.kind = 1;
+    TEST_CLOSE(fmax(fd_err(ew_loss, &c, c.a, dar, n, 16), fd_err(ew_loss, &c, c.b, dbr, n, 16)), 1e-3,
+               "geglu ref bwd vs finite differences");
+    /* in place: da aliases dout */
+    float *gi = copyf(g, n);
+    geglu_backward(gi, db, gi, a, b, n);
+    TEST_CLOSE(util_close_ratio(gi, dar, n, 1e-5, 1e-6), 1, "geglu bwd in place (da == dout)");
+
+    float cap = 3.0f; /* small cap so the tanh saturates on part of the data */
+    memcpy(y, a, n * sizeof(float));
+    memcpy(yr, a, n * sizeof(float));
+    softcap_forward(y, n, cap);
+    softcap_forward_ref(yr, n, cap);
+    TEST_CLOSE(util_close_ratio(y, yr, n, 1e-5, 1e-6), 1, "softcap fwd");
+    memcpy(da, g, n * sizeof(float));
+    memcpy(dar, g, n * sizeof(float));
+    softcap_backward(da, y, n, cap);
+    softcap_backward_ref(dar, yr, n, cap);
+    TEST_CLOSE(util_close_ratio(da, dar, n, 1e-5, 1e-6), 1, "softcap bwd");
+    c.kind = 2;
+    c.cap = cap;
+    TEST_CLOSE(fd_err(ew_loss, &c, c.a, dar, n, 16), 1e-3, "softcap ref bwd vs finite differences");
+
+    /* ops_expf against libm over a wide range */
+    double worst = 0;
+    for (int i = 0; i <= 20000; i++) {
+        float xv = -87.0f + 175.0f * i / 20000.0f;
+        worst = fmax(worst, fabs(ops_expf(xv) - exp(xv)) / exp(xv));
+    }
+    TEST_CLOSE(worst, 5e-7, "ops_expf relative error on [-87, 88]");
+    TEST_CHECK(ops_expf(-1e30f) == 0.0f && ops_expf(-INFINITY) == 0.0f && ops_expf(0) == 1.0f,
+               "ops_expf: 0 far below, exp(0) == 1");
+    worst = 0;
+    for (int i = 0; i <= 20000; i++) {
+        float xv = -10.0f + 20.0f * i / 20000.0f;
+        worst = fmax(worst, fabs(ops_tanhf(xv) - tanh(xv)));
+    }
+    TEST_CLOSE(worst, 5e-7, "ops_tanhf absolute error on [-10, 10]");
+    TEST_CHECK(fabs(ops_tanhf(1e-5f) - 1e-5) < 1e-11, "ops_tanhf keeps relative precision near 0");
+
+    util_free(c.a); util_free(c.b); util_free(c.wt); util_free(gi);
+    util_free(a); util_free(b); util_free(g); util_free(y); util_free(yr);
+    util_free(da); util_free(dar); util_free(db); util_free(dbr);
+}
+
+/* ---- RoPE ------------------------------------------------------------------------------------- */
+
+typedef struct { double *x, *wt; const int32_t *pos; int N, H, dh, rot; double base; } rope_ctx;
+
+static double rope_loss(void *vc) {
+    rope_ctx *c = vc;
+    double L = 0;
+    int half = c->rot / 2;
+    for (int n = 0; n < c->N; n++)
+        for (int h = 0; h < c->H; h++) {
+            const double *x = c->x + ((size_t)n * c->H + h) * c->dh;
+            const double *w = c->wt + ((size_t)n * c->H + h) * c->dh;
+            for (int d = 0; d < c->dh; d++) {
+                double y = x[d];
+                if (d < c->rot) {
+                    int j = d < half ? d : d - half;
+                    double th = c->pos[n] * pow(c->base, -2.0 * j / c->rot);
+                    y = d < half ? x[d] * cos(th) - x[d + half] * sin(th)
+                                 : x[d] * cos(th) + x[d - half] * sin(th);
+                }
+                L += w[d] * y;
+            }
+        }
+    return L;
+}
+
+static void test_rope(int N, int H, int dh, int rot) {
+    char what[128];
+    size_t n = (size_t)N * H * dh;
+    int32_t *pos = malloc(sizeof(int32_t) * N);
+    int starts[] = {N / 2};
+    make_pos(pos, N, starts, 1);
+    pos[N - 1] = 5000; /* a large angle too */
+    float base = 10000.0f;
+    float *x = randf(n, 1), *y = copyf(x, n), *yr = copyf(x, n);
+    rope_forward(y, pos, N, H, dh, rot, base);
+    rope_forward_ref(yr, pos, N, H, dh, rot, base);
+    snprintf(what, sizeof what, "rope fwd N%d H%d dh%d rot%d", N, H, dh, rot);
+    TEST_CLOSE(util_max_rel_err(y, yr, n), 1e-6, what);
+    int pass = 1;
+    for (int i = 0; i < N * H; i++)
+        for (int d = rot; d < dh; d++) pass &= y[(size_t)i * dh + d] == x[(size_t)i * dh + d];
+    TEST_CHECK(pass, "rope: dims >= rot pass through");
+    float *g = randf(n, 1), *dx = copyf(g, n), *dxr = copyf(g, n);
+    rope_backward(dx, pos, N, H, dh, rot, base);
+    rope_backward_ref(dxr, pos, N, H, dh, rot, base);
+    TEST_CLOSE(util_max_rel_err(dx, dxr, n), 1e-6, "rope bwd vs ref");
+    rope_ctx c = {tod(x, n), tod(g, n), pos, N, H, dh, rot, base};
+    TEST_CLOSE(fd_err(rope_loss, &c, c.x, dxr, n, 16), 1e-3, "rope ref bwd vs finite differences");
+    rope_backward(y, pos, N, H, dh, rot, base); /* inverse rotation restores x */
+    TEST_CLOSE(util_max_rel_err(y, x, n), 1e-5, "rope bwd(fwd(x)) == x");
+    util_free(c.x); util_free(c.wt);
+    util_free(x); util_free(y); util_free(yr); util_free(g); util_free(dx); util_free(dxr);
+    free(pos);
+}
+
+/* ---- cross-entropy ------------------------------------------------------------------------------ */
+
+typedef struct { double *l, *wt; const int32_t *tg; int N, V; } xent_ctx;
+
+static double xent_loss(void *vc) {
+    xent_ctx *c = vc;
+    double L = 0;
+    for (int n = 0; n < c->N; n++) {
+        if (c->tg[n] < 0) continue;
+        const double *l = c->l + (size_t)n * c->V;
+        double m = l[0], s = 0;
+        for (int v = 1; v < c->V; v++) m = fmax(m, l[v]);
+        for (int v = 0; v < c->V; v++) s += exp(l[v] - m);
+        L += c->wt[n] * (m + log(s) - l[c->tg[n]]);
+    }
+    return L;
+}
+
+static void test_xent(int N, int V) {
+    char what[128];
+    size_t n = (size_t)N * V;
+    float *l = randf(n, 3);
+    l[5] = 40.0f; /* a dominant logit */
+    int32_t *tg = malloc(sizeof(int32_t) * N);
+    for (int i = 0; i < N; i++) tg[i] = (i % 4 == 3) ? -1 : (int32_t)rng_below(&R, V);
+    tg[0] = 5;
+    float *loss = randf(N, 1), *lossr = randf(N, 1), *dl = randf(N, 1);
+    for (int i = 0; i < N; i++) dl[i] = 0.5f + (float)rng_uniform(&R);
+    xent_forward(loss, l, tg, N, V);
+    xent_forward_ref(lossr, l, tg, N, V);
+    snprintf(what, sizeof what, "xent fwd N%d V%d", N, V);
+    TEST_CLOSE(util_close_ratio(loss, lossr, N, 1e-5, 1e-6), 1, what);
+    int masked_ok = 1;
+    for (int i = 0; i < N; i++) if (tg[i] < 0) masked_ok &= loss[i] == 0.0f && lossr[i] == 0.0f;
+    TEST_CHECK(masked_ok, "xent: masked targets give loss 0");
+    float *d = randf(n, 1), *dr = randf(n, 1);
+    xent_backward(d, l, tg, dl, N, V);
+    xent_backward_ref(dr, l, tg, dl, N, V);
+    snprintf(what, sizeof what, "xent bwd N%d V%d", N, V);
+    TEST_CLOSE(util_max_rel_err(d, dr, n), 1e-5, what);
+    masked_ok = 1;
+    for (int i = 0; i < N; i++)
+        if (tg[i] < 0) for (int v = 0; v < V; v++) masked_ok &= d[(size_t)i * V + v] == 0.0f;
+    TEST_CHECK(masked_ok, "xent: masked rows get zero gradient");
+    float *li = copyf(l, n); /* in place */
+    xent_backward(li, li, tg, dl, N, V);
+    TEST_CLOSE(util_max_rel_err(li, dr, n), 1e-5, "xent bwd in place");
+    xent_ctx c = {tod(l, n), tod(dl, N), tg, N, V};
+    TEST_CLOSE(fd_err(xent_loss, &c, c.l, dr, n, 16), 1e-3, "xent ref bwd vs finite differences");
+    util_free(c.l); util_free(c.wt);
+    util_free(l); util_free(loss); util_free(lossr); util_free(dl); util_free(d); util_free(dr);
+    util_free(li);
+    free(tg);
+}
+
+int main(void) {
+    rng_seed(&R, 1234);
+    test_conv1d(2, 37, 19, 4);
+    test_conv1d(3, 61, 45, 4);
+    test_conv1d(2, 13, 33, 2);
+    test_conv1d(1, 5, 7, 4); /* T shorter than a chunk of channels, resets at 1,2,3 */
+    test_conv1d(4, 97, 1030, 4); /* enough work for the threaded paths */
+    test_rmsnorm(7, 19);
+    test_rmsnorm(37, 45);
+    test_rmsnorm(301, 1030);
+    test_elementwise(1001);
+    test_elementwise(100003);
+    test_rope(37, 3, 10, 4); /* rot must be even (rotate-half) */
+    test_rope(61, 3, 6, 2);
+    test_rope(61, 3, 12, 6); /* rot = dh/2 */
+    test_rope(29, 2, 12, 6);
+    test_rope(300, 4, 128, 64);
+    test_xent(37, 19);
+    test_xent(61, 1001);
+    test_xent(257, 517);
+    return test_summary();
+}
