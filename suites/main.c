@@ -21,6 +21,16 @@ static const command k_commands[] = {
     {"init", cmd_init, "write a randomly initialised checkpoint for a preset"},
     {"generate", cmd_generate, "sample bytes from a checkpoint (prefill + batched decode)"},
     {"forward", cmd_forward, "prefill logits of a text or token file as .npy"},
+    {"train", cmd_train, "train a model (AdamW) on the byte corpus or a synthetic task"},
+    {"eval", cmd_eval, "task accuracy by length, or text loss by position"},
+    {"run", cmd_run, "run experiment suites (throughput, latency, longctx, copyret, all)"},
+    {"roofline", cmd_roofline, "measure read/copy bandwidth and sgemm rate on this machine"},
+    {"results", cmd_results, "list, show and export runs from the results database"},
+    {"import-gbench", cmd_import_gbench, "import Google Benchmark JSON into the results database"},
+    {"check", cmd_check, "regression check against a baseline (exit 0 clean, 1 regression, 2 setup)"},
+    {"compare", cmd_compare, "compare two runs case by case"},
+    {"baseline", cmd_baseline, "name a run as a baseline"},
+    {"plot", cmd_plot, "draw figures from the database with gnuplot"},
     {NULL, NULL, NULL},
 };
 

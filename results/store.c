@@ -1,0 +1,1301 @@
+/* store.c — see store.h. The schema, its migrations, the writers and the
+ * queries. All SQL of the project is in this file and results_cli.c's calls
+ * into it; gnuplot scripts read the file with the sqlite3 shell (read-only).
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "stats.h"
+#include "util.h"
+
+static uint64_t fnv1a(uint64_t h, const char *p, size_t n) {
+    for (size_t i = 0; i < n; i++) { h ^= (unsigned char)p[i]; h *= 1099511628211ULL; }
+    return h;
+}
+
+int store_case_key(const char *suite, const char *name, const char *params_json, char key[17]) {
+    char err[160];
+    char *canon = json_canonical(params_json, err, sizeof err);
+    if (!canon) { util_error("case %s/%s: params are not valid JSON: %s", suite, name, err); return -1; }
+    uint64_t h = 1469598103934665603ULL;
+    h = fnv1a(h, suite, strlen(suite) + 1); /* +1: the NUL separates the fields */
+    h = fnv1a(h, name, strlen(name) + 1);
+    h = fnv1a(h, canon, strlen(canon));
+    snprintf(key, 17, "%016llx", (unsigned long long)h);
+    free(canon);
+    return 0;
+}
+
+/* ---- signals: let a suite end its run as `interrupted` ------------------- */
+
+static volatile sig_atomic_t g_signal;
+
+static void on_signal(int sig) {
+    if (g_signal) { /* second Ctrl-C: stop now; the next open marks the run */
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    g_signal = sig;
+}
+
+void store_catch_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int store_signal_pending(void) { return (int)g_signal; }
+
+#ifdef HAVE_SQLITE
+#include <sqlite3.h>
+
+struct store {
+    sqlite3 *db;
+    char *path;
+    int tx_depth;
+    int interrupted_on_open;
+    int version;           /* schema version after open */
+    int have_machine;
+    machine_info machine;
+    int build_override;    /* store_override_build */
+    char b_commit[64], b_flags[256];
+    int b_dirty;
+};
+
+/* Check an SQLite return code; on failure record file:line, the call, SQLite's
+ * message and the database path, then jump to the enclosing `fail:` label. */
+#define SQLITE_CHECK(s, call)                                                              \
+    do {                                                                                   \
+        int rc_ = (call);                                                                  \
+        if (rc_ != SQLITE_OK && rc_ != SQLITE_ROW && rc_ != SQLITE_DONE) {                 \
+            util_error("%s:%d: %s failed: %s (database %s)%s", __FILE__, __LINE__, #call,  \
+                       (s)->db ? sqlite3_errmsg((s)->db) : sqlite3_errstr(rc_), (s)->path, \
+                       hint_for(rc_));                                                     \
+            goto fail;                                                                     \
+        }                                                                                  \
+    } while (0)
+
+static const char *hint_for(int rc) {
+    switch (rc & 0xff) {
+    case SQLITE_NOTADB: return "; the file is not an SQLite database: pass another --db or move it away";
+    case SQLITE_CORRUPT: return "; the file is corrupt: restore it from a copy (make copies with VACUUM INTO)";
+    case SQLITE_BUSY: return "; another process holds the database longer than the busy timeout";
+    case SQLITE_READONLY: return "; the database or its folder is read-only";
+    case SQLITE_CANTOPEN: return "; check that the folder exists and is writable";
+    default: return "";
+    }
+}
+
+/* ---- schema -------------------------------------------------------------- */
+
+/* v1: everything but claims and run context. */
+static const char SCHEMA_V1[] =
+    "CREATE TABLE machine(\n"
+    "  id INTEGER PRIMARY KEY, fingerprint TEXT NOT NULL UNIQUE, hostname TEXT, cpu_model TEXT,\n"
+    "  cpu_flags_hash TEXT, simd TEXT, cores INTEGER, mem_bytes INTEGER, blas_core TEXT,\n"
+    "  blas_config TEXT, openblas_env TEXT, gpu TEXT, gpu_driver TEXT, cuda_version TEXT,\n"
+    "  gpu_cc TEXT, compiler TEXT, os TEXT, info TEXT) STRICT;\n"
+    "CREATE TABLE build(\n"
+    "  id INTEGER PRIMARY KEY, git_commit TEXT NOT NULL, dirty INTEGER NOT NULL,\n"
+    "  compiler TEXT NOT NULL, flags TEXT NOT NULL, UNIQUE(git_commit, dirty, compiler, flags)) STRICT;\n"
+    "CREATE TABLE run(\n"
+    "  id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, suite TEXT NOT NULL, preset TEXT,\n"
+    "  argv TEXT NOT NULL, seed INTEGER, machine_id INTEGER NOT NULL REFERENCES machine(id),\n"
+    "  build_id INTEGER NOT NULL REFERENCES build(id), host TEXT, pid INTEGER,\n"
+    "  started TEXT NOT NULL, finished TEXT,\n"
+    "  status TEXT NOT NULL CHECK(status IN ('running','ok','failed','interrupted'))) STRICT;\n"
+    "CREATE INDEX run_suite ON run(suite, status);\n"
+    "CREATE TABLE bench_case(\n"
+    "  id INTEGER PRIMARY KEY, case_key TEXT NOT NULL UNIQUE, suite TEXT NOT NULL,\n"
+    "  name TEXT NOT NULL, params TEXT NOT NULL) STRICT;\n"
+    "CREATE TABLE result(\n"
+    "  id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,\n"
+    "  case_id INTEGER NOT NULL REFERENCES bench_case(id), metric TEXT NOT NULL, unit TEXT NOT NULL,\n"
+    "  direction TEXT NOT NULL CHECK(direction IN ('higher','lower')),\n"
+    "  deterministic INTEGER NOT NULL DEFAULT 0, n INTEGER NOT NULL,\n"
+    "  median REAL, mean REAL, stddev REAL, mad REAL, min REAL, max REAL,\n"
+    "  UNIQUE(run_id, case_id, metric)) STRICT;\n"
+    "CREATE INDEX result_case ON result(case_id, metric);\n"
+    "CREATE TABLE sample(\n"
+    "  result_id INTEGER NOT NULL REFERENCES result(id) ON DELETE CASCADE, rep INTEGER NOT NULL,\n"
+    "  value REAL, PRIMARY KEY(result_id, rep)) STRICT;\n"
+    "CREATE TABLE curve(\n"
+    "  id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,\n"
+    "  case_id INTEGER REFERENCES bench_case(id), name TEXT NOT NULL, series TEXT NOT NULL,\n"
+    "  x REAL NOT NULL, y REAL) STRICT;\n"
+    "CREATE INDEX curve_name ON curve(name, run_id);\n"
+    "CREATE TABLE baseline(\n"
+    "  name TEXT PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES run(id), created TEXT NOT NULL) STRICT;\n"
+    "CREATE TABLE checks(\n"
+    "  id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,\n"
+    "  baseline TEXT NOT NULL, created TEXT NOT NULL, exit_code INTEGER, n_regressions INTEGER) STRICT;\n"
+    "CREATE TABLE finding(\n"
+    "  id INTEGER PRIMARY KEY, check_id INTEGER NOT NULL REFERENCES checks(id) ON DELETE CASCADE,\n"
+    "  case_id INTEGER NOT NULL REFERENCES bench_case(id), metric TEXT NOT NULL,\n"
+    "  base_median REAL, new_median REAL, ratio REAL, threshold REAL, p REAL,\n"
+    "  verdict TEXT NOT NULL) STRICT;\n";
+
+/* v2: paper claim vs measured, and the run's context (e.g. Google
+ * Benchmark's context object). */
+static const char SCHEMA_V2[] =
+    "ALTER TABLE run ADD COLUMN context TEXT;\n"
+    "CREATE TABLE claim(\n"
+    "  id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,\n"
+    "  suite TEXT NOT NULL, claim TEXT NOT NULL, measured TEXT NOT NULL,\n"
+    "  verdict TEXT NOT NULL CHECK(verdict IN ('reproduced','not reproduced','inconclusive')),\n"
+    "  created TEXT NOT NULL) STRICT;\n";
+
+static const char *const MIGRATIONS[STORE_SCHEMA_VERSION] = {SCHEMA_V1, SCHEMA_V2};
+
+#define NOW_SQL "strftime('%Y-%m-%dT%H:%M:%SZ','now')"
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static int exec_sql(store *s, const char *sql) {
+    char *msg = NULL;
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        util_error("%s: %s (database %s)%s", sql, msg ? msg : sqlite3_errstr(rc), s->path, hint_for(rc));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int bind_real(sqlite3_stmt *st, int i, double x) {
+    return isnan(x) ? sqlite3_bind_null(st, i) : sqlite3_bind_double(st, i, x);
+}
+static int bind_text(sqlite3_stmt *st, int i, const char *t) {
+    return t ? sqlite3_bind_text(st, i, t, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+}
+static double col_real(sqlite3_stmt *st, int i) {
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+static void col_copy(sqlite3_stmt *st, int i, char *dst, size_t cap) {
+    const unsigned char *t = sqlite3_column_text(st, i);
+    snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+int store_tx_begin(store *s) {
+    if (s->tx_depth++ > 0) return 0;
+    if (exec_sql(s, "BEGIN IMMEDIATE") != 0) { s->tx_depth = 0; return -1; }
+    return 0;
+}
+
+int store_tx_commit(store *s) {
+    if (s->tx_depth <= 0) { util_error("store_tx_commit: no transaction open (an inner write failed and rolled back)"); return -1; }
+    if (--s->tx_depth > 0) return 0;
+    if (exec_sql(s, "COMMIT") != 0) { sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL); return -1; }
+    return 0;
+}
+
+int store_tx_rollback(store *s) {
+    if (s->tx_depth <= 0) return 0;
+    s->tx_depth = 0;
+    char keep[1024];
+    snprintf(keep, sizeof keep, "%s", util_last_error()); /* ROLLBACK must not hide the reason */
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    util_error("%s", keep);
+    return 0;
+}
+
+const char *store_resolve_path(const char *path) {
+    if (path && *path) return path;
+    const char *e = getenv("GRIFFIN_DB");
+    if (e && *e) return e;
+    return STORE_DEFAULT_PATH;
+}
+
+const char *store_path(const store *s) { return s->path; }
+int store_interrupted_on_open(const store *s) { return s->interrupted_on_open; }
+
+/* Reject files that are plainly not SQLite before SQLite gets a chance to
+ * turn them into a confusing error later. */
+static int precheck_file(const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (errno != ENOENT) { util_error("%s: %s", path, strerror(errno)); return -1; }
+        /* create the parent folder if it is missing (one level, e.g. results/) */
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+            *slash = 0;
+            struct stat ds;
+            if (stat(dir, &ds) != 0 && mkdir(dir, 0775) != 0) {
+                util_error("%s: cannot create folder %s: %s", path, dir, strerror(errno));
+                return -1;
+            }
+        }
+        return 0;
+    }
+    if (S_ISDIR(st.st_mode)) { util_error("%s: is a directory, not a database file", path); return -1; }
+    if (st.st_size == 0) return 0;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) { util_error("%s: %s", path, strerror(errno)); return -1; }
+    char head[16] = {0};
+    ssize_t k = read(fd, head, sizeof head);
+    close(fd);
+    if (k < 16 || memcmp(head, "SQLite format 3", 16) != 0) {
+        util_error("%s: not an SQLite database (no SQLite header); pass another --db, or move the file away", path);
+        return -1;
+    }
+    return 0;
+}
+
+static int migrate(store *s, int target) {
+    sqlite3_stmt *st = NULL;
+    if (store_tx_begin(s)) return -1;
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL));
+    SQLITE_CHECK(s, sqlite3_step(st));
+    int v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (v > STORE_SCHEMA_VERSION) {
+        util_error("%s: schema version %d is newer than this griffin understands (%d); use a newer build",
+                   s->path, v, STORE_SCHEMA_VERSION);
+        goto fail;
+    }
+    while (v < target) {
+        if (exec_sql(s, MIGRATIONS[v]) != 0) goto fail;
+        v++;
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v);
+        if (exec_sql(s, pragma) != 0) goto fail;
+    }
+    return store_tx_commit(s);
+fail:
+    sqlite3_finalize(st);
+    store_tx_rollback(s);
+    return -1;
+}
+
+int store_schema_version(store *s) {
+    sqlite3_stmt *st = NULL;
+    int v = -1;
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL));
+    SQLITE_CHECK(s, sqlite3_step(st));
+    v = sqlite3_column_int(st, 0);
+fail:
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void my_host(char *h, size_t cap) {
+    if (gethostname(h, cap) != 0) snprintf(h, cap, "unknown");
+    h[cap - 1] = 0;
+}
+
+/* Mark `running` runs of this host whose pid no longer exists. */
+static int mark_stale(store *s) {
+    sqlite3_stmt *st = NULL, *up = NULL;
+    char host[128];
+    my_host(host, sizeof host);
+    s->interrupted_on_open = 0;
+    /* cheap read first: most opens find nothing to do */
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT count(*) FROM run WHERE status='running' AND host=?", -1, &st, NULL));
+    SQLITE_CHECK(s, bind_text(st, 1, host));
+    SQLITE_CHECK(s, sqlite3_step(st));
+    int cnt = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (cnt == 0) return 0;
+    if (store_tx_begin(s)) return -1;
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT id, pid FROM run WHERE status='running' AND host=?", -1, &st, NULL));
+    SQLITE_CHECK(s, bind_text(st, 1, host));
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "UPDATE run SET status='interrupted', finished=" NOW_SQL " WHERE id=? AND status='running'", -1, &up, NULL));
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        long long id = sqlite3_column_int64(st, 0);
+        pid_t pid = (pid_t)sqlite3_column_int64(st, 1);
+        if (pid <= 0 || pid == getpid()) continue;
+        if (kill(pid, 0) == 0 || errno != ESRCH) continue; /* alive (or not ours to probe) */
+        SQLITE_CHECK(s, sqlite3_bind_int64(up, 1, id));
+        SQLITE_CHECK(s, sqlite3_step(up));
+        SQLITE_CHECK(s, sqlite3_reset(up));
+        s->interrupted_on_open++;
+    }
+    SQLITE_CHECK(s, rc);
+    sqlite3_finalize(st);
+    sqlite3_finalize(up);
+    return store_tx_commit(s);
+fail:
+    sqlite3_finalize(st);
+    sqlite3_finalize(up);
+    store_tx_rollback(s);
+    return -1;
+}
+
+int store_open_version(store **out, const char *path, int version) {
+    *out = NULL;
+    path = store_resolve_path(path);
+    if (precheck_file(path) != 0) return -1;
+    store *s = calloc(1, sizeof *s);
+    CHECK_ALLOC(s);
+    s->path = strdup(path);
+    CHECK_ALLOC(s->path);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK) {
+        util_error("%s: cannot open database: %s%s", path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc), hint_for(rc));
+        goto fail;
+    }
+    SQLITE_CHECK(s, sqlite3_busy_timeout(s->db, 30000));
+    SQLITE_CHECK(s, sqlite3_extended_result_codes(s->db, 0));
+    if (exec_sql(s, "PRAGMA foreign_keys = ON") != 0) goto fail;
+    /* journal_mode answers with a row: the mode now in force */
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL));
+    SQLITE_CHECK(s, sqlite3_step(st));
+    sqlite3_finalize(st);
+    st = NULL;
+    if (exec_sql(s, "PRAGMA synchronous = NORMAL") != 0) goto fail;
+    if (migrate(s, version) != 0) goto fail;
+    s->version = store_schema_version(s);
+    if (s->version < 0) goto fail;
+    if (version >= 1 && mark_stale(s) != 0) goto fail;
+    *out = s;
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    {
+        /* make sure the message names the file */
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", util_last_error());
+        if (!strstr(msg, path)) util_error("%s: %s", path, msg);
+    }
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+    return -1;
+}
+
+int store_open(store **out, const char *path) { return store_open_version(out, path, STORE_SCHEMA_VERSION); }
+
+int store_integrity_check(store *s) {
+    sqlite3_stmt *st = NULL;
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &st, NULL));
+    SQLITE_CHECK(s, sqlite3_step(st));
+    const char *r = (const char *)sqlite3_column_text(st, 0);
+    if (!r || strcmp(r, "ok")) { util_error("%s: integrity check failed: %s", s->path, r ? r : "?"); goto fail; }
+    sqlite3_finalize(st);
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "PRAGMA foreign_key_check", -1, &st, NULL));
+    if (sqlite3_step(st) == SQLITE_ROW) { util_error("%s: foreign key check failed (table %s)", s->path, sqlite3_column_text(st, 0)); goto fail; }
+    sqlite3_finalize(st);
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    return -1;
+}
+
+void store_close(store *s) {
+    if (!s) return;
+    if (s->tx_depth > 0) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+}
+
+/* ---- writers ------------------------------------------------------------- */
+
+static void make_uuid(char out[37]) {
+    unsigned char b[16];
+    int ok = 0;
+    int fd = open("/dev/urandom", O_RDONLY);
+    if (fd >= 0) { ok = read(fd, b, sizeof b) == (ssize_t)sizeof b; close(fd); }
+    if (!ok) {
+        rng_t r;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        rng_seed(&r, (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 40));
+        for (int i = 0; i < 16; i++) b[i] = (unsigned char)rng_u64(&r);
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+static int upsert_machine(store *s, const machine_info *m, store_id *id) {
+    sqlite3_stmt *st = NULL;
+    char *info = machine_json(m);
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+        "INSERT INTO machine(fingerprint, hostname, cpu_model, cpu_flags_hash, simd, cores, mem_bytes,"
+        " blas_core, blas_config, openblas_env, gpu, gpu_driver, cuda_version, gpu_cc, compiler, os, info)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(fingerprint) DO NOTHING", -1, &st, NULL));
+    const char *txt[] = {m->fingerprint, m->hostname, m->cpu_model, m->cpu_flags_hash, m->simd};
+    for (int i = 0; i < 5; i++) SQLITE_CHECK(s, bind_text(st, i + 1, txt[i]));
+    SQLITE_CHECK(s, sqlite3_bind_int(st, 6, m->cores));
+    SQLITE_CHECK(s, sqlite3_bind_int64(st, 7, m->mem_bytes));
+    const char *txt2[] = {m->blas_core, m->blas_config, m->openblas_env, m->gpu, m->gpu_driver,
+                          m->cuda_version, m->gpu_cc, m->compiler, m->os, info};
+    for (int i = 0; i < 10; i++) SQLITE_CHECK(s, bind_text(st, i + 8, txt2[i]));
+    SQLITE_CHECK(s, sqlite3_step(st));
+    sqlite3_finalize(st);
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT id FROM machine WHERE fingerprint=?", -1, &st, NULL));
+    SQLITE_CHECK(s, bind_text(st, 1, m->fingerprint));
+    if (sqlite3_step(st) != SQLITE_ROW) { util_error("machine row vanished (database %s)", s->path); goto fail; }
+    *id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    free(info);
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    free(info);
+    return -1;
+}
+
+void store_override_build(store *s, const char *commit, int dirty, const char *flags) {
+    s->build_override = commit != NULL;
+    snprintf(s->b_commit, sizeof s->b_commit, "%s", commit ? commit : "");
+    snprintf(s->b_flags, sizeof s->b_flags, "%s", flags ? flags : "");
+    s->b_dirty = dirty;
+}
+
+static int upsert_build(store *s, const machine_info *m, store_id *id) {
+    sqlite3_stmt *st = NULL;
+    const char *commit = s->build_override ? s->b_commit : build_commit();
+    const char *flags = s->build_override ? s->b_flags : build_flags();
+    int dirty = s->build_override ? s->b_dirty : build_dirty();
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+        "INSERT INTO build(git_commit, dirty, compiler, flags) VALUES(?,?,?,?)"
+        " ON CONFLICT(git_commit, dirty, compiler, flags) DO NOTHING", -1, &st, NULL));
+    SQLITE_CHECK(s, bind_text(st, 1, commit));
+    SQLITE_CHECK(s, sqlite3_bind_int(st, 2, dirty));
+    SQLITE_CHECK(s, bind_text(st, 3, m->compiler));
+    SQLITE_CHECK(s, bind_text(st, 4, flags));
+    SQLITE_CHECK(s, sqlite3_step(st));
+    sqlite3_finalize(st);
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+        "SELECT id FROM build WHERE git_commit=? AND dirty=? AND compiler=? AND flags=?", -1, &st, NULL));
+    SQLITE_CHECK(s, bind_text(st, 1, commit));
+    SQLITE_CHECK(s, sqlite3_bind_int(st, 2, dirty));
+    SQLITE_CHECK(s, bind_text(st, 3, m->compiler));
+    SQLITE_CHECK(s, bind_text(st, 4, flags));
+    if (sqlite3_step(st) != SQLITE_ROW) { util_error("build row vanished (database %s)", s->path); goto fail; }
+    *id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    return -1;
+}
+
+static char *argv_json(int argc, char **argv) {
+    jbuf b = {0};
+    jbuf_puts(&b, "[");
+    for (int i = 0; i < argc; i++) {
+        if (i) jbuf_puts(&b, ",");
+        jbuf_str(&b, argv[i]);
+    }
+    jbuf_puts(&b, "]");
+    return b.p;
+}
+
+int store_run_begin_with(store *s, const machine_info *m, const char *suite, const char *preset,
+                         int argc, char **argv, unsigned long long seed, const char *context_json,
+                         store_id *run) {
+    sqlite3_stmt *st = NULL;
+    char *av = argv_json(argc, argv);
+    char uuid[37], host[128];
+    make_uuid(uuid);
+    my_host(host, sizeof host);
+    if (!s->have_machine) { machine_collect(&s->machine); s->have_machine = 1; }
+    if (!m) m = &s->machine;
+    store_id mid, bid;
+    if (store_tx_begin(s)) { free(av); return -1; }
+    if (upsert_machine(s, m, &mid) != 0) goto fail;
+    if (upsert_build(s, m, &bid) != 0) goto fail;
+    /* a v1 database (only in migration tests) has no context column */
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, s->version >= 2 ?
+        "INSERT INTO run(uuid, suite, preset, argv, seed, machine_id, build_id, host, pid, started, status, context)"
+        " VALUES(?,?,?,?,?,?,?,?,?," NOW_SQL ",'running',?)" :
+        "INSERT INTO run(uuid, suite, preset, argv, seed, machine_id, build_id, host, pid, started, status)"
+        " VALUES(?,?,?,?,?,?,?,?,?," NOW_SQL ",'running')", -1, &st, NULL));
+    SQLITE_CHECK(s, bind_text(st, 1, uuid));
+    SQLITE_CHECK(s, bind_text(st, 2, suite ? suite : "unnamed"));
+    SQLITE_CHECK(s, bind_text(st, 3, preset));
+    SQLITE_CHECK(s, bind_text(st, 4, av));
+    SQLITE_CHECK(s, sqlite3_bind_int64(st, 5, (sqlite3_int64)seed));
+    SQLITE_CHECK(s, sqlite3_bind_int64(st, 6, mid));
+    SQLITE_CHECK(s, sqlite3_bind_int64(st, 7, bid));
+    SQLITE_CHECK(s, bind_text(st, 8, host));
+    SQLITE_CHECK(s, sqlite3_bind_int64(st, 9, (sqlite3_int64)getpid()));
+    if (s->version >= 2) SQLITE_CHECK(s, bind_text(st, 10, context_json));
+    SQLITE_CHECK(s, sqlite3_step(st));
+    *run = sqlite3_last_insert_rowid(s->db);
+    sqlite3_finalize(st);
+    free(av);
+    return store_tx_commit(s);
+fail:
+    sqlite3_finalize(st);
+    free(av);
+    store_tx_rollback(s);
+    return -1;
+}
+
+int store_run_begin(store *s, const char *suite, const char *preset, int argc, char **argv,
+                    unsigned long long seed, store_id *run) {
+    return store_run_begin_with(s, NULL, suite, preset, argc, argv, seed, NULL, run);
+}
+
+int store_run_end(store *s, store_id run, const char *status) {
+    sqlite3_stmt *st = NULL;
+    if (!status || (strcmp(status, "ok") && strcmp(status, "failed") && strcmp(status, "interrupted"))) {
+        util_error("store_run_end: status must be ok, failed or interrupted (got '%s')", status ? status : "(null)");
+        return -1;
+    }
+    if (store_tx_begin(s)) return -1;
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "UPDATE run SET status=?, finished=" NOW_SQL " WHERE id=?", -1, &st, NULL));
+    SQLITE_CHECK(s, bind_text(st, 1, status));
+    SQLITE_CHECK(s, sqlite3_bind_int64(st, 2, run));
+    SQLITE_CHECK(s, sqlite3_step(st));
+    if (sqlite3_changes(s->db) != 1) { util_error("store_run_end: no run %lld in %s", run, s->path); goto fail; }
+    sqlite3_finalize(st);
+    return store_tx_commit(s);
+fail:
+    sqlite3_finalize(st);
+    store_tx_rollback(s);
+    return -1;
+}
+
+int store_run_uuid(store *s, store_id run, char uuid[37]) {
+    sqlite3_stmt *st = NULL;
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT uuid FROM run WHERE id=?", -1, &st, NULL));
+    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
+    if (sqlite3_step(st) != SQLITE_ROW) { util_error("no run %lld in %s", run, s->path); goto fail; }
+    col_copy(st, 0, uuid, 37);
+    sqlite3_finalize(st);
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    return -1;
+}
+
+int store_case(store *s, const char *suite, const char *name, const char *params_json, store_id *cs) {
+    sqlite3_stmt *st = NULL;
+    char key[17], err[160];
+    if (!suite || !name) { util_error("store_case: suite and name are required"); return -1; }
+    if (store_case_key(suite, name, params_json, key) != 0) return -1;
+    char *canon = json_canonical(params_json, err, sizeof err);
+    if (store_tx_begin(s)) { free(canon); return -1; }
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+        "INSERT INTO bench_case(case_key, suite, name, params) VALUES(?,?,?,?) ON CONFLICT(case_key) DO NOTHING", -1, &st, NULL));
+    SQLITE_CHECK(s, bind_text(st, 1, key));
+    SQLITE_CHECK(s, bind_text(st, 2, suite));
+    SQLITE_CHECK(s, bind_text(st, 3, name));
+    SQLITE_CHECK(s, bind_text(st, 4, canon));
+    SQLITE_CHECK(s, sqlite3_step(st));
+    sqlite3_finalize(st);
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT id FROM bench_case WHERE case_key=?", -1, &st, NULL));
+    SQLITE_CHECK(s, bind_text(st, 1, key));
+    if (sqlite3_step(st) != SQLITE_ROW) { util_error("case row vanished (database %s)", s->path); goto fail; }
+    *cs = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    free(canon);
+    return store_tx_commit(s);
+fail:
+    sqlite3_finalize(st);
+    free(canon);
+    store_tx_rollback(s);
+    return -1;
+}
+
+static int insert_result(store *s, store_id run, store_id cs, const char *metric, const char *unit,
+                         int flags, const stats_summary *sm, store_id *rid) {
+    sqlite3_stmt *st = NULL;
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "DELETE FROM result WHERE run_id=? AND case_id=? AND metric=?", -1, &st, NULL));
+    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
+    SQLITE_CHECK(s, sqlite3_bind_int64(st, 2, cs));
+    SQLITE_CHECK(s, bind_text(st, 3, metric));
+    SQLITE_CHECK(s, sqlite3_step(st));
+    sqlite3_finalize(st);
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+        "INSERT INTO result(run_id, case_id, metric, unit, direction, deterministic, n, median, mean, stddev, mad, min, max)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL));
+    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
+    SQLITE_CHECK(s, sqlite3_bind_int64(st, 2, cs));
+    SQLITE_CHECK(s, bind_text(st, 3, metric));
+    SQLITE_CHECK(s, bind_text(st, 4, unit ? unit : ""));
+    SQLITE_CHECK(s, bind_text(st, 5, (flags & STORE_HIGHER) ? "higher" : "lower"));
+    SQLITE_CHECK(s, sqlite3_bind_int(st, 6, (flags & STORE_DETERMINISTIC) ? 1 : 0));
+    SQLITE_CHECK(s, sqlite3_bind_int(st, 7, sm->n));
+    SQLITE_CHECK(s, bind_real(st, 8, sm->median));
+    SQLITE_CHECK(s, bind_real(st, 9, sm->mean));
+    SQLITE_CHECK(s, bind_real(st, 10, sm->stddev));
+    SQLITE_CHECK(s, bind_real(st, 11, sm->mad));
+    SQLITE_CHECK(s, bind_real(st, 12, sm->min));
+    SQLITE_CHECK(s, bind_real(st, 13, sm->max));
+    SQLITE_CHECK(s, sqlite3_step(st));
+    *rid = sqlite3_last_insert_rowid(s->db);
+    sqlite3_finalize(st);
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    return -1;
+}
+
+int store_result_samples(store *s, store_id run, store_id cs, const char *metric, const char *unit,
+                         int flags, const double *samples, int n) {
+    sqlite3_stmt *st = NULL;
+    if (!metric || n < 0 || (n > 0 && !samples)) { util_error("store_result_samples: bad arguments"); return -1; }
+    stats_summary sm = stats_summarize(samples, n);
+    store_id rid;
+    if (store_tx_begin(s)) return -1;
+    if (insert_result(s, run, cs, metric, unit, flags, &sm, &rid) != 0) goto fail;
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "INSERT INTO sample(result_id, rep, value) VALUES(?,?,?)", -1, &st, NULL));
+    for (int i = 0; i < n; i++) {
+        SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, rid));
+        SQLITE_CHECK(s, sqlite3_bind_int(st, 2, i));
+        SQLITE_CHECK(s, bind_real(st, 3, samples[i]));
+        SQLITE_CHECK(s, sqlite3_step(st));
+        SQLITE_CHECK(s, sqlite3_reset(st));
+    }
+    sqlite3_finalize(st);
+    return store_tx_commit(s);
+fail:
+    sqlite3_finalize(st);
+    store_tx_rollback(s);
+    return -1;
+}
+
+int store_result_aggregate(store *s, store_id run, store_id cs, const char *metric, const char *unit,
+                           int flags, int n, double median, double mean, double stddev, double mad,
+                           double min, double max) {
+    stats_summary sm = {n, median, mean, stddev, mad, min, max};
+    store_id rid;
+    if (store_tx_begin(s)) return -1;
+    if (insert_result(s, run, cs, metric, unit, flags, &sm, &rid) != 0) { store_tx_rollback(s); return -1; }
+    return store_tx_commit(s);
+}
+
+int store_curve(store *s, store_id run, store_id cs, const char *name, const char *series,
+                const double *xs, const double *ys, int n) {
+    sqlite3_stmt *st = NULL;
+    if (!name || !series || n < 0 || (n > 0 && (!xs || !ys))) { util_error("store_curve: bad arguments"); return -1; }
+    if (store_tx_begin(s)) return -1;
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "INSERT INTO curve(run_id, case_id, name, series, x, y) VALUES(?,?,?,?,?,?)", -1, &st, NULL));
+    for (int i = 0; i < n; i++) {
+        if (isnan(xs[i])) continue;
+        SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
+        SQLITE_CHECK(s, cs > 0 ? sqlite3_bind_int64(st, 2, cs) : sqlite3_bind_null(st, 2));
+        SQLITE_CHECK(s, bind_text(st, 3, name));
+        SQLITE_CHECK(s, bind_text(st, 4, series));
+        SQLITE_CHECK(s, sqlite3_bind_double(st, 5, xs[i]));
+        SQLITE_CHECK(s, bind_real(st, 6, ys[i]));
+        SQLITE_CHECK(s, sqlite3_step(st));
+        SQLITE_CHECK(s, sqlite3_reset(st));
+    }
+    sqlite3_finalize(st);
+    return store_tx_commit(s);
+fail:
+    sqlite3_finalize(st);
+    store_tx_rollback(s);
+    return -1;
+}
+
+int store_claim(store *s, store_id run, const char *suite, const char *claim, const char *measured,
+                const char *verdict) {
+    sqlite3_stmt *st = NULL;
+    if (store_tx_begin(s)) return -1;
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+        "INSERT INTO claim(run_id, suite, claim, measured, verdict, created) VALUES(?,?,?,?,?," NOW_SQL ")", -1, &st, NULL));
+    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
+    SQLITE_CHECK(s, bind_text(st, 2, suite ? suite : ""));
+    SQLITE_CHECK(s, bind_text(st, 3, claim ? claim : ""));
+    SQLITE_CHECK(s, bind_text(st, 4, measured ? measured : ""));
+    SQLITE_CHECK(s, bind_text(st, 5, verdict));
+    SQLITE_CHECK(s, sqlite3_step(st));
+    sqlite3_finalize(st);
+    return store_tx_commit(s);
+fail:
+    sqlite3_finalize(st);
+    store_tx_rollback(s);
+    return -1;
+}
+
+int store_baseline_set(store *s, const char *name, store_id run) {
+    sqlite3_stmt *st = NULL;
+    if (store_tx_begin(s)) return -1;
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+        "INSERT INTO baseline(name, run_id, created) VALUES(?,?," NOW_SQL ")"
+        " ON CONFLICT(name) DO UPDATE SET run_id=excluded.run_id, created=excluded.created", -1, &st, NULL));
+    SQLITE_CHECK(s, bind_text(st, 1, name));
+    SQLITE_CHECK(s, sqlite3_bind_int64(st, 2, run));
+    SQLITE_CHECK(s, sqlite3_step(st));
+    sqlite3_finalize(st);
+    return store_tx_commit(s);
+fail:
+    sqlite3_finalize(st);
+    store_tx_rollback(s);
+    return -1;
+}
+
+/* ---- queries ------------------------------------------------------------- */
+
+int store_run_resolve(store *s, const char *spec, store_id *run) {
+    sqlite3_stmt *st = NULL;
+    if (!spec || !*spec) spec = "latest";
+    int digits = 1;
+    for (const char *p = spec; *p; p++) if (*p < '0' || *p > '9') digits = 0;
+    if (!strcmp(spec, "latest") || !strcmp(spec, "latest-ok")) {
+        SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, !strcmp(spec, "latest") ? "SELECT max(id) FROM run"
+                                                  : "SELECT max(id) FROM run WHERE status='ok'", -1, &st, NULL));
+        SQLITE_CHECK(s, sqlite3_step(st));
+        if (sqlite3_column_type(st, 0) == SQLITE_NULL) { util_error("no runs in %s yet", s->path); goto fail; }
+        *run = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        return 0;
+    }
+    if (digits) {
+        SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT id FROM run WHERE id=?", -1, &st, NULL));
+        SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, strtoll(spec, NULL, 10)));
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            *run = sqlite3_column_int64(st, 0);
+            sqlite3_finalize(st);
+            return 0;
+        }
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    if (strlen(spec) < 4 || strspn(spec, "0123456789abcdefABCDEF-") != strlen(spec)) {
+        util_error("no run '%s' in %s (RUN is an id, a uuid prefix of 4+ hex digits, or 'latest')", spec, s->path);
+        return -1;
+    }
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT id FROM run WHERE uuid LIKE ? || '%' LIMIT 2", -1, &st, NULL));
+    SQLITE_CHECK(s, bind_text(st, 1, spec));
+    int found = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) { *run = sqlite3_column_int64(st, 0); found++; }
+    sqlite3_finalize(st);
+    if (found == 0) { util_error("no run '%s' in %s", spec, s->path); return -1; }
+    if (found > 1) { util_error("run prefix '%s' is ambiguous in %s; give more digits", spec, s->path); return -1; }
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    return -1;
+}
+
+int store_baseline_get(store *s, const char *name, store_id *run) {
+    sqlite3_stmt *st = NULL;
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT run_id FROM baseline WHERE name=?", -1, &st, NULL));
+    SQLITE_CHECK(s, bind_text(st, 1, name));
+    int rc = sqlite3_step(st);
+    SQLITE_CHECK(s, rc);
+    if (rc != SQLITE_ROW) { sqlite3_finalize(st); return 1; }
+    *run = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    return -1;
+}
+
+int store_last_run_id(store *s, store_id *run) {
+    sqlite3_stmt *st = NULL;
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT coalesce(max(id),0) FROM run", -1, &st, NULL));
+    SQLITE_CHECK(s, sqlite3_step(st));
+    *run = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    return -1;
+}
+
+int store_run_get(store *s, store_id run, store_run_info *ri) {
+    sqlite3_stmt *st = NULL;
+    memset(ri, 0, sizeof *ri);
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+        "SELECT r.id, r.uuid, r.suite, coalesce(r.preset,''), r.status, r.started, coalesce(r.finished,''),"
+        " m.fingerprint, b.git_commit, b.dirty, coalesce(r.host,''), coalesce(r.seed,0),"
+        " (SELECT count(*) FROM result WHERE run_id=r.id), (SELECT count(DISTINCT name||'|'||series) FROM curve WHERE run_id=r.id)"
+        " FROM run r JOIN machine m ON m.id=r.machine_id JOIN build b ON b.id=r.build_id WHERE r.id=?", -1, &st, NULL));
+    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
+    if (sqlite3_step(st) != SQLITE_ROW) { util_error("no run %lld in %s", run, s->path); goto fail; }
+    ri->id = sqlite3_column_int64(st, 0);
+    col_copy(st, 1, ri->uuid, sizeof ri->uuid);
+    col_copy(st, 2, ri->suite, sizeof ri->suite);
+    col_copy(st, 3, ri->preset, sizeof ri->preset);
+    col_copy(st, 4, ri->status, sizeof ri->status);
+    col_copy(st, 5, ri->started, sizeof ri->started);
+    col_copy(st, 6, ri->finished, sizeof ri->finished);
+    col_copy(st, 7, ri->fingerprint, sizeof ri->fingerprint);
+    col_copy(st, 8, ri->commit, sizeof ri->commit);
+    ri->dirty = sqlite3_column_int(st, 9);
+    col_copy(st, 10, ri->host, sizeof ri->host);
+    ri->seed = sqlite3_column_int64(st, 11);
+    ri->n_results = sqlite3_column_int(st, 12);
+    ri->n_curves = sqlite3_column_int(st, 13);
+    sqlite3_finalize(st);
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    return -1;
+}
+
+int store_list_runs(store *s, FILE *f, int limit, const char *suite) {
+    sqlite3_stmt *st = NULL;
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+        "SELECT r.id, substr(r.uuid,1,8), r.suite, coalesce(r.preset,''), r.status, r.started,"
+        " b.git_commit || CASE WHEN b.dirty THEN '+' ELSE '' END, m.fingerprint,"
+        " (SELECT count(*) FROM result WHERE run_id=r.id), (SELECT count(*) FROM curve WHERE run_id=r.id)"
+        " FROM run r JOIN machine m ON m.id=r.machine_id JOIN build b ON b.id=r.build_id"
+        " WHERE (?1 IS NULL OR r.suite=?1) ORDER BY r.id DESC LIMIT ?2", -1, &st, NULL));
+    SQLITE_CHECK(s, bind_text(st, 1, suite));
+    SQLITE_CHECK(s, sqlite3_bind_int(st, 2, limit > 0 ? limit : 1000000));
+    fprintf(f, "%5s  %-8s  %-12s  %-7s  %-11s  %-20s  %-14s  %-16s  %7s  %6s\n", "id", "uuid", "suite", "preset",
+            "status", "started (UTC)", "commit", "machine", "results", "points");
+    int rc, rows = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        fprintf(f, "%5lld  %-8s  %-12s  %-7s  %-11s  %-20s  %-14s  %-16s  %7d  %6d\n",
+                (long long)sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+                sqlite3_column_text(st, 3), sqlite3_column_text(st, 4), sqlite3_column_text(st, 5),
+                sqlite3_column_text(st, 6), sqlite3_column_text(st, 7), sqlite3_column_int(st, 8),
+                sqlite3_column_int(st, 9));
+        rows++;
+    }
+    SQLITE_CHECK(s, rc);
+    if (rows == 0) fprintf(f, "(no runs in %s yet)\n", s->path);
+    sqlite3_finalize(st);
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    return -1;
+}
+
+int store_show_run(store *s, FILE *f, store_id run) {
+    sqlite3_stmt *st = NULL;
+    store_run_info ri;
+    if (store_run_get(s, run, &ri) != 0) return -1;
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+        "SELECT r.argv, m.cpu_model, m.cores, m.blas_core, m.gpu, m.compiler, b.flags"
+        " FROM run r JOIN machine m ON m.id=r.machine_id JOIN build b ON b.id=r.build_id WHERE r.id=?", -1, &st, NULL));
+    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
+    SQLITE_CHECK(s, sqlite3_step(st));
+    fprintf(f, "run %lld  %s\n  suite %s  preset %s  status %s  seed %lld\n  started %s  finished %s\n",
+            ri.id, ri.uuid, ri.suite, ri.preset[0] ? ri.preset : "-", ri.status, ri.seed, ri.started,
+            ri.finished[0] ? ri.finished : "-");
+    fprintf(f, "  argv %s\n  machine %s: %s, %d cores, BLAS %s%s%s\n  build %s%s  %s  %s\n",
+            sqlite3_column_text(st, 0), ri.fingerprint, sqlite3_column_text(st, 1), sqlite3_column_int(st, 2),
+            sqlite3_column_text(st, 3), sqlite3_column_text(st, 4)[0] ? ", GPU " : "", sqlite3_column_text(st, 4),
+            ri.commit, ri.dirty ? "+dirty" : "", sqlite3_column_text(st, 5), sqlite3_column_text(st, 6));
+    sqlite3_finalize(st);
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+        "SELECT c.name, c.params, r.metric, r.n, r.median, r.mad, r.min, r.max, r.unit, r.direction, r.deterministic"
+        " FROM result r JOIN bench_case c ON c.id=r.case_id WHERE r.run_id=? ORDER BY c.name, c.params, r.metric", -1, &st, NULL));
+    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
+    fprintf(f, "\n%-28s %-34s %-18s %3s %12s %10s %12s %12s  %s\n", "case", "params", "metric", "n", "median", "mad",
+            "min", "max", "unit");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        fprintf(f, "%-28.28s %-34.34s %-18.18s %3d %12.5g %10.3g %12.5g %12.5g  %s%s%s\n", sqlite3_column_text(st, 0),
+                sqlite3_column_text(st, 1), sqlite3_column_text(st, 2), sqlite3_column_int(st, 3), col_real(st, 4),
+                col_real(st, 5), col_real(st, 6), col_real(st, 7), sqlite3_column_text(st, 8),
+                !strcmp((const char *)sqlite3_column_text(st, 9), "higher") ? " (higher better)" : "",
+                sqlite3_column_int(st, 10) ? " det" : "");
+    }
+    SQLITE_CHECK(s, rc);
+    sqlite3_finalize(st);
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+        "SELECT name, series, count(*), min(x), max(x) FROM curve WHERE run_id=? GROUP BY name, series ORDER BY name, series", -1, &st, NULL));
+    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
+    int first = 1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (first) { fprintf(f, "\ncurves:\n"); first = 0; }
+        fprintf(f, "  %-28s %-28s %5d points, x %g..%g\n", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
+                sqlite3_column_int(st, 2), col_real(st, 3), col_real(st, 4));
+    }
+    SQLITE_CHECK(s, rc);
+    sqlite3_finalize(st);
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT verdict, claim, measured FROM claim WHERE run_id=? ORDER BY id", -1, &st, NULL));
+    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
+    first = 1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (first) { fprintf(f, "\npaper claims:\n"); first = 0; }
+        fprintf(f, "  [%s] %s\n      measured: %s\n", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
+                sqlite3_column_text(st, 2));
+    }
+    SQLITE_CHECK(s, rc);
+    sqlite3_finalize(st);
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    return -1;
+}
+
+static void csv_field(FILE *f, const char *t) {
+    if (!t) t = "";
+    if (!strpbrk(t, ",\"\n\r")) { fputs(t, f); return; }
+    fputc('"', f);
+    for (; *t; t++) { if (*t == '"') fputc('"', f); fputc(*t, f); }
+    fputc('"', f);
+}
+
+static void csv_real(FILE *f, double x) {
+    if (!isnan(x)) fprintf(f, "%.17g", x);
+}
+
+/* json: 0 csv results, 1 json (everything), 2 csv curves */
+int store_export_run(store *s, FILE *f, store_id run, int fmt) {
+    sqlite3_stmt *st = NULL, *sm = NULL;
+    store_run_info ri;
+    jbuf b = {0};
+    if (store_run_get(s, run, &ri) != 0) return -1;
+    if (fmt == 2) {
+        SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT name, series, x, y FROM curve WHERE run_id=? ORDER BY name, series, x", -1, &st, NULL));
+        SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
+        fprintf(f, "run,name,series,x,y\n");
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            fprintf(f, "%s,", ri.uuid);
+            csv_field(f, (const char *)sqlite3_column_text(st, 0)); fputc(',', f);
+            csv_field(f, (const char *)sqlite3_column_text(st, 1)); fputc(',', f);
+            csv_real(f, col_real(st, 2)); fputc(',', f);
+            csv_real(f, col_real(st, 3)); fputc('\n', f);
+        }
+        SQLITE_CHECK(s, rc);
+        sqlite3_finalize(st);
+        return 0;
+    }
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+        "SELECT r.id, c.suite, c.name, c.params, c.case_key, r.metric, r.unit, r.direction, r.deterministic, r.n,"
+        " r.median, r.mean, r.stddev, r.mad, r.min, r.max"
+        " FROM result r JOIN bench_case c ON c.id=r.case_id WHERE r.run_id=? ORDER BY c.name, c.params, r.metric", -1, &st, NULL));
+    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT value FROM sample WHERE result_id=? ORDER BY rep", -1, &sm, NULL));
+    static const char *cols[] = {"suite", "case", "params", "case_key", "metric", "unit", "direction", "deterministic", "n",
+                                 "median", "mean", "stddev", "mad", "min", "max"};
+    int rc;
+    if (!fmt) {
+        fprintf(f, "run,commit,machine");
+        for (int i = 0; i < 15; i++) fprintf(f, ",%s", cols[i]);
+        fputc('\n', f);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            fprintf(f, "%s,%s%s,%s", ri.uuid, ri.commit, ri.dirty ? "+dirty" : "", ri.fingerprint);
+            for (int i = 1; i <= 15; i++) {
+                fputc(',', f);
+                if (i >= 10) csv_real(f, col_real(st, i));
+                else csv_field(f, (const char *)sqlite3_column_text(st, i));
+            }
+            fputc('\n', f);
+        }
+        SQLITE_CHECK(s, rc);
+        sqlite3_finalize(st);
+        sqlite3_finalize(sm);
+        return 0;
+    }
+    jbuf_puts(&b, "{\"run\":{");
+    jbuf_printf(&b, "\"id\":%lld,\"uuid\":", ri.id); jbuf_str(&b, ri.uuid);
+    jbuf_puts(&b, ",\"suite\":"); jbuf_str(&b, ri.suite);
+    jbuf_puts(&b, ",\"preset\":"); jbuf_str(&b, ri.preset);
+    jbuf_puts(&b, ",\"status\":"); jbuf_str(&b, ri.status);
+    jbuf_puts(&b, ",\"started\":"); jbuf_str(&b, ri.started);
+    jbuf_puts(&b, ",\"finished\":"); jbuf_str(&b, ri.finished);
+    jbuf_printf(&b, ",\"seed\":%lld,\"commit\":", ri.seed); jbuf_str(&b, ri.commit);
+    jbuf_printf(&b, ",\"dirty\":%s,\"machine_fingerprint\":", ri.dirty ? "true" : "false"); jbuf_str(&b, ri.fingerprint);
+    {
+        sqlite3_stmt *q = NULL;
+        SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+            "SELECT r.argv, coalesce(m.info,'{}'), b.compiler, b.flags FROM run r JOIN machine m ON m.id=r.machine_id"
+            " JOIN build b ON b.id=r.build_id WHERE r.id=?", -1, &q, NULL));
+        sqlite3_bind_int64(q, 1, run);
+        if (sqlite3_step(q) == SQLITE_ROW) {
+            jbuf_puts(&b, ",\"argv\":"); jbuf_puts(&b, (const char *)sqlite3_column_text(q, 0));
+            jbuf_puts(&b, ",\"machine\":"); jbuf_puts(&b, (const char *)sqlite3_column_text(q, 1));
+            jbuf_puts(&b, ",\"compiler\":"); jbuf_str(&b, (const char *)sqlite3_column_text(q, 2));
+            jbuf_puts(&b, ",\"flags\":"); jbuf_str(&b, (const char *)sqlite3_column_text(q, 3));
+        }
+        sqlite3_finalize(q);
+    }
+    jbuf_puts(&b, "},\"results\":[");
+    int first = 1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!first) jbuf_puts(&b, ",");
+        first = 0;
+        jbuf_puts(&b, "{");
+        for (int i = 1; i <= 15; i++) {
+            if (i > 1) jbuf_puts(&b, ",");
+            jbuf_str(&b, cols[i - 1]);
+            jbuf_puts(&b, ":");
+            if (i == 3) jbuf_puts(&b, (const char *)sqlite3_column_text(st, i)); /* params are JSON already */
+            else if (i == 8) jbuf_puts(&b, sqlite3_column_int(st, i) ? "true" : "false");
+            else if (i == 9) jbuf_printf(&b, "%d", sqlite3_column_int(st, i));
+            else if (i >= 10) jbuf_num(&b, col_real(st, i));
+            else jbuf_str(&b, (const char *)sqlite3_column_text(st, i));
+        }
+        jbuf_puts(&b, ",\"samples\":[");
+        SQLITE_CHECK(s, sqlite3_bind_int64(sm, 1, sqlite3_column_int64(st, 0)));
+        int k = 0, rc2;
+        while ((rc2 = sqlite3_step(sm)) == SQLITE_ROW) {
+            if (k++) jbuf_puts(&b, ",");
+            jbuf_num(&b, col_real(sm, 0));
+        }
+        SQLITE_CHECK(s, rc2);
+        SQLITE_CHECK(s, sqlite3_reset(sm));
+        jbuf_puts(&b, "]}");
+    }
+    SQLITE_CHECK(s, rc);
+    sqlite3_finalize(st);
+    st = NULL;
+    jbuf_puts(&b, "],\"curves\":[");
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+        "SELECT name, series, json_group_array(x), json_group_array(y) FROM"
+        " (SELECT name, series, x, y FROM curve WHERE run_id=? ORDER BY name, series, x) GROUP BY name, series", -1, &st, NULL));
+    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
+    first = 1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!first) jbuf_puts(&b, ",");
+        first = 0;
+        jbuf_puts(&b, "{\"name\":"); jbuf_str(&b, (const char *)sqlite3_column_text(st, 0));
+        jbuf_puts(&b, ",\"series\":"); jbuf_str(&b, (const char *)sqlite3_column_text(st, 1));
+        jbuf_puts(&b, ",\"x\":"); jbuf_puts(&b, (const char *)sqlite3_column_text(st, 2));
+        jbuf_puts(&b, ",\"y\":"); jbuf_puts(&b, (const char *)sqlite3_column_text(st, 3));
+        jbuf_puts(&b, "}");
+    }
+    SQLITE_CHECK(s, rc);
+    sqlite3_finalize(st);
+    st = NULL;
+    jbuf_puts(&b, "],\"claims\":[");
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT suite, claim, measured, verdict FROM claim WHERE run_id=? ORDER BY id", -1, &st, NULL));
+    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
+    first = 1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!first) jbuf_puts(&b, ",");
+        first = 0;
+        jbuf_puts(&b, "{\"suite\":"); jbuf_str(&b, (const char *)sqlite3_column_text(st, 0));
+        jbuf_puts(&b, ",\"claim\":"); jbuf_str(&b, (const char *)sqlite3_column_text(st, 1));
+        jbuf_puts(&b, ",\"measured\":"); jbuf_str(&b, (const char *)sqlite3_column_text(st, 2));
+        jbuf_puts(&b, ",\"verdict\":"); jbuf_str(&b, (const char *)sqlite3_column_text(st, 3));
+        jbuf_puts(&b, "}");
+    }
+    SQLITE_CHECK(s, rc);
+    jbuf_puts(&b, "]}\n");
+    fputs(b.p, f);
+    jbuf_free(&b);
+    sqlite3_finalize(st);
+    sqlite3_finalize(sm);
+    return 0;
+fail:
+    jbuf_free(&b);
+    sqlite3_finalize(st);
+    sqlite3_finalize(sm);
+    return -1;
+}
+
+static char *ids_json(const store_id *runs, int n) {
+    jbuf b = {0};
+    jbuf_puts(&b, "[");
+    for (int i = 0; i < n; i++) jbuf_printf(&b, "%s%lld", i ? "," : "", (long long)runs[i]);
+    jbuf_puts(&b, "]");
+    return b.p;
+}
+
+void store_metrics_free(store_metric *m, int n) {
+    if (!m) return;
+    for (int i = 0; i < n; i++) { free(m[i].params); free(m[i].samples); }
+    free(m);
+}
+
+int store_load_metrics(store *s, const store_id *runs, int nruns, store_metric **out, int *nout) {
+    sqlite3_stmt *st = NULL, *sm = NULL;
+    store_metric *ms = NULL;
+    int n = 0, cap = 0;
+    int *npooled = NULL;
+    char *ids = ids_json(runs, nruns);
+    *out = NULL;
+    *nout = 0;
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+        "SELECT r.id, c.id, c.case_key, c.suite, c.name, c.params, r.metric, r.unit, r.direction, r.deterministic,"
+        " r.n, r.median, r.mad FROM result r JOIN bench_case c ON c.id=r.case_id"
+        " WHERE r.run_id IN (SELECT value FROM json_each(?)) ORDER BY c.case_key, r.metric, r.run_id", -1, &st, NULL));
+    SQLITE_CHECK(s, bind_text(st, 1, ids));
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT value FROM sample WHERE result_id=? AND value IS NOT NULL ORDER BY rep", -1, &sm, NULL));
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *key = (const char *)sqlite3_column_text(st, 2);
+        const char *metric = (const char *)sqlite3_column_text(st, 6);
+        store_metric *m;
+        if (n > 0 && !strcmp(ms[n - 1].case_key, key) && !strcmp(ms[n - 1].metric, metric)) {
+            m = &ms[n - 1]; /* pool with the previous run's result */
+            npooled[n - 1]++;
+            m->n += sqlite3_column_int(st, 10);
+        } else {
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                ms = realloc(ms, sizeof *ms * (size_t)cap);
+                npooled = realloc(npooled, sizeof(int) * (size_t)cap);
+                CHECK_ALLOC(ms);
+                CHECK_ALLOC(npooled);
+            }
+            m = &ms[n];
+            memset(m, 0, sizeof *m);
+            npooled[n] = 1;
+            n++;
+            m->case_id = sqlite3_column_int64(st, 1);
+            snprintf(m->case_key, sizeof m->case_key, "%s", key);
+            col_copy(st, 3, m->suite, sizeof m->suite);
+            col_copy(st, 4, m->name, sizeof m->name);
+            m->params = strdup((const char *)sqlite3_column_text(st, 5));
+            CHECK_ALLOC(m->params);
+            snprintf(m->metric, sizeof m->metric, "%s", metric);
+            col_copy(st, 7, m->unit, sizeof m->unit);
+            m->flags = (!strcmp((const char *)sqlite3_column_text(st, 8), "higher") ? STORE_HIGHER : STORE_LOWER) |
+                       (sqlite3_column_int(st, 9) ? STORE_DETERMINISTIC : 0);
+            m->n = sqlite3_column_int(st, 10);
+            m->median = col_real(st, 11);
+            m->mad = col_real(st, 12);
+        }
+        /* keep the stored median of each pooled result in case there are no samples */
+        SQLITE_CHECK(s, sqlite3_bind_int64(sm, 1, sqlite3_column_int64(st, 0)));
+        int rc2;
+        while ((rc2 = sqlite3_step(sm)) == SQLITE_ROW) {
+            m->samples = realloc(m->samples, sizeof(double) * (size_t)(m->ns + 1));
+            CHECK_ALLOC(m->samples);
+            m->samples[m->ns++] = sqlite3_column_double(sm, 0);
+        }
+        SQLITE_CHECK(s, rc2);
+        SQLITE_CHECK(s, sqlite3_reset(sm));
+    }
+    SQLITE_CHECK(s, rc);
+    for (int i = 0; i < n; i++) /* pooled: recompute the robust summary from all samples */
+        if (npooled[i] > 1 && ms[i].ns > 0) {
+            ms[i].median = stats_median(ms[i].samples, ms[i].ns);
+            ms[i].mad = stats_mad(ms[i].samples, ms[i].ns);
+        }
+    sqlite3_finalize(st);
+    sqlite3_finalize(sm);
+    free(ids);
+    free(npooled);
+    *out = ms;
+    *nout = n;
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    sqlite3_finalize(sm);
+    free(ids);
+    free(npooled);
+    store_metrics_free(ms, n);
+    return -1;
+}
+
+int store_recent_runs(store *s, const char *suite, const char *fingerprint, store_id before, int k,
+                      store_id *runs, int *n) {
+    sqlite3_stmt *st = NULL;
+    *n = 0;
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+        "SELECT r.id FROM run r JOIN machine m ON m.id=r.machine_id WHERE r.status='ok' AND r.id<?1 AND r.suite=?2"
+        " AND (?3 IS NULL OR m.fingerprint=?3) ORDER BY r.id DESC LIMIT ?4", -1, &st, NULL));
+    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, before));
+    SQLITE_CHECK(s, bind_text(st, 2, suite));
+    SQLITE_CHECK(s, bind_text(st, 3, fingerprint));
+    SQLITE_CHECK(s, sqlite3_bind_int(st, 4, k));
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < k) runs[(*n)++] = sqlite3_column_int64(st, 0);
+    SQLITE_CHECK(s, rc);
+    sqlite3_finalize(st);
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    return -1;
+}
+
+int store_runs_after(store *s, store_id after, store_id *runs, int max, int *n) {
+    sqlite3_stmt *st = NULL;
+    *n = 0;
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT id FROM run WHERE id>? AND status='ok' ORDER BY id", -1, &st, NULL));
+    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, after));
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) runs[(*n)++] = sqlite3_column_int64(st, 0);
+    SQLITE_CHECK(s, rc);
+    sqlite3_finalize(st);
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    return -1;
+}
+
+int store_check_begin(store *s, store_id run, const char *baseline_desc, store_id *check) {
+    sqlite3_stmt *st = NULL;
+    if (store_tx_begin(s)) return -1;
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "INSERT INTO checks(run_id, baseline, created) VALUES(?,?," NOW_SQL ")", -1, &st, NULL));
+    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
+    SQLITE_CHECK(s, bind_text(st, 2, baseline_desc));
+    SQLITE_CHECK(s, sqlite3_step(st));
+    *check = sqlite3_last_insert_rowid(s->db);
+    sqlite3_finalize(st);
+    return store_tx_commit(s);
+fail:
+    sqlite3_finalize(st);
+    store_tx_rollback(s);
+    return -1;
+}
+
+int store_check_finding(store *s, store_id check, const store_metric *m, double base_median,
+                        double new_median, double ratio, double threshold, double p, const char *verdict) {
+    sqlite3_stmt *st = NULL;
+    if (store_tx_begin(s)) return -1;
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+        "INSERT INTO finding(check_id, case_id, metric, base_median, new_median, ratio, threshold, p, verdict)"
+        " VALUES(?,?,?,?,?,?,?,?,?)", -1, &st, NULL));
+    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, check));
+    SQLITE_CHECK(s, sqlite3_bind_int64(st, 2, m->case_id));
+    SQLITE_CHECK(s, bind_text(st, 3, m->metric));
+    SQLITE_CHECK(s, bind_real(st, 4, base_median));
+    SQLITE_CHECK(s, bind_real(st, 5, new_median));
+    SQLITE_CHECK(s, bind_real(st, 6, ratio));
+    SQLITE_CHECK(s, bind_real(st, 7, threshold));
+    SQLITE_CHECK(s, bind_real(st, 8, p));
+    SQLITE_CHECK(s, bind_text(st, 9, verdict));
+    SQLITE_CHECK(s, sqlite3_step(st));
+    sqlite3_finalize(st);
+    return store_tx_commit(s);
+fail:
+    sqlite3_finalize(st);
+    store_tx_rollback(s);
+    return -1;
+}
+
+int store_check_end(store *s, store_id check, int exit_code, int n_regressions) {
+    sqlite3_stmt *st = NULL;
+    if (store_tx_begin(s)) return -1;
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "UPDATE checks SET exit_code=?, n_regressions=? WHERE id=?", -1, &st, NULL));
+    SQLITE_CHECK(s, sqlite3_bind_int(st, 1, exit_code));
+    SQLITE_CHECK(s, sqlite3_bind_int(st, 2, n_regressions));
+    SQLITE_CHECK(s, sqlite3_bind_int64(st, 3, check));
+    SQLITE_CHECK(s, sqlite3_step(st));
+    sqlite3_finalize(st);
+    return store_tx_commit(s);
+fail:
+    sqlite3_finalize(st);
+    store_tx_rollback(s);
+    return -1;
+}
+
+#else /* !HAVE_SQLITE: every entry point fails with the reason */
+
+#define NO_SQLITE_MSG "griffin was built without SQLite: apt-get install libsqlite3-dev, then rebuild"
+const char *store_resolve_path(const char *path) {
+    if (path && *path) return path;
+    const char *e = getenv("GRIFFIN_DB");
+    return (e && *e) ? e : STORE_DEFAULT_PATH;
+}
+int store_open(store **out, const char *path) { (void)path; *out = NULL; util_error(NO_SQLITE_MSG); return -1; }
+int store_open_version(store **out, const char *path, int v) { (void)v; return store_open(out, path); }
+int store_integrity_check(store *s) { (void)s; util_error(NO_SQLITE_MSG); return -1; }
+void store_close(store *s) { (void)s; }
+void store_override_build(store *s, const char *commit, int dirty, const char *flags) { (void)s; (void)commit; (void)dirty; (void)flags; }
+#endif

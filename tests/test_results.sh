@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# test_results.sh — the results store and figures through the `griffin` binary:
+# --help everywhere, two concurrent writer processes, SIGKILL mid-run, corrupt
+# --db files, import-gbench + check exit codes, export, and every figure
+# rendering (dumb terminal; PNG/SVG where gnuplot exists).
+# Run: GRIFFIN_BIN=build/griffin bash tests/test_results.sh   (scripts/run-tests.sh sets it)
+set -u
+G=${GRIFFIN_BIN:-$PWD/build/griffin}
+B=${GRIFFIN_BUILD:-$(dirname "$G")}
+H="$B/tests/test_results"   # helper modes: --writer, --hang, --fill
+pass=0; fail=0
+ok() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+if [[ ! -x "$G" || ! -x "$H" ]]; then echo "missing $G or $H (build first)"; echo "0 passed, 1 failed"; exit 1; fi
+if "$G" results list --db "$T/probe.sqlite" 2>&1 | grep -q "built without SQLite"; then
+    echo "skipped: griffin was built without SQLite"; echo "0 passed, 0 failed"; exit 0
+fi
+
+# --help on every command
+for c in results import-gbench check compare baseline plot; do
+    ok "$c --help" '"$G" $c --help > "$T/help.txt" 2>&1 && grep -q "usage:" "$T/help.txt"'
+done
+ok "unknown flag is a usage error" '"$G" results --nope > /dev/null 2>&1; [[ $? -eq 2 ]]'
+
+# two writer processes at once lose nothing
+DB="$T/conc.sqlite"
+"$H" --writer "$DB" 20 & p1=$!
+"$H" --writer "$DB" 20 & p2=$!
+wait $p1; r1=$?; wait $p2; r2=$?
+ok "concurrent writers exit 0" '[[ $r1 -eq 0 && $r2 -eq 0 ]]'
+ok "40 ok runs" '[[ $("$G" results list --db "$DB" --limit 0 | grep -c " ok ") -eq 40 ]]'
+ok "id latest = 40" '[[ $("$G" results id latest --db "$DB") == 40 ]]'
+
+# SIGKILL in the middle of a run
+DB="$T/kill.sqlite"
+mkfifo "$T/fifo"
+"$H" --hang "$DB" > "$T/fifo" & hp=$!
+read -r -t 20 line < "$T/fifo"
+ok "writer ready" '[[ "$line" == ready ]]'
+sleep 0.05
+kill -9 $hp; wait $hp 2>/dev/null
+ok "killed run shown interrupted on next open" '"$G" results show 1 --db "$DB" | grep -q "status interrupted"'
+ok "killed run kept its finished cases" '[[ $("$G" results export 1 --csv --db "$DB" | wc -l) -ge 4 ]]'
+if command -v sqlite3 > /dev/null; then
+    ok "integrity after SIGKILL" '[[ $(sqlite3 "$DB" "pragma integrity_check") == ok ]]'
+fi
+
+# corrupt or non-SQLite --db
+echo "not a database" > "$T/text.sqlite"
+"$G" results list --db "$T/text.sqlite" > /dev/null 2> "$T/err.txt"; rc=$?
+ok "text file: exit 2" '[[ $rc -eq 2 ]]'
+ok "text file: message names the file" 'grep -q "$T/text.sqlite: not an SQLite database" "$T/err.txt"'
+{ printf 'SQLite format 3\0'; head -c 8192 /dev/urandom; } > "$T/garbage.sqlite"
+"$G" check --db "$T/garbage.sqlite" > /dev/null 2> "$T/err.txt"; rc=$?
+ok "garbage after header: exit 2" '[[ $rc -eq 2 ]]'
+ok "garbage: message names the file" 'grep -q "garbage.sqlite" "$T/err.txt"'
+
+# import-gbench, export, check exit codes
+gb() { # gb FILE SCALE: 5 repetitions of one benchmark, times scaled
+    { echo '{"context":{"host_name":"t","num_cpus":2},"benchmarks":['
+      for r in 0 1 2 3 4; do
+          [[ $r -gt 0 ]] && echo ','
+          echo "{\"name\":\"scan/seq/T:1024/real_time\",\"run_name\":\"scan/seq/T:1024/real_time\",\"run_type\":\"iteration\",\"repetitions\":5,\"repetition_index\":$r,\"threads\":1,\"iterations\":10,\"real_time\":$(awk -v s="$2" -v r=$r 'BEGIN{print s*(100+r)}'),\"cpu_time\":1,\"time_unit\":\"us\"}"
+      done
+      echo ']}'; } > "$1"
+}
+DB="$T/check.sqlite"
+gb "$T/g1.json" 1
+ok "import-gbench" '"$G" import-gbench --db "$DB" "$T/g1.json" > /dev/null'
+ok "check without baseline: exit 2" '"$G" check --db "$DB" > /dev/null 2>&1; [[ $? -eq 2 ]]'
+for i in 2 3 4 5; do "$G" import-gbench --db "$DB" "$T/g1.json" > /dev/null; done
+ok "same numbers: exit 0" '"$G" check --db "$DB" > "$T/check.txt" 2>&1'
+gb "$T/g2.json" 1.2
+"$G" import-gbench --db "$DB" "$T/g2.json" > /dev/null
+"$G" check --db "$DB" > "$T/check.txt" 2>&1; rc=$?
+ok "20% slower: exit 1" '[[ $rc -eq 1 ]] && grep -q REGRESSION "$T/check.txt"'
+ok "check --since checks every new run" '"$G" check --db "$DB" --since 4 > /dev/null 2>&1; [[ $? -eq 1 ]]'
+ok "baseline set + check by name" '"$G" baseline set ref 1 --db "$DB" > /dev/null && "$G" check --db "$DB" --baseline ref --run 2 > /dev/null'
+ok "compare" '"$G" compare 1 6 --db "$DB" | grep -q REGRESSION'
+ok "export --csv" '[[ $("$G" results export latest --csv --db "$DB" | head -1 | cut -d, -f1) == run ]]'
+if command -v python3 > /dev/null; then
+    ok "export --json is JSON with samples" '"$G" results export latest --json --db "$DB" | python3 -c "import json,sys; d=json.load(sys.stdin); assert len(d[\"results\"][0][\"samples\"])==5"'
+fi
+ok "bad run spec: exit 2" '"$G" results show nosuchrun --db "$DB" > /dev/null 2>&1; [[ $? -eq 2 ]]'
+
+# figures
+figs="scan roofline history fig3_train_step fig1b_decode_throughput fig4_latency fig5_longctx fig6_copyret"
+"$G" plot all --db "$T/empty.sqlite" --out "$T/empty" --term dumb > /dev/null 2> "$T/plot.err"; rc=$?
+if command -v gnuplot > /dev/null && command -v sqlite3 > /dev/null; then
+    ok "empty db: plot all exits 0" '[[ $rc -eq 0 ]]'
+    for f in $figs; do ok "placeholder $f" 'grep -q "no data yet" "$T/empty/$f.txt"'; done
+    "$H" --fill "$T/full.sqlite"
+    "$G" plot all --db "$T/full.sqlite" --out "$T/full" --term dumb,png,svg > /dev/null 2> "$T/plot.err"; rc=$?
+    ok "full db: plot all exits 0" '[[ $rc -eq 0 ]]'
+    for f in $figs; do
+        ok "dumb $f drawn" '[[ -s "$T/full/$f.txt" ]] && ! grep -q "no data yet" "$T/full/$f.txt"'
+        ok "png $f non-empty" '[[ $(head -c 4 "$T/full/$f.png" | tail -c 3) == PNG && $(stat -c %s "$T/full/$f.png") -gt 5000 ]]'
+        ok "svg $f" 'grep -q "<svg" "$T/full/$f.svg"'
+    done
+    ok "footnote names machine and commit" 'grep -q "commit" "$T/full/fig5_longctx.txt"'
+    ok "unknown figure: exit 2" '"$G" plot nosuch --db "$T/full.sqlite" > /dev/null 2>&1; [[ $? -eq 2 ]]'
+else
+    echo "note: gnuplot or sqlite3 missing; rendering checks skipped"
+fi
+PATH=/nonexistent "$G" plot all --db "$T/full.sqlite" --out "$T/x" > /dev/null 2> "$T/nognu.txt"; rc=$?
+ok "no gnuplot: exit 2 with install hint" '[[ $rc -eq 2 ]] && grep -q "apt-get install gnuplot-nox" "$T/nognu.txt" && grep -q "griffin results export" "$T/nognu.txt"'
+ok "nightly.sh parses" 'bash -n scripts/nightly.sh'
+
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]
