@@ -1,0 +1,174 @@
+/* run.c — `griffin run SUITE|all --preset smoke|cpu|paper`: drives the
+ * experiment suites, records each as a run in the results store, draws its
+ * figures and prints the paper's claims beside what this run measured. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "flags.h"
+#include "matmul.h"
+#include "store.h"
+#include "suite.h"
+#include "util.h"
+
+static volatile sig_atomic_t g_stop;
+static void on_signal(int sig) { (void)sig; g_stop = 1; }
+
+typedef struct {
+    const char *name;
+    suite_fn fn;
+    const char *figures; /* space-separated figure names for griffin plot */
+    const char *about;
+    double minutes[3];   /* rough expected minutes on 2 cores: smoke, cpu, paper */
+} suite_def;
+
+static const suite_def k_suites[] = {
+    {"throughput", suite_throughput, "fig3_train_step fig1b_decode_throughput", "training step time vs T (Fig. 3); decode throughput (Fig. 1b)", {0.5, 12, 600}},
+    {"latency", suite_latency, "fig4_latency fig4b_decode_model", "decode latency with empty/long prompt (Fig. 4); decode-step memory model (§5.1)", {0.3, 8, 300}},
+    {"longctx", suite_longctx, "fig5_longctx", "loss by position beyond the training length (Fig. 5)", {0.5, 18, 6000}},
+    {"copyret", suite_copyret, "fig6_copyret", "selective copying, induction heads, phonebook and MQAR (Fig. 6)", {0.7, 20, 600}},
+    {NULL, NULL, NULL, NULL, {0, 0, 0}},
+};
+
+static int render(const char *db, const char *fig, store_id run) {
+    char *av[8], rs[32];
+    int n = 0;
+    av[n++] = "plot";
+    av[n++] = (char *)fig;
+    if (db) { av[n++] = "--db"; av[n++] = (char *)db; }
+    snprintf(rs, sizeof rs, "%lld", run);
+    av[n++] = "--run";
+    av[n++] = rs;
+    av[n] = NULL;
+    fflush(stdout);
+    return cmd_plot(n, av);
+}
+
+int cmd_run(int argc, char **argv) {
+    const char *scale = "cpu", *families = "mqa,hawk,griffin", *db = NULL, *corpus = NULL;
+    int threads = 0, reps = 0, no_plot = 0, quiet = 0, yes = 0, no_db = 0;
+    long long seed = 0;
+    double mem_mb = 0;
+    flag_def defs[] = {
+        {"preset", FLAG_STR, &scale, "cpu", "scale: smoke (CI, minutes), cpu (every figure in about an hour on 2 cores), paper (Appendix C sizes)"},
+        {"families", FLAG_STR, &families, "mqa,hawk,griffin", "families to run"},
+        {"threads", FLAG_INT, &threads, "0", "threads (0 = all cores)"},
+        {"reps", FLAG_INT, &reps, "0", "timed repetitions per case (0 = the preset's: smoke 3, cpu 5, paper 5)"},
+        {"seed", FLAG_LONG, &seed, "0", "seed for models, data and tasks"},
+        {"mem-budget", FLAG_FLOAT, &mem_mb, "0", "MiB for decode caches in the throughput suite (0 = the preset's)"},
+        {"corpus", FLAG_STR, &corpus, NULL, "text corpus folder (longctx; default data/corpus, smoke: /usr/share/common-licenses)"},
+        {"db", FLAG_STR, &db, NULL, "results database (default results/griffin.sqlite or $GRIFFIN_DB)"},
+        {"no-db", FLAG_BOOL, &no_db, "0", "run without recording (prints the summary only)"},
+        {"no-plot", FLAG_BOOL, &no_plot, "0", "do not render figures"},
+        {"yes", FLAG_BOOL, &yes, "0", "do not ask before a long paper-scale run"},
+        {"quiet", FLAG_BOOL, &quiet, "0", "no progress output"},
+        {NULL}};
+    char *pos[8];
+    int np, rc = flags_parse(defs, argc, argv, pos, 8, &np, "griffin run SUITE|all [--preset smoke|cpu|paper] [flags]",
+                             "Run experiment suites: throughput, latency, longctx, copyret (or all).\n"
+                             "Each records machine, build, argv, seed, raw repetitions and curves in the results\n"
+                             "database, renders its figures into plots/out and prints the paper's claims beside\n"
+                             "what this run measured, with a verdict. Ctrl-C keeps the finished cases.");
+    if (rc >= 0) return rc;
+    if (np < 1) { fprintf(stderr, "error: name a suite (throughput, latency, longctx, copyret) or all\n"); return 2; }
+    suite_scale sc;
+    if (!strcmp(scale, "smoke")) sc = SCALE_SMOKE;
+    else if (!strcmp(scale, "cpu")) sc = SCALE_CPU;
+    else if (!strcmp(scale, "paper")) sc = SCALE_PAPER;
+    else { fprintf(stderr, "error: --preset must be smoke, cpu or paper\n"); return 2; }
+    int fam[3] = {0, 0, 0};
+    {
+        char buf[128];
+        snprintf(buf, sizeof buf, "%s", families);
+        for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
+            model_family f;
+            if (family_parse(t, &f)) { fprintf(stderr, "error: unknown family '%s' in --families\n", t); return 2; }
+            fam[f] = 1;
+        }
+    }
+    const suite_def *chosen[8];
+    int nch = 0;
+    for (int i = 0; i < np; i++) {
+        if (!strcmp(pos[i], "all")) {
+            for (const suite_def *s = k_suites; s->name; s++) chosen[nch++] = s;
+            break;
+        }
+        const suite_def *found = NULL;
+        for (const suite_def *s = k_suites; s->name; s++)
+            if (!strcmp(s->name, pos[i])) found = s;
+        if (!found) { fprintf(stderr, "error: unknown suite '%s' (throughput, latency, longctx, copyret, all)\n", pos[i]); return 2; }
+        if (nch < 8) chosen[nch++] = found;
+    }
+    double est = 0;
+    for (int i = 0; i < nch; i++) est += chosen[i]->minutes[sc];
+    if (!quiet) fprintf(stderr, "griffin run: %d suite(s) at --preset %s, expected about %.0f minute%s on a 2-core CPU\n", nch, scale,
+                        est < 1 ? 1 : est, est < 1.5 ? "" : "s");
+    if (sc == SCALE_PAPER && !yes) {
+        fprintf(stderr, "--preset paper trains and decodes the Appendix C sizes on this CPU: that is about %.0f hours.\n"
+                        "Re-run with --yes to go ahead (a GPU backend is the intended home of this scale).\n", est / 60);
+        return 2;
+    }
+    util_set_threads(threads);
+    blas_set_threads(util_threads());
+    store *st = NULL;
+    if (!no_db && store_open(&st, db) != 0) {
+        fprintf(stderr, "error: %s\n", util_last_error());
+        return 2;
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    int tty = isatty(2);
+    int failed = 0;
+    suite_ctx all_claims = {0};
+    for (int i = 0; i < nch && !g_stop; i++) {
+        suite_ctx c;
+        memset(&c, 0, sizeof c);
+        c.suite = chosen[i]->name;
+        c.scale = sc;
+        c.scale_name = scale;
+        memcpy(c.fam, fam, sizeof fam);
+        c.threads = util_threads();
+        c.reps = reps > 0 ? reps : (sc == SCALE_SMOKE ? 3 : 5);
+        c.seed = (uint64_t)seed;
+        c.mem_budget = mem_mb > 0 ? mem_mb * (1 << 20) : (sc == SCALE_SMOKE ? 2.0 : sc == SCALE_CPU ? 48.0 : 16384.0) * (1 << 20);
+        c.corpus = corpus ? corpus : (sc == SCALE_SMOKE ? "/usr/share/common-licenses" : "data/corpus");
+        c.quiet = quiet;
+        c.tty = tty && !quiet;
+        c.db = st;
+        c.stop = &g_stop;
+        if (st && store_run_begin(st, c.suite, scale, argc, argv, (unsigned long long)seed, &c.run) != 0) {
+            fprintf(stderr, "error: %s\n", util_last_error());
+            failed = 1;
+            break;
+        }
+        double t0 = util_now();
+        if (!quiet) fprintf(stderr, "== %s: %s\n", c.suite, chosen[i]->about);
+        int src = chosen[i]->fn(&c);
+        suite_progress_done(&c);
+        if (g_stop) src = 130;
+        if (st) store_run_end(st, c.run, src == 0 ? "ok" : src == 130 ? "interrupted" : "failed");
+        if (!quiet) fprintf(stderr, "== %s %s in %.1f s\n", c.suite, src == 0 ? "done" : src == 130 ? "interrupted" : "FAILED", util_now() - t0);
+        if (src != 0) failed = src == 130 ? 130 : 1;
+        for (int k = 0; k < c.nclaims && all_claims.nclaims < SUITE_MAX_CLAIMS; k++) {
+            memcpy(all_claims.claim[all_claims.nclaims], c.claim[k], sizeof c.claim[k]);
+            all_claims.nclaims++;
+        }
+        if (st && !no_plot && src != 130) {
+            char figs[256];
+            snprintf(figs, sizeof figs, "%s", chosen[i]->figures);
+            for (char *f = strtok(figs, " "); f; f = strtok(NULL, " "))
+                if (render(db, f, c.run) != 0) fprintf(stderr, "warning: figure %s not rendered\n", f);
+        }
+    }
+    if (st) store_close(st);
+    printf("\n%-58s | %-48s | %s\n", "paper claim", "this run", "verdict");
+    for (int i = 0; i < 58 + 48 + 20; i++) putchar('-');
+    putchar('\n');
+    for (int k = 0; k < all_claims.nclaims; k++)
+        printf("%-58.58s | %-48.48s | %s\n", all_claims.claim[k][0], all_claims.claim[k][1], all_claims.claim[k][2]);
+    if (sc == SCALE_SMOKE) printf("(smoke models are too small to reproduce the paper's claims: verdicts are informative only)\n");
+    return failed;
+}
