@@ -33,11 +33,12 @@ static const suite_def k_suites[] = {
     {NULL, NULL, NULL, NULL, {0, 0, 0}},
 };
 
-static int render(const char *db, const char *fig, store_id run) {
-    char *av[8], rs[32];
+static int render(const char *db, const char *fig, store_id run, const char *out) {
+    char *av[12], rs[32];
     int n = 0;
     av[n++] = "plot";
     av[n++] = (char *)fig;
+    if (out) { av[n++] = "--out"; av[n++] = (char *)out; }
     if (db) { av[n++] = "--db"; av[n++] = (char *)db; }
     snprintf(rs, sizeof rs, "%lld", run);
     av[n++] = "--run";
@@ -48,7 +49,7 @@ static int render(const char *db, const char *fig, store_id run) {
 }
 
 int cmd_run(int argc, char **argv) {
-    const char *scale = "cpu", *families = "mqa,hawk,griffin", *db = NULL, *corpus = NULL;
+    const char *scale = "cpu", *families = "mqa,hawk,griffin", *db = NULL, *corpus = NULL, *plots_out = NULL;
     int threads = 0, reps = 0, no_plot = 0, quiet = 0, yes = 0, no_db = 0;
     long long seed = 0;
     double mem_mb = 0;
@@ -62,6 +63,7 @@ int cmd_run(int argc, char **argv) {
         {"corpus", FLAG_STR, &corpus, NULL, "text corpus folder (longctx; default data/corpus, smoke: /usr/share/common-licenses)"},
         {"db", FLAG_STR, &db, NULL, "results database (default results/griffin.sqlite or $GRIFFIN_DB)"},
         {"no-db", FLAG_BOOL, &no_db, "0", "run without recording (prints the summary only)"},
+        {"plots-out", FLAG_STR, &plots_out, NULL, "folder for the rendered figures (default plots/out)"},
         {"no-plot", FLAG_BOOL, &no_plot, "0", "do not render figures"},
         {"yes", FLAG_BOOL, &yes, "0", "do not ask before a long paper-scale run"},
         {"quiet", FLAG_BOOL, &quiet, "0", "no progress output"},
@@ -160,7 +162,7 @@ int cmd_run(int argc, char **argv) {
             char figs[256];
             snprintf(figs, sizeof figs, "%s", chosen[i]->figures);
             for (char *f = strtok(figs, " "); f; f = strtok(NULL, " "))
-                if (render(db, f, c.run) != 0) fprintf(stderr, "warning: figure %s not rendered\n", f);
+                if (render(db, f, c.run, plots_out) != 0) fprintf(stderr, "warning: figure %s not rendered\n", f);
         }
     }
     if (st) store_close(st);

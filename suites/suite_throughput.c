@@ -27,7 +27,7 @@ typedef struct {
 static void scale_of(const suite_ctx *c, tp_scale *s) {
     memset(s, 0, sizeof *s);
     if (c->scale == SCALE_SMOKE) {
-        *s = (tp_scale){{32, 64}, 2, 2, 32, 256, {32, 64, 128}, 3, "tiny", {16, 32}, 2, 8};
+        *s = (tp_scale){{32, 64}, 2, 3, 32, 256, {32, 64, 128}, 3, "tiny", {16, 32}, 2, 8};
     } else if (c->scale == SCALE_CPU) {
         *s = (tp_scale){{128, 256}, 2, 4, 256, 4096, {256, 512, 1024, 2048}, 4, "small", {128, 256, 512, 1024}, 4, 64};
     } else {

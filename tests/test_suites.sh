@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# test_suites.sh — every suite at --preset smoke stores its cases, results,
+# curves and claims, and renders its figures (not the verdicts: smoke models
+# are too small to reproduce the paper's claims). Also: usage errors, a
+# corrupt database, Ctrl-C keeping finished cases.
+set -u
+G=${GRIFFIN_BIN:-build/griffin}
+D=$(mktemp -d)
+trap 'rm -rf "$D"' EXIT
+pass=0; fail=0
+ok() { if [[ $1 -eq 0 ]]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $2"; fi; }
+
+"$G" run all --preset smoke --reps 2 --threads 2 --db "$D/s.sqlite" --plots-out "$D/out" --quiet > "$D/summary.txt" 2> "$D/err.txt"
+rc=$?
+ok $rc "griffin run all --preset smoke exits 0 (rc $rc): $(tail -3 "$D/err.txt")"
+"$G" results list --db "$D/s.sqlite" > "$D/list.txt"
+for s in throughput latency longctx copyret; do
+    grep -Eq "^ +[0-9]+ +[0-9a-f]+ +$s +smoke +ok" "$D/list.txt"; ok $? "$s run recorded ok"
+    id=$(awk -v s=$s '$3==s {print $1; exit}' "$D/list.txt")
+    "$G" results show "$id" --db "$D/s.sqlite" > "$D/show-$s.txt" 2>&1
+    n=$(awk '/^curves:/{c=1; next} c && NF>0 {n++} END{print n+0}' "$D/show-$s.txt")
+    [[ $n -ge 3 ]]; ok $? "$s stored curves ($n series)"
+done
+want_case() { grep -q "^$2 " "$D/show-$1.txt"; ok $? "$1 stored case $2"; }
+want_case throughput train_step; want_case throughput decode_throughput
+want_case latency decode_latency; want_case latency decode_step
+want_case longctx longctx
+want_case copyret selective_copy; want_case copyret induction; want_case copyret mqar; want_case copyret phonebook
+grep -q "train_step_time" "$D/show-throughput.txt"; ok $? "fig3 curve present"
+grep -q "loss_by_position" "$D/show-longctx.txt"; ok $? "fig5 curve present"
+grep -q "decode_model" "$D/show-latency.txt"; ok $? "decode-model curve present"
+# raw repetitions: step_time has n = reps
+grep -E "^train_step .*step_time +2 " "$D/show-throughput.txt" >/dev/null; ok $? "raw repetitions stored (n=2)"
+# claims table printed with a verdict column, and stored
+[[ $(grep -cE "\| (reproduced|not reproduced|inconclusive)$" "$D/summary.txt") -ge 8 ]]; ok $? "claims summary printed"
+"$G" results export "$(awk '$3=="throughput"{print $1; exit}' "$D/list.txt")" --json --db "$D/s.sqlite" | grep -q '"verdict"'; ok $? "claims stored with verdicts"
+for f in fig3_train_step fig1b_decode_throughput fig4_latency fig4b_decode_model fig5_longctx fig6_copyret; do
+    [[ -s "$D/out/$f.png" ]]; ok $? "figure $f.png rendered"
+done
+# usage and setup errors
+"$G" run nosuch --preset smoke --db "$D/s.sqlite" 2>/dev/null; [[ $? -eq 2 ]]; ok $? "unknown suite exits 2"
+"$G" run all --preset huge --db "$D/s.sqlite" 2>/dev/null; [[ $? -eq 2 ]]; ok $? "unknown preset exits 2"
+"$G" run all --preset paper --db "$D/s.sqlite" 2>/dev/null; [[ $? -eq 2 ]]; ok $? "paper preset asks for --yes"
+echo "not a database" > "$D/bad.sqlite"
+"$G" run latency --preset smoke --db "$D/bad.sqlite" 2> "$D/bad.txt"; [[ $? -eq 2 ]] && grep -q "bad.sqlite" "$D/bad.txt"; ok $? "corrupt --db is a clear error: $(head -c 150 "$D/bad.txt")"
+# Ctrl-C keeps finished cases and marks the run interrupted
+"$G" run throughput --preset smoke --reps 2 --db "$D/int.sqlite" --no-plot --quiet > /dev/null 2>&1 &
+pid=$!
+for i in $(seq 1 50); do
+    sleep 0.2
+    n=$("$G" results list --db "$D/int.sqlite" 2>/dev/null | awk '$3=="throughput"{print $(NF-1)}' | head -1)
+    [[ -n "$n" && "$n" -gt 2 ]] && break
+done
+kill -INT $pid; wait $pid; rc=$?
+[[ $rc -eq 130 ]]; ok $? "Ctrl-C exits 130 (rc $rc)"
+"$G" results list --db "$D/int.sqlite" | grep -Eq "throughput +smoke +interrupted +.* [1-9][0-9]* +[0-9]+ *$"; ok $? "interrupted run keeps its finished cases: $("$G" results list --db "$D/int.sqlite" | tail -1)"
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]
