@@ -1,4 +1,5 @@
-/* matmul.c — GEMM variants "blas" (OpenBLAS) and "ref" (naive); see matmul.h. */
+/* matmul.c — GEMM variants "blas" (OpenBLAS) and "ref" (naive), and the name
+ * table that selects between them, "fast" (gemm_fast.c) and "auto"; see matmul.h. */
 #include "matmul.h"
 
 #include <string.h>
@@ -6,7 +7,20 @@
 #include <cblas.h>
 #endif
 
-static int g_variant_ref = 0;
+typedef void (*gemm_fn)(int, int, int, int, int, float, const float *, int, const float *, int, float,
+                        float *, int);
+/* One table maps names to kernels; "auto" resolves to "fast" (OpenBLAS may
+ * run generic SSE3 kernels on CPUs it does not know; ours are measured faster). */
+static const struct {
+    const char *name, *resolved;
+    gemm_fn fn;
+} g_gemm_variants[] = {
+    {"auto", "fast", gemm_fast},
+    {"fast", "fast", gemm_fast},
+    {"blas", "blas", gemm_blas},
+    {"ref", "ref", gemm_ref},
+};
+static int g_variant = 0;
 
 void gemm_ref(int transA, int transB, int M, int N, int K, float alpha, const float *A,
               int lda, const float *B, int ldb, float beta, float *C, int ldc) {
@@ -43,18 +57,22 @@ void gemm_blas(int transA, int transB, int M, int N, int K, float alpha, const f
 
 void gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
           const float *B, int ldb, float beta, float *C, int ldc) {
-    if (g_variant_ref) gemm_ref(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    else gemm_blas(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    g_gemm_variants[g_variant].fn(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 int gemm_set_variant(const char *name) {
-    if (!strcmp(name, "blas")) g_variant_ref = 0;
-    else if (!strcmp(name, "ref")) g_variant_ref = 1;
-    else return -1;
-    return 0;
+    if (!name) return -1;
+    for (size_t i = 0; i < sizeof g_gemm_variants / sizeof g_gemm_variants[0]; i++)
+        if (!strcmp(name, g_gemm_variants[i].name)) {
+            g_variant = (int)i;
+            return 0;
+        }
+    return -1;
 }
 
-const char *gemm_variant(void) { return g_variant_ref ? "ref" : "blas"; }
+const char *gemm_variant(void) { return g_gemm_variants[g_variant].name; }
+const char *gemm_variant_resolved(void) { return g_gemm_variants[g_variant].resolved; }
+const char *gemm_variants_list(void) { return "auto|fast|blas|ref"; }
 
 void blas_set_threads(int n) {
 #ifdef HAVE_OPENBLAS

@@ -1,0 +1,602 @@
+/* gemm_fast.c — the "fast" GEMM variant: our own packed, cache-blocked SGEMM.
+ *
+ * Why it exists: Debian's OpenBLAS 0.3.21 does not recognise newer Xeons
+ * (e.g. Emerald Rapids, family 6 model 207) and falls back to its generic
+ * SSE3 "Prescott" kernels, about 4.5x slower than its SkylakeX ones. We may
+ * not set OPENBLAS_* in tests or CI, so the model's GEMMs come here by default
+ * (see matmul.c, variant "auto").
+ *
+ * How (GotoBLAS-style loop nest, written from the textbook description):
+ *   for jc over N by NC:                    B panel (KC x NC) packed once, shared
+ *     for pc over K by KC:                  by all threads, in NR-wide column strips
+ *       for ic over M by MC (OpenMP):       A block (MC x KC) packed per thread,
+ *         for jr over NC by NR:             in MR-tall row strips
+ *           for ir over MC by MR: micro-kernel, an MR x NR register tile
+ * Packing zero-pads strips to full MR/NR so the micro-kernel never branches
+ * inside its K loop; only the store at the tile edge is masked.
+ * Micro-kernels: AVX-512 14x32 (28 zmm accumulators), AVX2+FMA 6x16, plain C
+ * 4x16; chosen at compile time from the target flags.
+ *
+ * Small M (decode steps, short prompts: M <= GF_SMALL_M = 48): a
+ * matrix-vector style path that streams the weight matrix once, unpacked:
+ * transB=1 as dot products of contiguous W rows, transB=0 as FMAs of W rows
+ * into register accumulators.
+ *
+ * Buffers: per-thread (thread-local) 64-byte aligned packing buffers, grown on
+ * demand and kept for the life of the thread; no allocation per call once warm.
+ * Threads: util_threads() OpenMP threads, or 1 when already inside a parallel
+ * region (no nested teams) or when the problem is too small to pay for a team.
+ */
+#include "matmul.h"
+#include "util.h"
+
+#include <stdint.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+#include <immintrin.h>
+#endif
+
+#if defined(__AVX512F__)
+#define GF_MR 14
+#define GF_NR 32
+#define GF_ISA "avx512"
+#elif defined(__AVX2__) && defined(__FMA__)
+#define GF_MR 6
+#define GF_NR 16
+#define GF_ISA "avx2"
+#else
+#define GF_MR 4
+#define GF_NR 16
+#define GF_ISA "c"
+#endif
+
+/* M at or below which the matrix-vector path is used: measured on N = K =
+ * 1024..4096, it beats packing B up to M ~ 64 (packing costs K*N per call). */
+#define GF_SMALL_M 48
+/* Below this many flops a call runs on one thread (team start-up ~ a few us). */
+#define GF_PAR_MIN_FLOPS (1 << 21)
+
+/* Cache blocking, tuned on a 2-core Emerald Rapids (48 KiB L1d, 2 MiB L2):
+ * by measurement a long K block wins (fewer passes over C); the MC x KC A
+ * block (250 KiB) and the current KC x NR B strip (96 KiB) live in L2. */
+#define GF_MC 84
+#define GF_KC 768
+#define GF_NC 4096
+static int g_mc = GF_MC, g_kc = GF_KC, g_nc = GF_NC;
+
+void gemm_fast_set_blocking(int mc, int kc, int nc) {
+    g_mc = mc > 0 ? (mc + GF_MR - 1) / GF_MR * GF_MR : GF_MC;
+    g_kc = kc > 0 ? kc : GF_KC;
+    g_nc = nc > 0 ? (nc + GF_NR - 1) / GF_NR * GF_NR : GF_NC;
+}
+
+const char *gemm_fast_isa(void) { return GF_ISA; }
+
+/* ---- per-thread packing buffers --------------------------------------- */
+typedef struct {
+    float *p;
+    size_t cap; /* floats */
+} gf_buf;
+static _Thread_local gf_buf tl_a, tl_b, tl_x;
+
+static float *buf_get(gf_buf *b, size_t n) {
+    if (n > b->cap) {
+        util_free(b->p);
+        size_t cap = n + n / 8 + 64;
+        b->p = (float *)util_alloc(cap * sizeof(float));
+        b->cap = cap;
+    }
+    return b->p;
+}
+
+static int gf_imin(int a, int b) { return a < b ? a : b; }
+
+/* C (M,N) = beta * C, with beta == 0 writing zeros without reading C. */
+static void scale_c(int M, int N, float beta, float *C, int ldc) {
+    for (int i = 0; i < M; i++) {
+        float *c = C + (size_t)i * ldc;
+        if (beta == 0.0f) memset(c, 0, (size_t)N * sizeof(float));
+        else if (beta != 1.0f)
+            for (int j = 0; j < N; j++) c[j] *= beta;
+    }
+}
+
+/* ---- packing ------------------------------------------------------------
+ * B strip: op(B)[k0 .. k0+kc, j0 .. j0+nr] -> dst[k * NR + jj], zero for jj >= nr.
+ * A strip: op(A)[i0 .. i0+mr, k0 .. k0+kc] -> dst[k * MR + ii], zero for ii >= mr.
+ * Where the source runs along k (A not transposed, B transposed) the strip is
+ * a transpose: done 16 x 16 in registers on AVX-512, element-wise otherwise. */
+#if defined(__AVX512F__)
+/* In-register 16 x 16 transpose by recursive block swaps: at distance d, rows
+ * i and i+d (bit d of i clear) exchange their off-diagonal d-wide halves. */
+static const int32_t gf_tp_lo[4][16] __attribute__((aligned(64))) =
+    {{0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23},
+     {0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27},
+     {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29},
+     {0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30}};
+static const int32_t gf_tp_hi[4][16] __attribute__((aligned(64))) =
+    {{8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31},
+     {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31},
+     {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31},
+     {1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31}};
+static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
+    /* lo[c] = c & d ? 16 + c - d : c;  hi[c] = c & d ? 16 + c : c + d  (d = 8, 4, 2, 1) */
+#pragma GCC unroll 4
+    for (int s = 0; s < 4; s++) {
+        int d = 8 >> s;
+        __m512i ilo = _mm512_load_si512(gf_tp_lo[s]), ihi = _mm512_load_si512(gf_tp_hi[s]);
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++) {
+            if (i & d) continue;
+            __m512 x = r[i], y = r[i + d];
+            r[i] = _mm512_permutex2var_ps(x, ilo, y);
+            r[i + d] = _mm512_permutex2var_ps(x, ihi, y);
+        }
+    }
+}
+
+/* rows (16 pointers, row q valid for q < nrows) x k in [k0, k0+kc): writes
+ * dst[k * stride + q] for q < nrows, as whole-vector stores masked to nrows. */
+static void pack_transpose(const float *const *rows, int nrows, int kc, float *restrict dst, int stride) {
+    __mmask16 rm = (__mmask16)((1u << nrows) - 1);
+    for (int k = 0; k < kc; k += 16) {
+        int kn = gf_imin(16, kc - k);
+        __mmask16 km = (__mmask16)((1u << kn) - 1);
+        __m512 r[16];
+        for (int q = 0; q < 16; q++) r[q] = q < nrows ? _mm512_maskz_loadu_ps(km, rows[q] + k) : _mm512_setzero_ps();
+        transpose16(r);
+        for (int c = 0; c < kn; c++) _mm512_mask_storeu_ps(dst + (size_t)(k + c) * stride, rm, r[c]);
+    }
+}
+#endif
+
+static void pack_b_strip(int transB, const float *B, int ldb, int k0, int kc, int j0, int nr,
+                         float *restrict dst) {
+    if (!transB) {
+        const float *src = B + (size_t)k0 * ldb + j0;
+        if (nr == GF_NR) {
+            for (int k = 0; k < kc; k++) memcpy(dst + (size_t)k * GF_NR, src + (size_t)k * ldb, GF_NR * sizeof(float));
+        } else {
+            for (int k = 0; k < kc; k++) {
+                float *d = dst + (size_t)k * GF_NR;
+                const float *s = src + (size_t)k * ldb;
+                int jj = 0;
+                for (; jj < nr; jj++) d[jj] = s[jj];
+                for (; jj < GF_NR; jj++) d[jj] = 0.0f;
+            }
+        }
+    } else {
+        /* op(B)(k, j) = B[j * ldb + k]: each column of the strip is a contiguous run. */
+#if defined(__AVX512F__)
+        for (int h = 0; h < GF_NR; h += 16) {
+            int n = gf_imin(16, nr - h);
+            if (n <= 0) {
+                for (int k = 0; k < kc; k++) _mm512_store_ps(dst + (size_t)k * GF_NR + h, _mm512_setzero_ps());
+                continue;
+            }
+            const float *rows[16];
+            for (int q = 0; q < 16; q++) rows[q] = B + (size_t)(j0 + h + gf_imin(q, n - 1)) * ldb + k0;
+            /* all 16 lanes stored: lanes >= n are zero rows */
+            __m512 z = _mm512_setzero_ps();
+            if (n < 16)
+                for (int k = 0; k < kc; k++) _mm512_store_ps(dst + (size_t)k * GF_NR + h, z);
+            pack_transpose(rows, n, kc, dst + h, GF_NR);
+        }
+#else
+        int jj = 0;
+        for (; jj < nr; jj++) {
+            const float *s = B + (size_t)(j0 + jj) * ldb + k0;
+            for (int k = 0; k < kc; k++) dst[(size_t)k * GF_NR + jj] = s[k];
+        }
+        for (; jj < GF_NR; jj++)
+            for (int k = 0; k < kc; k++) dst[(size_t)k * GF_NR + jj] = 0.0f;
+#endif
+    }
+}
+
+static void pack_a_strip(int transA, const float *A, int lda, int i0, int mr, int k0, int kc,
+                         float *restrict dst) {
+    if (transA) {
+        /* op(A)(i, k) = A[k * lda + i]: each k is a contiguous run of mr. */
+        for (int k = 0; k < kc; k++) {
+            const float *s = A + (size_t)(k0 + k) * lda + i0;
+            float *d = dst + (size_t)k * GF_MR;
+            int ii = 0;
+            for (; ii < mr; ii++) d[ii] = s[ii];
+            for (; ii < GF_MR; ii++) d[ii] = 0.0f;
+        }
+    } else {
+#if defined(__AVX512F__)
+        const float *rows[16];
+        for (int q = 0; q < 16; q++) rows[q] = A + (size_t)(i0 + gf_imin(q, mr - 1)) * lda + k0;
+        if (mr < GF_MR) /* zero rows mr .. MR-1 (the transpose writes rows < mr only) */
+            for (int k = 0; k < kc; k++)
+                for (int ii = mr; ii < GF_MR; ii++) dst[(size_t)k * GF_MR + ii] = 0.0f;
+        pack_transpose(rows, mr, kc, dst, GF_MR);
+#else
+        int ii = 0;
+        for (; ii < mr; ii++) {
+            const float *s = A + (size_t)(i0 + ii) * lda + k0;
+            for (int k = 0; k < kc; k++) dst[(size_t)k * GF_MR + ii] = s[k];
+        }
+        for (; ii < GF_MR; ii++)
+            for (int k = 0; k < kc; k++) dst[(size_t)k * GF_MR + ii] = 0.0f;
+#endif
+    }
+}
+
+/* ---- micro-kernels ------------------------------------------------------
+ * c (mr, nr) = alpha * a_strip . b_strip + beta * c; beta == 0 never reads c.
+ * a: kc x MR packed, b: kc x NR packed. */
+#if defined(__AVX512F__)
+static void ukernel(int kc, const float *restrict a, const float *restrict b, float *restrict c, int ldc,
+                    int mr, int nr, float alpha, float beta) {
+    __m512 c0[GF_MR], c1[GF_MR];
+#pragma GCC unroll 14
+    for (int i = 0; i < GF_MR; i++) {
+        c0[i] = _mm512_setzero_ps();
+        c1[i] = _mm512_setzero_ps();
+    }
+    for (int k = 0; k < kc; k++) {
+        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 14
+        for (int i = 0; i < GF_MR; i++) {
+            __m512 ai = _mm512_set1_ps(a[i]);
+            c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
+            c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
+        }
+        a += GF_MR;
+        b += GF_NR;
+    }
+    __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1);
+    __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 14
+    for (int i = 0; i < GF_MR; i++) {
+        if (i < mr) {
+            float *row = c + (size_t)i * ldc;
+            __m512 v0 = _mm512_mul_ps(va, c0[i]), v1 = _mm512_mul_ps(va, c1[i]);
+            if (beta != 0.0f) {
+                v0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), v0);
+                v1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), v1);
+            }
+            _mm512_mask_storeu_ps(row, m0, v0);
+            _mm512_mask_storeu_ps(row + 16, m1, v1);
+        }
+    }
+}
+#else
+/* Full tiles in registers (AVX2: 12 ymm accumulators; plain C: left to the
+ * auto-vectoriser), edge tiles through a local tile. */
+static void tile_store(const float *t, float *c, int ldc, int mr, int nr, float alpha, float beta) {
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < nr; j++) {
+            float v = alpha * t[i * GF_NR + j];
+            float *p = c + (size_t)i * ldc + j;
+            *p = beta == 0.0f ? v : v + beta * *p;
+        }
+}
+#if defined(__AVX2__) && defined(__FMA__)
+static void ukernel(int kc, const float *restrict a, const float *restrict b, float *restrict c, int ldc,
+                    int mr, int nr, float alpha, float beta) {
+    __m256 c0[GF_MR], c1[GF_MR];
+#pragma GCC unroll 6
+    for (int i = 0; i < GF_MR; i++) {
+        c0[i] = _mm256_setzero_ps();
+        c1[i] = _mm256_setzero_ps();
+    }
+    for (int k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+#pragma GCC unroll 6
+        for (int i = 0; i < GF_MR; i++) {
+            __m256 ai = _mm256_broadcast_ss(a + i);
+            c0[i] = _mm256_fmadd_ps(ai, b0, c0[i]);
+            c1[i] = _mm256_fmadd_ps(ai, b1, c1[i]);
+        }
+        a += GF_MR;
+        b += GF_NR;
+    }
+    if (mr == GF_MR && nr == GF_NR) {
+        __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+        for (int i = 0; i < GF_MR; i++) {
+            float *row = c + (size_t)i * ldc;
+            __m256 v0 = _mm256_mul_ps(va, c0[i]), v1 = _mm256_mul_ps(va, c1[i]);
+            if (beta != 0.0f) {
+                v0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row), v0);
+                v1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(row + 8), v1);
+            }
+            _mm256_storeu_ps(row, v0);
+            _mm256_storeu_ps(row + 8, v1);
+        }
+    } else {
+        float t[GF_MR * GF_NR];
+        for (int i = 0; i < GF_MR; i++) {
+            _mm256_storeu_ps(t + i * GF_NR, c0[i]);
+            _mm256_storeu_ps(t + i * GF_NR + 8, c1[i]);
+        }
+        tile_store(t, c, ldc, mr, nr, alpha, beta);
+    }
+}
+#else
+static void ukernel(int kc, const float *restrict a, const float *restrict b, float *restrict c, int ldc,
+                    int mr, int nr, float alpha, float beta) {
+    float t[GF_MR * GF_NR];
+    for (int i = 0; i < GF_MR * GF_NR; i++) t[i] = 0.0f;
+    for (int k = 0; k < kc; k++) {
+        for (int i = 0; i < GF_MR; i++) {
+            float ai = a[i];
+            for (int j = 0; j < GF_NR; j++) t[i * GF_NR + j] += ai * b[j];
+        }
+        a += GF_MR;
+        b += GF_NR;
+    }
+    tile_store(t, c, ldc, mr, nr, alpha, beta);
+}
+#endif
+#endif
+
+/* ---- blocked driver ---------------------------------------------------- */
+static void gemm_blocked(int nth, int transA, int transB, int M, int N, int K, float alpha, const float *A,
+                         int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    /* K blocks of even size (no thin tail block). Work items are MC-row blocks
+     * (times pn column parts when there are too few row blocks to keep every
+     * thread busy), handed out dynamically: on a shared or oversubscribed
+     * machine a preempted thread then delays the team by one item, not by
+     * half the product. */
+    int nkb = (K + g_kc - 1) / g_kc;
+    int KC = (K + nkb - 1) / nkb, NC = g_nc, MC = g_mc;
+    int nmb = (M + MC - 1) / MC;
+    int pn = nth > 1 && nmb < 4 * nth ? (4 * nth + nmb - 1) / nmb : 1;
+    int nc_max = gf_imin(NC, N);
+    size_t bsz = (size_t)KC * (size_t)((nc_max + GF_NR - 1) / GF_NR * GF_NR);
+    float *bpack = buf_get(&tl_b, bsz); /* the caller's buffer, shared by the team */
+
+#pragma omp parallel num_threads(nth) if (nth > 1)
+    {
+        float *apack = buf_get(&tl_a, (size_t)MC * KC);
+        for (int jc = 0; jc < N; jc += NC) {
+            int nc = gf_imin(NC, N - jc);
+            int nstrips = (nc + GF_NR - 1) / GF_NR;
+            for (int pc = 0; pc < K; pc += KC) {
+                int kc = gf_imin(KC, K - pc);
+#pragma omp for schedule(dynamic, 4)
+                for (int s = 0; s < nstrips; s++)
+                    pack_b_strip(transB, B, ldb, pc, kc, jc + s * GF_NR, gf_imin(GF_NR, nc - s * GF_NR),
+                                 bpack + (size_t)s * kc * GF_NR);
+                float be = pc == 0 ? beta : 1.0f;
+#pragma omp for schedule(dynamic, 1)
+                for (int w = 0; w < nmb * pn; w++) {
+                    int ic = (w / pn) * MC, wn = w % pn;
+                    int s0 = (int)((long)nstrips * wn / pn), s1 = (int)((long)nstrips * (wn + 1) / pn);
+                    if (s0 >= s1) continue;
+                    int mcur = gf_imin(MC, M - ic);
+                    for (int is = 0; is < mcur; is += GF_MR)
+                        pack_a_strip(transA, A, lda, ic + is, gf_imin(GF_MR, mcur - is), pc, kc,
+                                     apack + (size_t)is * kc);
+                    for (int s = s0; s < s1; s++) {
+                        int j = jc + s * GF_NR, nr = gf_imin(GF_NR, N - j);
+                        const float *bp = bpack + (size_t)s * kc * GF_NR;
+                        for (int is = 0; is < mcur; is += GF_MR)
+                            ukernel(kc, apack + (size_t)is * kc, bp, C + (size_t)(ic + is) * ldc + j, ldc,
+                                    gf_imin(GF_MR, mcur - is), nr, alpha, be);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* ---- small-M path -------------------------------------------------------
+ * xs (M,K) holds alpha * op(A), contiguous. */
+
+/* transB = 1: C[m][n] = sum_k xs[m][k] * B[n][k] + beta C[m][n], n in [n0, n1).
+ * Tiles of up to 4 x-rows by 4 W-rows, K in chunks that keep the 4 W rows in L1. */
+#define GF_NT_KCHUNK 1024
+#if defined(__AVX512F__)
+static inline __attribute__((always_inline)) void nt_tile(int MB, const float *xs, int K, const float *w[4],
+                                                          int kb, int ke, float sums[4][4]) {
+    __m512 acc[4][4];
+    for (int i = 0; i < MB; i++)
+        for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_ps();
+    int k = kb;
+    for (; k + 16 <= ke; k += 16) {
+        __m512 wv[4];
+        for (int j = 0; j < 4; j++) wv[j] = _mm512_loadu_ps(w[j] + k);
+        for (int i = 0; i < MB; i++) {
+            __m512 xv = _mm512_loadu_ps(xs + (size_t)i * K + k);
+            for (int j = 0; j < 4; j++) acc[i][j] = _mm512_fmadd_ps(xv, wv[j], acc[i][j]);
+        }
+    }
+    if (k < ke) {
+        __mmask16 m = (__mmask16)((1u << (ke - k)) - 1);
+        __m512 wv[4];
+        for (int j = 0; j < 4; j++) wv[j] = _mm512_maskz_loadu_ps(m, w[j] + k);
+        for (int i = 0; i < MB; i++) {
+            __m512 xv = _mm512_maskz_loadu_ps(m, xs + (size_t)i * K + k);
+            for (int j = 0; j < 4; j++) acc[i][j] = _mm512_fmadd_ps(xv, wv[j], acc[i][j]);
+        }
+    }
+    for (int i = 0; i < MB; i++)
+        for (int j = 0; j < 4; j++) sums[i][j] += _mm512_reduce_add_ps(acc[i][j]);
+}
+#else
+static inline void nt_tile(int MB, const float *xs, int K, const float *w[4], int kb, int ke, float sums[4][4]) {
+    for (int i = 0; i < MB; i++)
+        for (int j = 0; j < 4; j++) {
+            const float *x = xs + (size_t)i * K, *wj = w[j];
+            float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+            for (int k = kb; k < ke; k++) s += x[k] * wj[k];
+            sums[i][j] += s;
+        }
+}
+#endif
+
+static void smallm_nt(int M, int n0, int n1, int K, const float *xs, const float *B, int ldb, float beta,
+                      float *C, int ldc) {
+    for (int n = n0; n < n1; n += 4) {
+        int nb = gf_imin(4, n1 - n);
+        const float *w[4];
+        for (int j = 0; j < 4; j++) w[j] = B + (size_t)(n + gf_imin(j, nb - 1)) * ldb; /* clamp: no branches */
+        for (int m = 0; m < M; m += 4) {
+            int mb = gf_imin(4, M - m);
+            float sums[4][4] = {{0}};
+            const float *x = xs + (size_t)m * K;
+            for (int kb = 0; kb < K; kb += GF_NT_KCHUNK) {
+                int ke = gf_imin(K, kb + GF_NT_KCHUNK);
+                switch (mb) {
+                case 1: nt_tile(1, x, K, w, kb, ke, sums); break;
+                case 2: nt_tile(2, x, K, w, kb, ke, sums); break;
+                case 3: nt_tile(3, x, K, w, kb, ke, sums); break;
+                default: nt_tile(4, x, K, w, kb, ke, sums); break;
+                }
+            }
+            for (int i = 0; i < mb; i++)
+                for (int j = 0; j < nb; j++) {
+                    float *c = C + (size_t)(m + i) * ldc + n + j;
+                    *c = beta == 0.0f ? sums[i][j] : sums[i][j] + beta * *c;
+                }
+        }
+    }
+}
+
+/* transB = 0: C[m][n0:n1] = xs[m] . B[:, n0:n1] + beta C. W rows are streamed
+ * with FMAs into register accumulators (up to 4 x-rows by NV vectors of
+ * columns). K runs in chunks of GF_NN_KB rows so the pages a column block
+ * walks down stay in the TLB; partial sums go through C between chunks.
+ * Software prefetch GF_NN_PD rows ahead: the walk is strided (ldb), which the
+ * hardware streamers do not follow across pages. */
+#define GF_NN_KB 64
+#define GF_NN_PD 12
+#define GF_NN_UNIT 128
+#if defined(__AVX512F__)
+static inline __attribute__((always_inline)) void nn_tile(int MB, int NV, const float *xs, int K, int kb, int ke,
+                                                          const float *B, int ldb, int j, int w, int first,
+                                                          float beta, float *C, int ldc) {
+    __m512 acc[4][8];
+    __mmask16 mk[8];
+    for (int v = 0; v < NV; v++) {
+        int r = w - 16 * v;
+        mk[v] = r >= 16 ? (__mmask16)0xFFFF : r > 0 ? (__mmask16)((1u << r) - 1) : 0;
+    }
+    for (int i = 0; i < MB; i++)
+        for (int v = 0; v < NV; v++)
+            acc[i][v] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mk[v], C + (size_t)i * ldc + j + 16 * v);
+    const float *bk = B + (size_t)kb * ldb + j;
+    for (int k = kb; k < ke; k++, bk += ldb) {
+        const float *pf = bk + (size_t)GF_NN_PD * ldb;
+        for (int v = 0; v < NV; v++) _mm_prefetch((const char *)(pf + 16 * v), _MM_HINT_T0);
+        __m512 bv[8];
+        for (int v = 0; v < NV; v++) bv[v] = _mm512_maskz_loadu_ps(mk[v], bk + 16 * v);
+        for (int i = 0; i < MB; i++) {
+            __m512 xv = _mm512_set1_ps(xs[(size_t)i * K + k]);
+            for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(xv, bv[v], acc[i][v]);
+        }
+    }
+    __m512 vb = _mm512_set1_ps(beta);
+    for (int i = 0; i < MB; i++) {
+        float *c = C + (size_t)i * ldc + j;
+        for (int v = 0; v < NV; v++) {
+            __m512 r = acc[i][v];
+            if (first && beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mk[v], c + 16 * v), r);
+            _mm512_mask_storeu_ps(c + 16 * v, mk[v], r);
+        }
+    }
+}
+#else
+static inline void nn_tile(int MB, int NV, const float *xs, int K, int kb, int ke, const float *B, int ldb, int j,
+                           int w, int first, float beta, float *C, int ldc) {
+    float acc[4][128];
+    (void)NV;
+    for (int i = 0; i < MB; i++)
+        for (int v = 0; v < w; v++) acc[i][v] = first ? 0.0f : C[(size_t)i * ldc + j + v];
+    for (int k = kb; k < ke; k++) {
+        const float *bk = B + (size_t)k * ldb + j;
+        for (int i = 0; i < MB; i++) {
+            float x = xs[(size_t)i * K + k];
+#pragma omp simd
+            for (int v = 0; v < w; v++) acc[i][v] += x * bk[v];
+        }
+    }
+    for (int i = 0; i < MB; i++)
+        for (int v = 0; v < w; v++) {
+            float *c = C + (size_t)i * ldc + j + v;
+            *c = (first && beta != 0.0f) ? acc[i][v] + beta * *c : acc[i][v];
+        }
+}
+#endif
+
+static void smallm_nn(int M, int n0, int n1, int K, const float *xs, const float *B, int ldb, float beta,
+                      float *C, int ldc) {
+    for (int kb = 0; kb < K; kb += GF_NN_KB) {
+        int ke = gf_imin(K, kb + GF_NN_KB), first = kb == 0;
+        if (M <= 2) { /* 8 vectors of columns, 8 or 16 accumulators */
+            for (int j = n0; j < n1; j += 128) {
+                int w = gf_imin(128, n1 - j);
+                if (M == 1) nn_tile(1, 8, xs, K, kb, ke, B, ldb, j, w, first, beta, C, ldc);
+                else nn_tile(2, 8, xs, K, kb, ke, B, ldb, j, w, first, beta, C, ldc);
+            }
+            continue;
+        }
+        for (int j = n0; j < n1; j += 64) {
+            int w = gf_imin(64, n1 - j);
+            for (int m = 0; m < M; m += 4) {
+                int mb = gf_imin(4, M - m);
+                const float *x = xs + (size_t)m * K;
+                float *c = C + (size_t)m * ldc;
+                switch (mb) {
+                case 1: nn_tile(1, 4, x, K, kb, ke, B, ldb, j, w, first, beta, c, ldc); break;
+                case 2: nn_tile(2, 4, x, K, kb, ke, B, ldb, j, w, first, beta, c, ldc); break;
+                case 3: nn_tile(3, 4, x, K, kb, ke, B, ldb, j, w, first, beta, c, ldc); break;
+                default: nn_tile(4, 4, x, K, kb, ke, B, ldb, j, w, first, beta, c, ldc); break;
+                }
+            }
+        }
+    }
+}
+
+static void gemm_small_m(int nth, int transA, int transB, int M, int N, int K, float alpha, const float *A,
+                         int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    /* x = alpha * op(A), contiguous (M,K): folds alpha and transA away. */
+    float *xs = buf_get(&tl_x, (size_t)M * K);
+    for (int i = 0; i < M; i++)
+        for (int k = 0; k < K; k++)
+            xs[(size_t)i * K + k] = alpha * (transA ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]);
+    /* Work items: contiguous runs of W rows (transB) or columns, about 8 per
+     * thread, handed out dynamically (robust to a preempted thread); each item
+     * streams its own part of W. */
+    int unit = transB ? 4 : GF_NN_UNIT;
+    int nunits = (N + unit - 1) / unit;
+    int nitems = nth > 1 ? gf_imin(nunits, 8 * nth) : 1;
+#pragma omp parallel for num_threads(nth) schedule(dynamic, 1) if (nth > 1)
+    for (int it = 0; it < nitems; it++) {
+        int u0 = (int)((long)nunits * it / nitems), u1 = (int)((long)nunits * (it + 1) / nitems);
+        int n0 = u0 * unit, n1 = gf_imin(N, u1 * unit);
+        if (n0 >= n1) continue;
+        if (transB) smallm_nt(M, n0, n1, K, xs, B, ldb, beta, C, ldc);
+        else smallm_nn(M, n0, n1, K, xs, B, ldb, beta, C, ldc);
+    }
+}
+
+/* ---- entry point ------------------------------------------------------- */
+void gemm_fast(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+               const float *B, int ldb, float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0 || alpha == 0.0f) {
+        scale_c(M, N, beta, C, ldc);
+        return;
+    }
+    int nth = util_threads();
+#ifdef _OPENMP
+    if (omp_in_parallel()) nth = 1;
+#else
+    nth = 1;
+#endif
+    if (2.0 * M * N * K < GF_PAR_MIN_FLOPS) nth = 1;
+    if (nth < 1) nth = 1;
+    if (M <= GF_SMALL_M) gemm_small_m(nth, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else gemm_blocked(nth, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}

@@ -1,0 +1,196 @@
+/* test_gemm.c — GEMM variants against the double-accumulating oracle gemm_ref.
+ *
+ * Correctness shapes are odd and misaligned: M, N, K drawn from
+ * {1,2,3,5,7,13,17,31,33,64,97,130,257,300}, every transpose combination,
+ * leading dimensions larger than the row (the gaps of A and B hold NaN, so
+ * reading them poisons the result; the gaps and tail of C hold a sentinel that
+ * must survive), beta in {0 over a NaN-filled C, 1, 0.5}, alpha in {1, -0.5},
+ * 1 and 2 threads, default and deliberately tiny cache blocks (so every
+ * block-edge path runs), and calls from inside an OpenMP parallel region.
+ *
+ *   make build/tests/test_gemm && build/tests/test_gemm
+ *   GRIFFIN_TEST_VERBOSE=1 prints every error figure.
+ */
+#include "matmul.h"
+#include "test.h"
+#include "util.h"
+
+#include <math.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define SENTINEL 12345.0f
+
+typedef void (*gemm_fn)(int, int, int, int, int, float, const float *, int, const float *, int, float,
+                        float *, int);
+
+/* A (rows, cols) with leading dimension ld >= cols; gap and tail NaN. */
+static float *make_mat(rng_t *r, int rows, int cols, int ld, float gap) {
+    size_t n = (size_t)rows * ld + 16;
+    float *p = (float *)util_alloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) p[i] = gap;
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++) p[(size_t)i * ld + j] = (float)(2.0 * rng_uniform(r) - 1.0);
+    return p;
+}
+
+/* max |c - ref| / max |ref| over the (M,N) region; NaN propagates to a failure. */
+static double region_err(const float *c, const float *ref, int M, int N, int ldc) {
+    double num = 0, den = 1e-30;
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double d = fabs((double)c[(size_t)i * ldc + j] - ref[(size_t)i * ldc + j]);
+            if (isnan(d)) return NAN;
+            if (d > num) num = d;
+            double a = fabs((double)ref[(size_t)i * ldc + j]);
+            if (a > den) den = a;
+        }
+    return num / den;
+}
+
+static int gaps_intact(const float *c, int M, int N, int ldc) {
+    size_t n = (size_t)M * ldc + 16;
+    for (size_t i = 0; i < n; i++) {
+        size_t row = i / (size_t)ldc, col = i % (size_t)ldc;
+        if (row < (size_t)M && col < (size_t)N) continue;
+        if (c[i] != SENTINEL) return 0;
+    }
+    return 1;
+}
+
+/* One case: fn against gemm_ref; returns nothing, counts two checks. */
+static void check_case(gemm_fn fn, const char *name, rng_t *r, int tA, int tB, int M, int N, int K, int pad,
+                       float alpha, float beta) {
+    int lda = (tA ? M : K) + pad, ldb = (tB ? K : N) + pad, ldc = N + pad;
+    float *A = make_mat(r, tA ? K : M, tA ? M : K, lda, NAN);
+    float *B = make_mat(r, tB ? N : K, tB ? K : N, ldb, NAN);
+    float *C = make_mat(r, M, N, ldc, SENTINEL);
+    float *R = (float *)util_alloc(((size_t)M * ldc + 16) * sizeof(float));
+    if (beta == 0.0f) /* beta = 0: C must not be read */
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = NAN;
+    memcpy(R, C, ((size_t)M * ldc + 16) * sizeof(float));
+    gemm_ref(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, R, ldc);
+    fn(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    char what[160];
+    snprintf(what, sizeof what, "%s tA=%d tB=%d M=%d N=%d K=%d pad=%d a=%g b=%g t=%d", name, tA, tB, M, N, K, pad,
+             alpha, beta, util_threads());
+    TEST_CLOSE(region_err(C, R, M, N, ldc), 1e-5, what);
+    TEST_CHECK(gaps_intact(C, M, N, ldc), "%s: C gap/tail sentinel overwritten", what);
+    util_free(A);
+    util_free(B);
+    util_free(C);
+    util_free(R);
+}
+
+static const int dims[] = {1, 2, 3, 5, 7, 13, 17, 31, 33, 64, 97, 130, 257, 300};
+#define NDIMS ((int)(sizeof dims / sizeof dims[0]))
+
+/* Sweep: nshapes random (M,N,K) triples (plus the fixed ones) x 4 transposes,
+ * cycling beta, alpha, padding and thread count. Large triples are thinned so
+ * the whole run stays within a few seconds (the oracle is O(MNK) in double). */
+static void sweep(gemm_fn fn, const char *name, int nshapes, uint64_t seed) {
+    rng_t r;
+    rng_seed(&r, seed);
+    static const int fixed[][3] = {{1, 300, 257},  {2, 257, 300}, {5, 130, 97},  {7, 33, 300},   {13, 64, 31},
+                                   {300, 1, 1},    {1, 1, 300},   {17, 300, 2},  {257, 130, 33}, {300, 97, 300},
+                                   {64, 64, 64},   {33, 31, 17},  {8, 300, 257}, {9, 257, 130},  {3, 7, 5}};
+    const int nfixed = (int)(sizeof fixed / sizeof fixed[0]);
+    const float betas[3] = {0.0f, 1.0f, 0.5f}, alphas[2] = {1.0f, -0.5f};
+    const int pads[3] = {0, 3, 17};
+    int c = 0;
+    for (int s = 0; s < nfixed + nshapes; s++) {
+        int M, N, K;
+        if (s < nfixed) {
+            M = fixed[s][0];
+            N = fixed[s][1];
+            K = fixed[s][2];
+        } else {
+            M = dims[rng_below(&r, NDIMS)];
+            N = dims[rng_below(&r, NDIMS)];
+            K = dims[rng_below(&r, NDIMS)];
+            if ((double)M * N * K > 4e6) { /* keep the oracle cheap */
+                s--;
+                continue;
+            }
+        }
+        for (int t = 0; t < 4; t++, c++) {
+            util_set_threads(1 + (c & 1));
+            check_case(fn, name, &r, t >> 1, t & 1, M, N, K, pads[(c / 3) % 3], alphas[(c / 9) % 2], betas[c % 3]);
+        }
+    }
+}
+
+/* Called from inside a parallel region: each thread its own C, one team only. */
+static void nested(void) {
+    enum { M = 97, N = 130, K = 64, T = 2 };
+    rng_t r;
+    rng_seed(&r, 7);
+    float *A = make_mat(&r, M, K, K, NAN), *B = make_mat(&r, N, K, K, NAN);
+    float *R = (float *)util_alloc((size_t)M * N * sizeof(float));
+    float *Cs[T];
+    gemm_ref(0, 1, M, N, K, 1.0f, A, K, B, K, 0.0f, R, N);
+    for (int t = 0; t < T; t++) Cs[t] = (float *)util_alloc((size_t)M * N * sizeof(float));
+    util_set_threads(2);
+#pragma omp parallel for num_threads(T)
+    for (int t = 0; t < T; t++) gemm_fast(0, 1, M, N, K, 1.0f, A, K, B, K, 0.0f, Cs[t], N);
+    for (int t = 0; t < T; t++) {
+        TEST_CLOSE(region_err(Cs[t], R, M, N, N), 1e-5, "gemm_fast inside omp parallel");
+        util_free(Cs[t]);
+    }
+    util_free(A);
+    util_free(B);
+    util_free(R);
+}
+
+/* K = 0 and alpha = 0: C = beta * C (beta = 0 overwrites NaN); M = 0 touches nothing. */
+static void degenerate(void) {
+    float C[6] = {1, 2, 3, NAN, NAN, NAN}, A[1] = {NAN}, B[1] = {NAN};
+    gemm_fast(0, 0, 1, 3, 0, 1.0f, A, 1, B, 3, 0.5f, C, 3);
+    TEST_CHECK(C[0] == 0.5f && C[1] == 1.0f && C[2] == 1.5f, "K=0 must scale C by beta");
+    gemm_fast(0, 0, 1, 3, 1, 0.0f, A, 1, B, 3, 0.0f, C + 3, 3);
+    TEST_CHECK(C[3] == 0.0f && C[4] == 0.0f && C[5] == 0.0f, "alpha=0 beta=0 must zero C");
+    gemm_fast(0, 0, 0, 3, 1, 1.0f, A, 1, B, 3, 0.0f, C, 3);
+    TEST_CHECK(C[0] == 0.5f, "M=0 must not touch C");
+}
+
+static void variants(void) {
+    const char *want[] = {"auto", "fast", "blas", "ref"};
+    for (int i = 0; i < 4; i++) {
+        TEST_CHECK(gemm_set_variant(want[i]) == 0, "gemm_set_variant(%s)", want[i]);
+        TEST_CHECK(!strcmp(gemm_variant(), want[i]), "gemm_variant() = %s, want %s", gemm_variant(), want[i]);
+    }
+    TEST_CHECK(gemm_set_variant("nope") == -1 && !strcmp(gemm_variant(), "ref"), "unknown name rejected, kept");
+    TEST_CHECK(gemm_set_variant("auto") == 0 && !strcmp(gemm_variant_resolved(), "fast"), "auto -> fast");
+    TEST_CHECK(strstr(gemm_variants_list(), "fast") != NULL, "variants list");
+}
+
+/* gemm() through the table must match the oracle, too. */
+static void dispatch(void) {
+    rng_t r;
+    rng_seed(&r, 11);
+    const char *names[] = {"auto", "fast", "blas"};
+    for (int i = 0; i < 3; i++) {
+        gemm_set_variant(names[i]);
+        check_case(gemm, names[i], &r, 0, 1, 33, 97, 130, 5, 1.0f, 0.0f);
+    }
+    gemm_set_variant("auto");
+}
+
+int main(void) {
+    printf("gemm_fast micro-kernel: %s\n", gemm_fast_isa());
+    variants();
+    degenerate();
+    sweep(gemm_fast, "fast", 55, 1);
+    /* Tiny blocks: several jc / pc / ic blocks with ragged edges in each. */
+    gemm_fast_set_blocking(28, 40, 64);
+    sweep(gemm_fast, "fast-tinyblk", 20, 2);
+    gemm_fast_set_blocking(0, 0, 0); /* defaults */
+    nested();
+    sweep(gemm_blas, "blas", 12, 3);
+    dispatch();
+    util_set_threads(0);
+    return test_summary();
+}
