@@ -87,7 +87,7 @@ int modelargs_apply(const model_args *ma, model *m) {
         snprintf(m->attn, sizeof m->attn, "%s", ma->attn);
     }
     if (ma->gemm && gemm_set_variant(ma->gemm) != 0) {
-        fprintf(stderr, "error: unknown --gemm variant '%s' (blas, ref)\n", ma->gemm);
+        fprintf(stderr, "error: unknown --gemm variant '%s' (%s)\n", ma->gemm, gemm_variants_list());
         return -1;
     }
     return 0;

@@ -1,0 +1,140 @@
+/* cmd_bench.c — `griffin bench-model`: prefill and decode speed of one
+ * model on this machine, as medians of repetitions and as fractions of the
+ * limits measured in the same run (sgemm rate for prefill FLOPs, read
+ * bandwidth for decode bytes).
+ *
+ *   griffin bench-model --preset small-griffin --batch 4 --seq 1024 --decode-batch 1,16
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "matmul.h"
+#include "modelargs.h"
+#include "roofline.h"
+#include "suite.h"
+#include "util.h"
+
+/* FLOPs of one prefill of B x T tokens: 2 per weight per token for every
+ * matrix (the tied output projection included), plus attention scores and
+ * values (4 * H * dh per visible key per query). */
+static double prefill_flops(const model *m, int B, int T) {
+    const model_config *c = &m->cfg;
+    double w = 0;
+    for (int i = 0; i < m->ntensors; i++)
+        if (m->tensors[i].ndim >= 2 && strstr(m->tensors[i].name, "conv_1d") == NULL) w += (double)m->tensors[i].numel;
+    double f = 2.0 * w * B * T;
+    int dh = config_head_dim(c);
+    for (int i = 0; i < c->depth; i++) {
+        if (c->pattern[i] == 'R') continue;
+        double keys = 0;
+        for (int t = 0; t < T; t++) keys += c->pattern[i] == 'L' ? fmin(t + 1, c->window + 1) : t + 1;
+        f += 4.0 * c->heads * dh * keys * B;
+    }
+    return f;
+}
+
+static int parse_list(const char *s, int *out, int max) {
+    int n = 0;
+    while (*s && n < max) {
+        char *e;
+        long v = strtol(s, &e, 10);
+        if (e == s || v < 1) return -1;
+        out[n++] = (int)v;
+        s = *e == ',' ? e + 1 : e;
+        if (*e && *e != ',') return -1;
+    }
+    return n;
+}
+
+int cmd_bench_model(int argc, char **argv) {
+    model_args ma = {0};
+    int B = 4, T = 1024, reps = 5, steps = 32, ctx = 0;
+    const char *dbs = "1,16";
+    flag_def defs[] = {
+        MODELARGS_SHAPE_FLAGS(&ma),
+        MODELARGS_RUN_FLAGS(&ma),
+        {"batch", FLAG_INT, &B, "4", "prefill batch"},
+        {"seq", FLAG_INT, &T, "1024", "prefill length"},
+        {"decode-batch", FLAG_STR, &dbs, "1,16", "decode batch sizes"},
+        {"context", FLAG_INT, &ctx, "0", "tokens already in the decode cache (filled by a prefill)"},
+        {"steps", FLAG_INT, &steps, "32", "decode steps per repetition"},
+        {"reps", FLAG_INT, &reps, "5", "repetitions (median reported)"},
+        {NULL}};
+    char *pos[1];
+    int np, rc = flags_parse(defs, argc, argv, pos, 1, &np, "griffin bench-model PRESET|--family F [shape flags] [--batch B --seq T --decode-batch 1,16]",
+                             "Prefill tokens/s (and the fraction of the sgemm rate measured now) and decode ms/step\n"
+                             "(and the ratio to the memory-bound limit: bytes read per step / measured read bandwidth).");
+    if (rc >= 0) return rc;
+    if (np) ma.preset = pos[0];
+    int dB[16];
+    int ndb = parse_list(dbs, dB, 16);
+    if (ndb < 1 || B < 1 || T < 1 || reps < 1 || steps < 1) { fprintf(stderr, "error: bad sizes\n"); return 2; }
+    model_config cfg;
+    if (modelargs_config(&ma, &cfg) != 0) return 2;
+    model m;
+    if (model_create(&m, &cfg) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); return 1; }
+    model_init_weights(&m, 1);
+    if (modelargs_apply(&ma, &m) != 0) return 2;
+    suite_ctx sc = {0};
+    sc.suite = "bench-model";
+    if (suite_validate(&sc, &m, 1, T) != 0) return 1;
+    const roofline_result *rr = roofline_get(util_threads());
+    printf("model %s (%s, pattern %s): %.2fM parameters; threads %d; gemm %s; rglru %s; attention %s\n", cfg.name, family_name(cfg.family),
+           cfg.pattern, m.nparams / 1e6, util_threads(), gemm_variant_resolved(), m.rglru, m.attn);
+    printf("limits measured now: sgemm %.1f GFLOP/s, read %.1f GB/s (%d threads)\n", rr->sgemm_peak_gflops, rr->read_gbs, rr->threads);
+    /* prefill */
+    model_acts a;
+    if (model_acts_alloc(&a, &m, B, T, 0) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); return 1; }
+    int32_t *tok = malloc((size_t)B * T * 4), *ps = malloc((size_t)B * T * 4);
+    rng_t r;
+    rng_seed(&r, 5);
+    for (int i = 0; i < B * T; i++) { tok[i] = (int32_t)rng_below(&r, (uint32_t)cfg.vocab); ps[i] = i % T; }
+    double *t = malloc((size_t)(reps > 64 ? reps : 64) * sizeof(double));
+    model_forward(&m, &a, tok, ps, NULL); /* warm-up */
+    for (int k = 0; k < reps; k++) {
+        double t0 = util_now();
+        model_forward(&m, &a, tok, ps, NULL);
+        t[k] = util_now() - t0;
+    }
+    double med = suite_median(t, reps), fl = prefill_flops(&m, B, T);
+    printf("prefill  B=%d T=%d: %.0f tokens/s, %.1f GFLOP/s = %.0f%% of sgemm (median of %d)\n", B, T, B * T / med, fl / med / 1e9,
+           100 * fl / med / 1e9 / rr->sgemm_peak_gflops, reps);
+    model_acts_free(&a);
+    /* decode */
+    for (int k = 0; k < ndb; k++) {
+        int b = dB[k];
+        decode_state st;
+        if (decode_state_alloc(&st, &m, b, ctx + steps * (reps + 1) + 2) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); continue; }
+        if (ctx > 0) {
+            model_acts pa;
+            model_acts_alloc(&pa, &m, b, ctx, 0);
+            int32_t *pt = malloc((size_t)b * ctx * 4), *pp = malloc((size_t)b * ctx * 4);
+            for (int i = 0; i < b * ctx; i++) { pt[i] = (int32_t)rng_below(&r, (uint32_t)cfg.vocab); pp[i] = i % ctx; }
+            model_forward(&m, &pa, pt, pp, &st);
+            free(pt); free(pp);
+            model_acts_free(&pa);
+        }
+        float *lg = malloc((size_t)b * cfg.vocab * sizeof(float));
+        int32_t *cur = calloc((size_t)b, sizeof(int32_t));
+        for (int i = 0; i < steps; i++) model_decode_step(&m, &st, cur, NULL, lg); /* warm-up */
+        for (int rep = 0; rep < reps; rep++) {
+            double t0 = util_now();
+            for (int i = 0; i < steps; i++) model_decode_step(&m, &st, cur, NULL, lg);
+            t[rep] = (util_now() - t0) / steps;
+        }
+        double ms = suite_median(t, reps);
+        int len = st.n[0];
+        double bytes = 4.0 * m.nparams + (double)b * (double)config_state_bytes(&cfg, len, NULL, NULL, NULL);
+        double limit = bytes / (rr->read_gbs * 1e9);
+        printf("decode   B=%-3d at %5d tokens: %.3f ms/step (%.0f tokens/s); memory-bound limit %.3f ms -> %.2fx\n", b, len, 1e3 * ms,
+               b / ms, 1e3 * limit, ms / limit);
+        free(lg); free(cur);
+        decode_state_free(&st);
+    }
+    free(t); free(tok); free(ps);
+    model_free(&m);
+    return 0;
+}
