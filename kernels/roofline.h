@@ -1,0 +1,66 @@
+/* roofline.h — what this machine can do, measured in-process: read
+ * bandwidth, copy bandwidth and sgemm rate, so that every timing can be
+ * reported as a fraction of its limit (experiments.md §5).
+ *
+ *   read   sum-reduce over one float array far larger than the last-level
+ *          cache (512 MiB; 128 MiB with quick). Bytes = array bytes.
+ *   copy   STREAM-like b[i] = a[i] over two such arrays, plain stores
+ *          (what our kernels use). Convention (STREAM's): bytes = bytes
+ *          read + bytes written = 2 x array bytes; the write-allocate read
+ *          of b is not counted.
+ *   sgemm  square C = A*B through gemm_blas at n = 256, 512, 1024, 2048
+ *          (quick: 256, 512, 1024); 2 n^3 flops per call.
+ * Each figure is reported as best-of and median over repetitions (5 reps,
+ * 3 with quick or for n = 2048). Threads: the bandwidth loops use an OpenMP team of
+ * `threads`; OpenBLAS is set to `threads` for the sgemm part and restored
+ * to util_threads() afterwards.
+ *
+ * Run: griffin roofline [--threads N] [--quick] [--json]
+ */
+#ifndef GRIFFIN_ROOFLINE_H
+#define GRIFFIN_ROOFLINE_H
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ROOFLINE_MAX_SIZES 4
+
+typedef struct {
+    int threads;
+    int quick;
+    size_t array_bytes;      /* bytes of each bandwidth array */
+    int reps;
+    double read_gbs;         /* best, 1e9 bytes/s */
+    double read_gbs_median;
+    double copy_gbs;         /* best, (read + written) 1e9 bytes/s */
+    double copy_gbs_median;
+    int n_sgemm;
+    int sgemm_n[ROOFLINE_MAX_SIZES];
+    double sgemm_gflops[ROOFLINE_MAX_SIZES];        /* best */
+    double sgemm_gflops_median[ROOFLINE_MAX_SIZES];
+    double sgemm_peak_gflops; /* max over sizes of the best */
+    double seconds;           /* wall time of the probe */
+} roofline_result;
+
+/* Measure now (seconds: ~1-2 with quick, ~5-10 without on 2 cores).
+ * threads <= 0 means util_threads(). Returns 0, or -1 when the arrays
+ * cannot be allocated (reason in util_last_error()); *r is then zeroed. */
+int roofline_measure(roofline_result *r, int threads, int quick);
+
+/* Cached measurement for `threads` (<= 0: util_threads()), measured on
+ * first use in this process. Quick mode for the cache is chosen by
+ * roofline_set_quick() or the environment GRIFFIN_ROOFLINE=quick. Returns
+ * NULL if the measurement failed. Not thread-safe: call from the main
+ * thread (suites and the bench do, before timing). */
+const roofline_result *roofline_get(int threads);
+void roofline_set_quick(int quick);
+
+/* One-line JSON object (caller frees). */
+char *roofline_json(const roofline_result *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
