@@ -149,17 +149,30 @@ int roofline_measure(roofline_result *r, int threads, int quick) {
         int inner = (int)(2.5e9 / flops);
         if (inner < 1) inner = 1;
         int reps = m >= 2048 && r->reps > 3 ? 3 : r->reps;
-        gemm_blas(0, 0, m, m, m, 1.0f, A, m, B, m, 0.0f, C, m); /* warm-up */
-        for (int k = 0; k < reps; k++) {
-            double t0 = util_now();
-            for (int i = 0; i < inner; i++)
-                gemm_blas(0, 0, m, m, m, 1.0f, A, m, B, m, 0.0f, C, m);
-            t[k] = flops * inner / (util_now() - t0) * 1e-9;
+        /* both GEMM variants the model can use: OpenBLAS and the project's
+         * own kernel; the limit is the faster one on each size */
+        double best[2] = {0, 0}, med[2] = {0, 0};
+        for (int v = 0; v < 2; v++) {
+            void (*fn)(int, int, int, int, int, float, const float *, int, const float *, int, float, float *, int) =
+                v == 0 ? gemm_blas : gemm_fast;
+            fn(0, 0, m, m, m, 1.0f, A, m, B, m, 0.0f, C, m); /* warm-up */
+            for (int k = 0; k < reps; k++) {
+                double t0 = util_now();
+                for (int i = 0; i < inner; i++) fn(0, 0, m, m, m, 1.0f, A, m, B, m, 0.0f, C, m);
+                t[k] = flops * inner / (util_now() - t0) * 1e-9;
+            }
+            best[v] = maxd(t, reps);
+            med[v] = median(t, reps);
         }
+        if (best[0] > r->sgemm_blas_peak_gflops) r->sgemm_blas_peak_gflops = best[0];
+        if (best[1] > r->sgemm_fast_peak_gflops) r->sgemm_fast_peak_gflops = best[1];
+        int w = best[1] > best[0];
+        t[0] = best[w];
+        t[1] = med[w];
         sink += C[mm / 2];
         r->sgemm_n[s] = m;
-        r->sgemm_gflops[s] = maxd(t, reps);
-        r->sgemm_gflops_median[s] = median(t, reps);
+        r->sgemm_gflops[s] = t[0];
+        r->sgemm_gflops_median[s] = t[1];
         if (r->sgemm_gflops[s] > r->sgemm_peak_gflops) r->sgemm_peak_gflops = r->sgemm_gflops[s];
         util_free(A);
         util_free(B);
@@ -207,7 +220,7 @@ char *roofline_json(const roofline_result *r) {
     for (int i = 0; i < r->n_sgemm; i++)
         n += snprintf(s + n, cap - (size_t)n, "%s{\"n\":%d,\"gflops\":%.2f,\"gflops_median\":%.2f}",
                       i ? "," : "", r->sgemm_n[i], r->sgemm_gflops[i], r->sgemm_gflops_median[i]);
-    snprintf(s + n, cap - (size_t)n, "],\"sgemm_peak_gflops\":%.2f,\"seconds\":%.2f}",
-             r->sgemm_peak_gflops, r->seconds);
+    snprintf(s + n, cap - (size_t)n, "],\"sgemm_peak_gflops\":%.2f,\"sgemm_blas_peak_gflops\":%.2f,\"sgemm_fast_peak_gflops\":%.2f,\"seconds\":%.2f}",
+             r->sgemm_peak_gflops, r->sgemm_blas_peak_gflops, r->sgemm_fast_peak_gflops, r->seconds);
     return s;
 }

@@ -40,7 +40,9 @@ typedef struct {
     int sgemm_n[ROOFLINE_MAX_SIZES];
     double sgemm_gflops[ROOFLINE_MAX_SIZES];        /* best */
     double sgemm_gflops_median[ROOFLINE_MAX_SIZES];
-    double sgemm_peak_gflops; /* max over sizes of the best */
+    double sgemm_peak_gflops; /* max over sizes of the best (faster GEMM variant) */
+    double sgemm_blas_peak_gflops; /* OpenBLAS alone */
+    double sgemm_fast_peak_gflops; /* the project's own kernel alone */
     double seconds;           /* wall time of the probe */
 } roofline_result;
 

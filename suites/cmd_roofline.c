@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "flags.h"
 #include "machine.h"
+#include "matmul.h"
 #include "roofline.h"
 #include "util.h"
 
@@ -86,5 +87,10 @@ int cmd_roofline(int argc, char **argv) {
         }
         printf("\n");
     }
+    printf("\nsgemm is the faster of the two GEMM variants per size; peaks:");
+    for (int i = 0; i < nl; i++)
+        printf("  %d thread%s: OpenBLAS (%s core) %.1f, own kernel %.1f GFLOP/s", res[i].threads, res[i].threads > 1 ? "s" : "",
+               blas_corename(), res[i].sgemm_blas_peak_gflops, res[i].sgemm_fast_peak_gflops);
+    printf("\n");
     return 0;
 }
