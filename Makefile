@@ -18,6 +18,10 @@ ifeq ($(CC),cc)
 CC := gcc
 endif
 OPT ?= -O3 -march=native
+ifeq ($(SAN),1)
+OPT := -O1 -g -march=native -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -Wno-missing-field-initializers -Wshadow -Wformat=2 -I. -Ikernels -Imodels -Isuites -Iresults -Ibench
 CFLAGS ?=
 CFLAGS += $(OPT) $(CFLAGS_BASE)
@@ -133,8 +137,7 @@ test: deps all
 	@bash scripts/run-tests.sh $(BUILD)
 
 debug:
-	$(MAKE) BUILD=build-debug OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined" \
-	        LDFLAGS="-fsanitize=address,undefined" NO_CUDA=1 all
+	$(MAKE) BUILD=build-debug SAN=1 NO_CUDA=1 all
 
 test-asan: deps debug
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

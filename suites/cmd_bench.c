@@ -13,6 +13,8 @@
 #include "commands.h"
 #include "matmul.h"
 #include "modelargs.h"
+#include "optim.h"
+#include "train.h"
 #include "roofline.h"
 #include "suite.h"
 #include "util.h"
@@ -51,7 +53,7 @@ static int parse_list(const char *s, int *out, int max) {
 
 int cmd_bench_model(int argc, char **argv) {
     model_args ma = {0};
-    int B = 4, T = 1024, reps = 5, steps = 32, ctx = 0;
+    int B = 4, T = 1024, reps = 5, steps = 32, ctx = 0, train = 0;
     const char *dbs = "1,16";
     flag_def defs[] = {
         MODELARGS_SHAPE_FLAGS(&ma),
@@ -62,6 +64,7 @@ int cmd_bench_model(int argc, char **argv) {
         {"context", FLAG_INT, &ctx, "0", "tokens already in the decode cache (filled by a prefill)"},
         {"steps", FLAG_INT, &steps, "32", "decode steps per repetition"},
         {"reps", FLAG_INT, &reps, "5", "repetitions (median reported)"},
+        {"train", FLAG_BOOL, &train, "0", "also time training steps (forward + backward + AdamW) at --batch x --seq"},
         {NULL}};
     char *pos[1];
     int np, rc = flags_parse(defs, argc, argv, pos, 1, &np, "griffin bench-model PRESET|--family F [shape flags] [--batch B --seq T --decode-batch 1,16]",
@@ -103,6 +106,35 @@ int cmd_bench_model(int argc, char **argv) {
     printf("prefill  B=%d T=%d: %.0f tokens/s, %.1f GFLOP/s = %.0f%% of sgemm (median of %d)\n", B, T, B * T / med, fl / med / 1e9,
            100 * fl / med / 1e9 / rr->sgemm_peak_gflops, reps);
     model_acts_free(&a);
+    if (train) {
+        /* training FLOPs: 3x the forward (backward = 2x) */
+        model_acts ta;
+        model_grads g;
+        if (model_acts_alloc(&ta, &m, B, T, 1) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); return 1; }
+        model_grads_alloc(&g, &m, B, T);
+        adamw_config oc;
+        adamw_defaults(&oc);
+        adamw opt;
+        adamw_init(&opt, &m, &oc);
+        int32_t *tg = malloc((size_t)B * T * 4);
+        for (int i = 0; i < B * T; i++) tg[i] = (i + 1) % T ? tok[i + 1] : -1;
+        for (int k = -1; k < reps; k++) {
+            double t0 = util_now();
+            model_zero_grad(&g, &m);
+            float loss;
+            model_forward(&m, &ta, tok, ps, NULL);
+            model_loss_backward(&m, &ta, &g, tok, ps, tg, &loss);
+            adamw_step(&opt, &m, g.grads);
+            if (k >= 0) t[k] = util_now() - t0;
+        }
+        double tm = suite_median(t, reps);
+        printf("train    B=%d T=%d: %.0f tokens/s, %.1f GFLOP/s = %.0f%% of sgemm (3x forward FLOPs; median of %d)\n", B, T, B * T / tm,
+               3 * fl / tm / 1e9, 100 * 3 * fl / tm / 1e9 / rr->sgemm_peak_gflops, reps);
+        free(tg);
+        adamw_free(&opt);
+        model_grads_free(&g);
+        model_acts_free(&ta);
+    }
     /* decode */
     for (int k = 0; k < ndb; k++) {
         int b = dB[k];
