@@ -92,6 +92,14 @@ void rglru_backward_ref(float *dx, float *dgx, float *dga, float *da_param,
                         const float *ga, const float *a_param, const int32_t *pos,
                         const float *h0, float *work, int B, int T, int C);
 
+/* ---- tuning (process-wide; not thread-safe against concurrent calls) ---- */
+/* Rows per chunk for `chunked` (0 = automatic: about 512 KiB of each stream
+ * per chunk, at most ceil(T/threads)). */
+void scan_set_chunk_rows(int rows);
+/* Problems with fewer than `elems` = B*T*C elements run on one thread
+ * (default 32768; 0 = always use every OpenMP thread). */
+void scan_set_parallel_min(long elems);
+
 /* Default variant used by the model (best measured on CPU). */
 #define RGLRU_DEFAULT "fused"
 
