@@ -66,7 +66,7 @@ yn = $(if $(1),✓,✗)
 # ---- sources -------------------------------------------------------------
 LIB_SRC := $(wildcard kernels/*.c) $(wildcard models/*.c) $(wildcard results/*.c) \
            $(filter-out suites/main.c,$(wildcard suites/*.c))
-CU_SRC := $(wildcard kernels/*.cu)
+CU_SRC := $(wildcard kernels/*.cu) $(wildcard models/*.cu)
 ifeq ($(HAVE_NVCC)$(if $(CU_SRC),1),11)
 CFLAGS += -DHAVE_CUDA
 NVCC ?= nvcc
@@ -75,7 +75,7 @@ CUDA_ARCH ?= $(shell nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>
 ifeq ($(strip $(CUDA_ARCH)),)
 CUDA_ARCH := -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
 endif
-NVCCFLAGS ?= -O3 -std=c++17 $(CUDA_ARCH) -Ikernels -I. -Xcompiler -fPIC
+NVCCFLAGS ?= -O3 -std=c++17 $(CUDA_ARCH) -Ikernels -Imodels -I. -Xcompiler -fPIC
 LDLIBS += -L$(CUDA_HOME)/lib64 -L$(CUDA_HOME)/targets/x86_64-linux/lib -lcudart -lcublas -lstdc++
 LIB_OBJ_CU := $(patsubst %.cu,$(BUILD)/%.cu.o,$(CU_SRC))
 endif
@@ -111,7 +111,7 @@ $(BUILD)/%.o: %.cc $(wildcard bench/*.h kernels/*.h)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
 
-$(BUILD)/%.cu.o: %.cu $(wildcard kernels/*.h)
+$(BUILD)/%.cu.o: %.cu $(wildcard kernels/*.h kernels/*.cuh models/*.h)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCCFLAGS) -c $< -o $@
 

@@ -6,7 +6,7 @@ set -u
 BUILD=${1:-build}
 export GRIFFIN_BIN="$PWD/$BUILD/griffin"
 export GRIFFIN_BUILD="$PWD/$BUILD"
-pass=0; fail=0; bad=()
+pass=0; fail=0; skip=0; bad=()
 run_one() {
     local name=$1; shift
     local log; log=$(mktemp)
@@ -15,9 +15,12 @@ run_one() {
     local line; line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
     local p=0 f=0
     if [[ -n "$line" ]]; then p=${line%% passed*}; f=${line#*, }; f=${f%% failed*}; fi
+    local s=0
+    if [[ "$line" =~ ([0-9]+)\ skipped ]]; then s=${BASH_REMATCH[1]}; skip=$((skip + s)); fi
     if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; fi
     pass=$((pass + p)); fail=$((fail + f))
-    printf '%-28s %4d passed %3d failed  (%ds)%s\n' "$name" "$p" "$f" $((SECONDS - t0)) "$([[ $rc -ne 0 ]] && echo '  <-- FAILED')"
+    printf '%-28s %4d passed %3d failed%s  (%ds)%s\n' "$name" "$p" "$f" "$([[ $s -gt 0 ]] && echo ", $s skipped")" $((SECONDS - t0)) "$([[ $rc -ne 0 ]] && echo '  <-- FAILED')"
+    if [[ $s -gt 0 ]]; then grep -m1 '^SKIP' "$log" | sed 's/^/    /'; fi
     if [[ $rc -ne 0 ]]; then bad+=("$name"); sed 's/^/    /' "$log" | tail -40; fi
     rm -f "$log"
 }
@@ -30,5 +33,5 @@ for t in tests/test_*.sh; do
     run_one "$(basename "$t")" bash "$t"
 done
 if (( ${#bad[@]} )); then echo "failing: ${bad[*]}"; fi
-echo "$pass passed, $fail failed"
+echo "$pass passed, $fail failed, $skip skipped"
 (( ${#bad[@]} == 0 && pass > 0 ))

@@ -3,7 +3,8 @@
  * TEST_CHECK(cond, fmt, ...) counts one assertion; a failure prints file:line
  * and the message. test_summary() prints "N passed, N failed" as the last line
  * and returns the process exit code (0 only when nothing failed and at least
- * one check ran).
+ * one check ran). test_skip_all(why, n) ends a program that cannot run here
+ * ("SKIP: why", then "0 passed, 0 failed, n skipped"; exit code 0).
  */
 #ifndef GRIFFIN_TEST_H
 #define GRIFFIN_TEST_H
@@ -32,6 +33,15 @@ static int t_passed, t_failed;
         if (getenv("GRIFFIN_TEST_VERBOSE")) printf("  %-48s err %.3g (tol %.1g)\n", (what), e_, (double)(tol)); \
         TEST_CHECK(e_ <= (tol), "%s: error %.3g > %.1g", (what), e_, (double)(tol)); \
     } while (0)
+
+/* For a test program that cannot run here (e.g. no GPU): print the reason
+ * and the summary line with n skipped groups, and return exit code 0. A
+ * skip is never a silent pass: the line says "0 passed". */
+static inline int test_skip_all(const char *why, int n) {
+    printf("SKIP: %s\n", why);
+    printf("0 passed, 0 failed, %d skipped\n", n);
+    return 0;
+}
 
 static inline int test_summary(void) {
     printf("%d passed, %d failed\n", t_passed, t_failed);

@@ -128,6 +128,9 @@ static int mode_fill(const char *db) {
     curve_fn(s, run, "selcopy_acc_by_step", "MQA", 100, 2, 6, f_acc, 300);
     curve_fn(s, run, "induction_acc_by_len", "MQA", 64, 2, 6, f_acclen, 256);
     curve_fn(s, run, "phonebook_acc_by_size", "Griffin", 20, 2, 5, f_acclen, 80);
+    curve_fn(s, run, "mqar_acc_by_pairs", "Hawk", 2, 2, 5, f_acclen, 16);
+    curve_fn(s, run, "decode_model", "Hawk len=1024 measured", 1, 2, 5, f_lin, 0.5);
+    curve_fn(s, run, "decode_model", "Hawk len=1024 predicted", 1, 2, 5, f_lin, 0.4);
     curve_fn(s, run, "scan_gbps", "seq", 256, 2, 5, f_flat, 10);
     curve_fn(s, run, "scan_gbps", "chunked", 256, 2, 5, f_flat, 14);
     double zero = 0, bw = 20, pk = 100, ai[2] = {0.25, 30}, gf[2] = {4, 80};

@@ -1,0 +1,93 @@
+/* cuda_common.cuh — shared by the CUDA files of kernels/ and models/:
+ * error-checking macros (design.md rule 7), launch checks, grid helpers.
+ *
+ * CUDA_CHECK(call) / CUBLAS_CHECK(call): on failure record
+ * "file:line: call failed: reason" with util_error() and `return -1` from
+ * the enclosing function (library code returns errors; the CLI decides).
+ * CUDA_CHECK_NULL: the same for functions returning a pointer.
+ * KERNEL_CHECK(): after a launch, cudaGetLastError(); with
+ * GRIFFIN_CUDA_SYNC=1 also synchronise so asynchronous faults are reported
+ * at the launch that caused them.
+ */
+#ifndef GRIFFIN_CUDA_COMMON_CUH
+#define GRIFFIN_CUDA_COMMON_CUH
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+#define CUDA_CHECK(call)                                                                \
+    do {                                                                                \
+        cudaError_t e_ = (call);                                                        \
+        if (e_ != cudaSuccess) {                                                        \
+            util_error("%s:%d: %s failed: %s (%s)", __FILE__, __LINE__, #call,          \
+                       cudaGetErrorString(e_), cudaGetErrorName(e_));                   \
+            return -1;                                                                  \
+        }                                                                               \
+    } while (0)
+
+#define CUDA_CHECK_NULL(call)                                                           \
+    do {                                                                                \
+        cudaError_t e_ = (call);                                                        \
+        if (e_ != cudaSuccess) {                                                        \
+            util_error("%s:%d: %s failed: %s (%s)", __FILE__, __LINE__, #call,          \
+                       cudaGetErrorString(e_), cudaGetErrorName(e_));                   \
+            return NULL;                                                                \
+        }                                                                               \
+    } while (0)
+
+#define CUBLAS_CHECK(call)                                                              \
+    do {                                                                                \
+        cublasStatus_t s_ = (call);                                                     \
+        if (s_ != CUBLAS_STATUS_SUCCESS) {                                              \
+            util_error("%s:%d: %s failed: %s", __FILE__, __LINE__, #call,               \
+                       cublasGetStatusString(s_));                                      \
+            return -1;                                                                  \
+        }                                                                               \
+    } while (0)
+
+/* Propagate a failing int-returning helper (its message is already set). */
+#define GPU_TRY(call)                                                                   \
+    do {                                                                                \
+        if ((call) != 0) return -1;                                                     \
+    } while (0)
+
+/* Defined in gpu_runtime.cu: 1 when GRIFFIN_CUDA_SYNC is set. */
+extern "C" int gpu_debug_sync(void);
+
+#define KERNEL_CHECK()                                                                  \
+    do {                                                                                \
+        CUDA_CHECK(cudaGetLastError());                                                 \
+        if (gpu_debug_sync()) CUDA_CHECK(cudaDeviceSynchronize());                      \
+    } while (0)
+
+/* Blocks for n elements at `threads` per block, capped for grid-stride loops. */
+static inline unsigned gpu_blocks(size_t n, int threads) {
+    size_t b = (n + (size_t)threads - 1) / (size_t)threads;
+    if (b < 1) b = 1;
+    if (b > 65535u * 16u) b = 65535u * 16u;
+    return (unsigned)b;
+}
+
+#define GRID_STRIDE(i, n)                                                               \
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < (size_t)(n);     \
+         i += (size_t)gridDim.x * blockDim.x)
+
+/* The process-wide cuBLAS handle (created on first use); NULL on failure
+ * with util_last_error() set. Defined in gpu_gemm.cu. */
+cublasHandle_t gpu_cublas(void);
+
+/* Numerics shared by the scan kernels (same formulas as scan.c's _ref). */
+__device__ __forceinline__ float gpu_sigmoidf(float v) { return 1.0f / (1.0f + expf(-v)); }
+__device__ __forceinline__ float gpu_softplusf(float v) {
+    return v > 0.0f ? v + log1pf(expf(-v)) : log1pf(expf(v));
+}
+
+#define GPU_SQRT_Z_MIN (1.0f / (4.0f * 1000.0f * 1000.0f)) /* bounded sqrt' (spec §2.2) */
+#define GPU_ATTN_MASK (-2.3819763e38f)
+
+#endif

@@ -1,0 +1,213 @@
+/* gpu.h — the CUDA backend's plain C API: device query, memory, timing and
+ * bandwidth / sgemm probes, and the GPU twins of the CPU kernels
+ * (scan.h, ops.h, attention.h, matmul.h). No CUDA header is needed to use
+ * it: every pointer documented "device" is a plain pointer into GPU memory
+ * obtained from gpu_alloc().
+ *
+ * Built from kernels/gpu_*.cu when nvcc is found (the Makefile then defines
+ * HAVE_CUDA); otherwise kernels/gpu_stub.c provides every symbol:
+ * gpu_available() returns 0 with the reason and every other entry point
+ * fails (-1 / NULL / 0.0) with util_last_error() saying the build has no CUDA.
+ *
+ * Conventions (design.md): outputs first, then saved-for-backward, then
+ * inputs, weights, dims outermost first; shapes as in the CPU headers.
+ * Every function returning int returns 0 on success, -1 on failure with
+ * util_last_error() holding "file:line: call failed: reason". Launches are
+ * asynchronous on the default stream; set GRIFFIN_CUDA_SYNC=1 to
+ * synchronise after every launch (so an error names its kernel).
+ * Not thread-safe: one host thread drives the device (a process-wide cuBLAS
+ * handle and scratch buffers are created lazily).
+ *
+ * Tests: tests/test_gpu.c (skips with the reason when there is no device);
+ * benchmarks: tests/gpu_bench.c via scripts/gpu-check.sh.
+ */
+#ifndef GRIFFIN_GPU_H
+#define GRIFFIN_GPU_H
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- device query --------------------------------------------------------- */
+
+/* 1 if a usable CUDA device is present (and selects device 0, or
+ * $GRIFFIN_GPU), else 0 with a one-line reason in why (if non-NULL). */
+int gpu_available(char *why, size_t n);
+
+typedef struct {
+    char name[160];
+    char driver[32];       /* CUDA driver API version, e.g. "12.8" */
+    char runtime[32];      /* CUDA runtime version the code was built with */
+    char cc[16];           /* compute capability, e.g. "9.0" */
+    int cc_major, cc_minor;
+    int sm_count;
+    size_t mem_bytes;      /* total global memory */
+    size_t l2_bytes;
+    double peak_bw_gbs;    /* theoretical DRAM GB/s from clock and bus width (0 if unknown) */
+} gpu_info;
+
+/* Fill *info for the current device. 0 or -1. */
+int gpu_info_get(gpu_info *info);
+/* One line for logs / fingerprints: "NAME, cc X.Y, driver A, runtime B, N SMs, M GiB". */
+int gpu_describe(char *buf, size_t n);
+
+/* ---- memory (device pointers) -------------------------------------------- */
+
+void *gpu_alloc(size_t bytes);            /* zeroed; NULL with util_last_error() on failure */
+void gpu_free(void *p);                   /* NULL is fine */
+int gpu_upload(void *dst, const void *src, size_t bytes);   /* host -> device */
+int gpu_download(void *dst, const void *src, size_t bytes); /* device -> host (synchronises) */
+int gpu_copy(void *dst, const void *src, size_t bytes);     /* device -> device */
+int gpu_memset(void *dst, int value, size_t bytes);
+int gpu_sync(void);                       /* wait for the device; reports async errors */
+/* Convenience: allocate and upload n floats / ints (NULL on failure). */
+float *gpu_upload_floats(const float *src, size_t n);
+int32_t *gpu_upload_ints(const int32_t *src, size_t n);
+
+/* ---- timing ---------------------------------------------------------------- */
+
+/* CUDA event pair. gpu_timer_stop synchronises on the stop event and
+ * returns the elapsed milliseconds (negative on error). */
+typedef struct gpu_timer gpu_timer;
+gpu_timer *gpu_timer_create(void);
+void gpu_timer_free(gpu_timer *t);
+int gpu_timer_start(gpu_timer *t);
+double gpu_timer_stop(gpu_timer *t);
+
+/* Evict the L2 cache (writes a buffer twice the L2 size). */
+int gpu_l2_flush(void);
+
+/* Device-to-device copy bandwidth (GB/s counting read + write bytes) of a
+ * cudaMemcpy of `bytes`, best of `reps` (L2 flushed between). 0 on error. */
+double gpu_copy_bandwidth(size_t bytes, int reps);
+/* cuBLAS sgemm rate (GFLOP/s, 2*n^3 per call) for n x n x n, best of reps. */
+double gpu_sgemm_rate(int n, int reps);
+
+/* ---- GEMM (matmul.h convention: row-major, C = alpha op(A) op(B) + beta C) */
+
+/* cuBLAS (fp32, CUBLAS_DEFAULT_MATH: no TF32 unless the environment forces it). */
+int gpu_gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A,
+             int lda, const float *B, int ldb, float beta, float *C, int ldc);
+/* Naive kernel (one thread per C element), the device reference. */
+int gpu_gemm_ref(int transA, int transB, int M, int N, int K, float alpha, const float *A,
+                 int lda, const float *B, int ldb, float beta, float *C, int ldc);
+/* `count` independent GEMMs: A + i*strideA, B + i*strideB, C + i*strideC
+ * (strides in floats; used for the block-diagonal RG-LRU gates). */
+int gpu_gemm_strided(int transA, int transB, int M, int N, int K, float alpha,
+                     const float *A, int lda, long long strideA, const float *B, int ldb,
+                     long long strideB, float beta, float *C, int ldc, long long strideC,
+                     int count);
+
+/* ---- RG-LRU scan (scan.h semantics) ---------------------------------------
+ * Same math as rglru_forward_ref / rglru_backward_ref: gates, log-space
+ * a_t, reset at pos == 0 (a_t = 0, normaliser 1), fp32 state, bounded sqrt'
+ * in backward, da_param += (accumulated with atomics: the summation order
+ * differs from the CPU's), dx, dgx, dga =. All pointers device; h0, h_last
+ * may be NULL; h_last may alias h0.
+ * Variants:
+ *   seq      one thread per (b, c), sequential in time, loads coalesced
+ *            along channels and unrolled over time steps
+ *   chunked  time split into chunks across blocks: per-chunk scans from zero
+ *            state (chunk's prod a, end state), a carry pass over chunks,
+ *            then a re-scan of each chunk from its true carry
+ *   warp     a 32x32 (time x channel) tile through shared memory, each warp
+ *            a channel, each lane a step: warp-shuffle scan of (a, u) pairs,
+ *            carry across tiles in registers */
+typedef int (*gpu_rglru_fwd_fn)(float *y, float *h_last, const float *x, const float *gx,
+                                const float *ga, const float *a_param, const int32_t *pos,
+                                const float *h0, int B, int T, int C);
+typedef int (*gpu_rglru_bwd_fn)(float *dx, float *dgx, float *dga, float *da_param,
+                                const float *dy, const float *y, const float *x,
+                                const float *gx, const float *ga, const float *a_param,
+                                const int32_t *pos, const float *h0, int B, int T, int C);
+typedef struct {
+    const char *name;
+    gpu_rglru_fwd_fn forward;
+    gpu_rglru_bwd_fn backward;
+    const char *help;
+} gpu_rglru_variant;
+extern const gpu_rglru_variant gpu_rglru_variants[]; /* terminated by {NULL} */
+const gpu_rglru_variant *gpu_rglru_find(const char *name); /* NULL if unknown */
+#define GPU_RGLRU_DEFAULT "seq"
+/* Chunk length (time steps) of `chunked`; 0 = automatic. Global. */
+void gpu_scan_set_chunk(int steps);
+
+/* T = 1 decode step: y (B,C) out; h (B,C) state in/out; x, gx, ga (B,C);
+ * pos (B) (0 resets); active (B) bytes or NULL (inactive rows keep h and
+ * get y = 0). */
+int gpu_rglru_step(float *y, float *h, const float *x, const float *gx, const float *ga,
+                   const float *a_param, const int32_t *pos, const uint8_t *active, int B,
+                   int C);
+
+/* ---- element-wise / row-wise ops (ops.h semantics) ----------------------- */
+int gpu_conv1d_forward(float *y, const float *x, const float *w, const float *b,
+                       const int32_t *pos, int B, int T, int C, int K);
+/* dx =; dw (K,C) +=; db (C) += (either may be NULL). */
+int gpu_conv1d_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
+                        const float *w, const int32_t *pos, int B, int T, int C, int K);
+/* state (B,K-1,C) updated in place; active (B) or NULL (inactive rows keep state). */
+int gpu_conv1d_step(float *y, float *state, const float *x, const float *w, const float *b,
+                    const uint8_t *active, int B, int C, int K);
+int gpu_rmsnorm_forward(float *y, float *rstd, const float *x, const float *scale, int N,
+                        int C, float eps);
+/* dx +=; dscale +=. */
+int gpu_rmsnorm_backward(float *dx, float *dscale, const float *dy, const float *x,
+                         const float *rstd, const float *scale, int N, int C);
+int gpu_gelu_forward(float *y, const float *x, size_t n);
+int gpu_gelu_backward(float *dx, const float *dy, const float *x, size_t n);
+int gpu_geglu_forward(float *out, const float *a, const float *b, size_t n); /* out may alias b */
+int gpu_geglu_backward(float *da, float *db, const float *dout, const float *a,
+                       const float *b, size_t n);
+int gpu_softcap_forward(float *x, size_t n, float c);
+int gpu_softcap_backward(float *dy, const float *y, size_t n, float c);
+int gpu_rope_forward(float *x, const int32_t *pos, int N, int H, int dh, int rot, float base);
+int gpu_rope_backward(float *dx, const int32_t *pos, int N, int H, int dh, int rot,
+                      float base);
+int gpu_xent_forward(float *loss, const float *logits, const int32_t *targets, int N, int V);
+int gpu_xent_backward(float *dlogits, const float *logits, const int32_t *targets,
+                      const float *dloss, int N, int V);
+/* x (N,D) = E[tok[n]] * scale; tokens must be valid (checked by the caller). */
+int gpu_embed(float *x, const float *E, const int32_t *tok, int N, int D, float scale);
+/* p[i] = uniform in [lo, hi) from a hash of (seed, i): deterministic fills
+ * of benchmark inputs without a host round trip. */
+int gpu_fill_uniform(float *p, size_t n, float lo, float hi, uint64_t seed);
+/* y += x */
+int gpu_add(float *y, const float *x, size_t n);
+/* out (N,O) = bias broadcast over rows (bias (O)); res (N,O) added if non-NULL. */
+int gpu_fill_rows(float *out, const float *res, const float *bias, int N, int O);
+
+/* ---- attention (attention.h semantics, forward only) ----------------------
+ * q (B,T,H,dh) roped, k, v (B,T,dh); out (B,T,H,dh); lse (B,H,T) or NULL.
+ * window < 0 = global causal; same-document masking from pos.
+ * Variants: "naive" (a thread per query row, every key, two passes),
+ * "banded" (a warp per (query, head) over exactly its visible keys, online
+ * softmax), "tiled" (query-row x key tiles in shared memory, online softmax,
+ * only the tiles intersecting the visible band; head dims up to 256). */
+typedef int (*gpu_attn_fwd_fn)(float *out, float *lse, const float *q, const float *k,
+                               const float *v, const int32_t *pos, int B, int T, int H,
+                               int dh, int window);
+typedef struct {
+    const char *name;
+    gpu_attn_fwd_fn forward;
+    const char *help;
+} gpu_attn_variant;
+extern const gpu_attn_variant gpu_attn_variants[]; /* terminated by {NULL} */
+const gpu_attn_variant *gpu_attn_find(const char *name);
+#define GPU_ATTN_DEFAULT "tiled"
+
+/* Decode attention (attn_decode semantics): out (B,H,dh); q (B,H,dh);
+ * kc, vc (B,S,dh) with nvalid[b] valid slots (device ints); knew, vnew (B,dh). */
+int gpu_attn_decode(float *out, const float *q, const float *kc, const float *vc,
+                    const int32_t *nvalid, const float *knew, const float *vnew, int B,
+                    int H, int dh, int S);
+/* Write knew/vnew (B,dh) into slot[b] of kc/vc (B,S,dh) for active rows
+ * (slot (B) device ints; active (B) or NULL). */
+int gpu_kv_write(float *kc, float *vc, const float *knew, const float *vnew,
+                 const int32_t *slot, const uint8_t *active, int B, int dh, int S);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,348 @@
+/* gpu_bench.c — GPU benchmarks at the paper's shapes, each validated
+ * against the CPU reference before it is timed (design.md rule 8), each
+ * reported against a limit measured in the same run:
+ *   scan     RG-LRU forward and backward, every GPU variant, B=8,
+ *            C in {1024, 2048}, T = 2^10 .. 2^16: GB/s and the fraction of
+ *            the device-to-device copy bandwidth;
+ *   decode   {hawk,griffin,mqa}-{400m,1b} at batch 1, 16, 64: ms/step vs
+ *            (parameter bytes + state bytes read) / copy bandwidth;
+ *   prefill  {hawk,griffin,mqa}-1b at B=1, T=4096: GFLOP/s vs the cuBLAS
+ *            sgemm rate.
+ * CUDA-event timing, L2 flushed before every repetition, median of reps.
+ * The summary table is printed last, with the issue's targets.
+ *
+ *   make build/tests/gpu_bench && build/tests/gpu_bench [--quick]
+ * (scripts/gpu-check.sh runs it.) Without a device it prints "SKIP: why"
+ * and exits 0. Exit 1 if a validation fails (that kernel is not timed).
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "gpu.h"
+#include "model.h"
+#include "model_gpu.h"
+#include "scan.h"
+#include "util.h"
+
+static int g_quick = 0, g_reps = 5, g_fail = 0;
+static double g_bw = 0, g_sgemm = 0;
+static gpu_timer *g_tm;
+
+#define MAX_ROWS 256
+static char g_rows[MAX_ROWS][200];
+static int g_nrows = 0;
+#define ROW(...) do { if (g_nrows < MAX_ROWS) snprintf(g_rows[g_nrows++], sizeof g_rows[0], __VA_ARGS__); } while (0)
+
+static void die(const char *what) {
+    fprintf(stderr, "gpu_bench: %s: %s\n", what, util_last_error());
+    exit(1);
+}
+
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* ---- scan --------------------------------------------------------------------------------- */
+
+typedef struct {
+    float *x, *gx, *ga, *y, *dy, *dx, *dgx, *dga, *ap, *dap;
+    int32_t *pos;
+} scan_bufs;
+
+static void fill_scan_inputs(scan_bufs *s, size_t n, int B, int T, int C) {
+    if (gpu_fill_uniform(s->x, n, -1, 1, 1) || gpu_fill_uniform(s->gx, n, -2, 2, 2) ||
+        gpu_fill_uniform(s->ga, n, -2, 2, 3) || gpu_fill_uniform(s->dy, n, -1, 1, 4) ||
+        gpu_fill_uniform(s->ap, (size_t)C, 0, 2, 5))
+        die("fill");
+    int32_t *pos = malloc(sizeof(int32_t) * (size_t)B * T);
+    CHECK_ALLOC(pos);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) pos[(size_t)b * T + t] = t; /* one document per sequence */
+    if (gpu_upload(s->pos, pos, sizeof(int32_t) * (size_t)B * T)) die("upload pos");
+    free(pos);
+}
+
+/* Validate variant v at (B, Tv, C) against rglru_*_ref on the CPU. */
+static int validate_scan(const gpu_rglru_variant *v, scan_bufs *s, int B, int Tv, int C) {
+    size_t n = (size_t)B * Tv * C;
+    fill_scan_inputs(s, n, B, Tv, C);
+    float *x = malloc(n * 4), *gx = malloc(n * 4), *ga = malloc(n * 4), *dy = malloc(n * 4), *ap = malloc((size_t)C * 4);
+    float *y = malloc(n * 4), *dx = malloc(n * 4), *dgx = malloc(n * 4), *dga = malloc(n * 4), *dap = calloc((size_t)C, 4);
+    float *gy = malloc(n * 4), *gdx = malloc(n * 4), *gdap = malloc((size_t)C * 4);
+    int32_t *pos = malloc((size_t)B * Tv * 4);
+    CHECK_ALLOC(gdap);
+    if (gpu_download(x, s->x, n * 4) || gpu_download(gx, s->gx, n * 4) || gpu_download(ga, s->ga, n * 4) ||
+        gpu_download(dy, s->dy, n * 4) || gpu_download(ap, s->ap, (size_t)C * 4) ||
+        gpu_download(pos, s->pos, (size_t)B * Tv * 4))
+        die("download");
+    rglru_forward_ref(y, NULL, x, gx, ga, ap, pos, NULL, NULL, B, Tv, C);
+    rglru_backward_ref(dx, dgx, dga, dap, dy, y, x, gx, ga, ap, pos, NULL, NULL, B, Tv, C);
+    if (gpu_memset(s->dap, 0, (size_t)C * 4) ||
+        v->forward(s->y, NULL, s->x, s->gx, s->ga, s->ap, s->pos, NULL, B, Tv, C) ||
+        v->backward(s->dx, s->dgx, s->dga, s->dap, s->dy, s->y, s->x, s->gx, s->ga, s->ap, s->pos, NULL, B, Tv, C) ||
+        gpu_download(gy, s->y, n * 4) || gpu_download(gdx, s->dx, n * 4) || gpu_download(gdap, s->dap, (size_t)C * 4))
+        die(v->name);
+    double e1 = util_max_rel_err(gy, y, n), e2 = util_max_rel_err(gdx, dx, n), e3 = util_max_rel_err(gdap, dap, (size_t)C);
+    int ok = e1 < 1e-4 && e2 < 1e-4 && e3 < 1e-3;
+    printf("validate rglru %-8s B=%d T=%d C=%d: y %.2g dx %.2g da_param %.2g  %s\n", v->name, B, Tv, C, e1, e2, e3,
+           ok ? "ok" : "FAILED");
+    if (!ok) g_fail = 1;
+    free(x); free(gx); free(ga); free(dy); free(ap); free(y); free(dx); free(dgx); free(dga); free(dap);
+    free(gy); free(gdx); free(gdap); free(pos);
+    return ok;
+}
+
+static double time_scan(const gpu_rglru_variant *v, scan_bufs *s, int B, int T, int C, int bwd) {
+    double t[16];
+    int reps = g_reps < 16 ? g_reps : 16;
+    for (int r = -1; r < reps; r++) { /* r = -1: warm-up */
+        if (gpu_l2_flush() || gpu_timer_start(g_tm)) die("timer");
+        int rc = bwd ? v->backward(s->dx, s->dgx, s->dga, s->dap, s->dy, s->y, s->x, s->gx, s->ga, s->ap, s->pos,
+                                   NULL, B, T, C)
+                     : v->forward(s->y, NULL, s->x, s->gx, s->ga, s->ap, s->pos, NULL, B, T, C);
+        if (rc) die(v->name);
+        double ms = gpu_timer_stop(g_tm);
+        if (ms < 0) die("timer");
+        if (r >= 0) t[r] = ms;
+    }
+    qsort(t, (size_t)reps, sizeof(double), cmp_d);
+    return t[reps / 2];
+}
+
+static void bench_scan(void) {
+    const int B = 8, Cs[2] = {1024, 2048};
+    const int Tmax = g_quick ? 1 << 12 : 1 << 16;
+    size_t nmax = (size_t)B * Tmax * 2048;
+    scan_bufs s;
+    float **all[] = {&s.x, &s.gx, &s.ga, &s.y, &s.dy, &s.dx, &s.dgx, &s.dga};
+    for (int i = 0; i < 8; i++)
+        if (!(*all[i] = gpu_alloc(nmax * 4))) die("alloc scan buffers");
+    if (!(s.ap = gpu_alloc(2048 * 4)) || !(s.dap = gpu_alloc(2048 * 4)) ||
+        !(s.pos = gpu_alloc(sizeof(int32_t) * (size_t)B * Tmax)))
+        die("alloc");
+    double best_frac = 0;
+    for (int ci = 0; ci < 2; ci++) {
+        int C = Cs[ci];
+        for (const gpu_rglru_variant *v = gpu_rglru_variants; v->name; v++) {
+            if (!validate_scan(v, &s, B, 512, C)) continue;
+            fill_scan_inputs(&s, (size_t)B * Tmax * C, B, Tmax, C);
+            for (int T = 1 << 10; T <= Tmax; T <<= 1) {
+                for (int bwd = 0; bwd < 2; bwd++) {
+                    double ms = time_scan(v, &s, B, T, C, bwd);
+                    double bytes = (bwd ? 8.0 : 4.0) * 4.0 * B * (double)T * C + 4.0 * B * T;
+                    double gbs = bytes / (ms * 1e-3) / 1e9, frac = gbs / g_bw;
+                    printf("scan %-8s %s B=%d C=%d T=%-6d %9.3f ms %8.1f GB/s %5.2f of copy\n", v->name,
+                           bwd ? "bwd" : "fwd", B, C, T, ms, gbs, frac);
+                    if (!bwd && C == 2048 && T >= 8192 && frac > best_frac) best_frac = frac;
+                    if (T == (1 << 10) || T == (1 << 13) || T == Tmax)
+                        ROW("scan     %-8s %s  B=8 C=%-4d T=%-6d %9.3f ms %8.1f GB/s  %5.2f of copy", v->name,
+                            bwd ? "bwd" : "fwd", C, T, ms, gbs, frac);
+                }
+            }
+        }
+    }
+    ROW("TARGET   best scan fwd at B=8 C=2048 T>=8192: %.2f of copy bandwidth (target >= 0.75): %s", best_frac,
+        best_frac >= 0.75 ? "MET" : "NOT MET");
+    for (int i = 0; i < 8; i++) gpu_free(*all[i]);
+    gpu_free(s.ap);
+    gpu_free(s.dap);
+    gpu_free(s.pos);
+}
+
+/* ---- models --------------------------------------------------------------------------------- */
+
+static inline float hash_unit(uint64_t seed, size_t i) { /* uniform in [-1, 1) */
+    uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (i + 1);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    return (float)((z >> 40) * (2.0 / 16777216.0) - 1.0);
+}
+
+/* Fast parallel stand-in for model_init_weights (same std per tensor,
+ * uniform instead of normal): the paper sizes have ~1.3e9 parameters. */
+static void fill_model(model *m, uint64_t seed) {
+    for (int i = 0; i < m->ntensors; i++) {
+        const tensor_desc *t = &m->tensors[i];
+        float *p = m->params + t->offset;
+        float s = t->init == INIT_NORMAL ? t->std * 1.7320508f : 0.0f;
+        long n = (long)t->numel;
+#pragma omp parallel for schedule(static)
+        for (long j = 0; j < n; j++)
+            p[j] = t->init == INIT_APARAM ? 1.0f + 0.5f * hash_unit(seed + (uint64_t)i, (size_t)j)
+                                          : s * hash_unit(seed + (uint64_t)i, (size_t)j);
+    }
+}
+
+/* GEMM + attention FLOPs of a prefill of B x T tokens. */
+static double prefill_flops(const model_config *c, int B, int T) {
+    double N = (double)B * T, D = c->width, Lw = c->lru_width, MD = (double)c->mlp_expansion * c->width;
+    double dh = config_head_dim(c), HD = c->heads * dh, f = 0;
+    for (int i = 0; i < c->depth; i++) {
+        char t = c->pattern[i];
+        f += 2 * N * (3 * D * MD); /* MLP */
+        if (t == 'R') {
+            f += 2 * N * (3 * D * Lw + 2 * Lw * Lw / c->gate_blocks);
+        } else {
+            f += 2 * N * (2 * D * HD + 2 * D * dh);
+            double keys = 0; /* visible keys summed over queries */
+            for (int q = 0; q < T; q++) keys += (t == 'L' && q > c->window) ? c->window + 1 : q + 1;
+            f += 4.0 * B * keys * HD;
+        }
+    }
+    f += 2 * N * D * c->vocab; /* tied logits */
+    return f;
+}
+
+/* Bytes of decode state a step reads at n tokens per sequence. */
+static double decode_state_read(const model_config *c, int B, int n) {
+    double dh = config_head_dim(c), s = 0;
+    for (int i = 0; i < c->depth; i++) {
+        char t = c->pattern[i];
+        if (t == 'R') s += 4.0 * c->lru_width * c->conv_width; /* h + K-1 conv rows */
+        else if (t == 'L') s += 8.0 * dh * (n < c->window ? n : c->window);
+        else s += 8.0 * dh * n;
+    }
+    return s * B;
+}
+
+static void bench_model(const char *preset, int do_prefill) {
+    model_config c;
+    if (config_preset(preset, &c) != 0) die(preset);
+    model m;
+    if (model_create(&m, &c) != 0) die(preset);
+    fill_model(&m, 42);
+    gpu_model *g = gpu_model_create(&m);
+    if (!g) die("gpu_model_create");
+    enum { Tv = 16 };
+    const int V = c.vocab;
+    /* validate: prefill of Tv tokens and one decode step, CPU vs GPU */
+    int32_t tok[Tv], pos[Tv], nxt = 7;
+    for (int t = 0; t < Tv; t++) {
+        tok[t] = (int32_t)((t * 37 + 11) % V);
+        pos[t] = t;
+    }
+    model_acts a;
+    decode_state cs;
+    gpu_decode *gs = gpu_decode_create(g, 1, 64);
+    if (!gs || model_acts_alloc(&a, &m, 1, Tv, 0) || decode_state_alloc(&cs, &m, 1, 64)) die("validation buffers");
+    float *lg = malloc((size_t)Tv * V * 4), *clg = malloc((size_t)V * 4);
+    CHECK_ALLOC(lg);
+    CHECK_ALLOC(clg);
+    if (model_forward(&m, &a, tok, pos, &cs) || gpu_model_forward(g, tok, pos, 1, Tv, lg, gs)) die("validate prefill");
+    double e1 = util_max_rel_err(lg, a.logits, (size_t)Tv * V);
+    if (model_decode_step(&m, &cs, &nxt, NULL, clg) || gpu_decode_step(g, gs, &nxt, NULL, lg)) die("validate decode");
+    double e2 = util_max_rel_err(lg, clg, (size_t)V);
+    int ok = e1 < 1e-3 && e2 < 1e-3;
+    printf("validate %-12s prefill(T=%d) %.2g, decode step %.2g  %s\n", preset, Tv, e1, e2, ok ? "ok" : "FAILED");
+    model_acts_free(&a);
+    decode_state_free(&cs);
+    gpu_decode_free(gs);
+    free(lg);
+    free(clg);
+    if (!ok) {
+        g_fail = 1;
+        gpu_model_free(g);
+        model_free(&m);
+        return;
+    }
+    const double pbytes = (double)gpu_model_param_bytes(g);
+    const int batches[3] = {1, 16, 64};
+    for (int bi = 0; bi < 3; bi++) {
+        int B = batches[bi], warm = 3, steps = g_quick ? 4 : 10;
+        gpu_decode *st = gpu_decode_create(g, B, warm + steps + 2);
+        if (!st) die("gpu_decode_create");
+        int32_t *tk = malloc(sizeof(int32_t) * (size_t)B);
+        double t[32], sbytes = 0;
+        for (int s = 0; s < warm + steps; s++) {
+            for (int b = 0; b < B; b++) tk[b] = (int32_t)((s * 131 + b * 7) % V);
+            int n = gpu_decode_tokens(st, 0);
+            if (gpu_l2_flush() || gpu_timer_start(g_tm)) die("timer");
+            if (gpu_decode_step(g, st, tk, NULL, NULL)) die("decode step");
+            double ms = gpu_timer_stop(g_tm);
+            if (ms < 0) die("timer");
+            if (s >= warm) {
+                t[s - warm] = ms;
+                sbytes += decode_state_read(&c, B, n + 1) / steps;
+            }
+        }
+        qsort(t, (size_t)steps, sizeof(double), cmp_d);
+        double ms = t[steps / 2], model_ms = (pbytes + sbytes) / (g_bw * 1e9) * 1e3;
+        printf("decode %-12s B=%-3d %8.3f ms/step  model %.3f ms (%.0f MB params + %.1f MB state)  ratio %.2f\n", preset,
+               B, ms, model_ms, pbytes / 1e6, sbytes / 1e6, ms / model_ms);
+        ROW("decode   %-14s B=%-3d     %9.3f ms/step  bound %.3f ms  ratio %.2f%s", preset, B, ms, model_ms,
+            ms / model_ms, B == 1 && strstr(preset, "-1b") ? (ms / model_ms <= 1.5 ? "  (target <= 1.5: MET)"
+                                                                                  : "  (target <= 1.5: NOT MET)")
+                                                          : "");
+        free(tk);
+        gpu_decode_free(st);
+    }
+    if (do_prefill) {
+        const int T = g_quick ? 1024 : 4096;
+        int32_t *tk = malloc(sizeof(int32_t) * T), *ps = malloc(sizeof(int32_t) * T);
+        for (int t = 0; t < T; t++) {
+            tk[t] = (int32_t)((t * 131 + 3) % V);
+            ps[t] = t;
+        }
+        double tt[8];
+        int reps = g_quick ? 2 : 4;
+        for (int r = -1; r < reps; r++) {
+            if (gpu_l2_flush() || gpu_timer_start(g_tm)) die("timer");
+            if (gpu_model_forward(g, tk, ps, 1, T, NULL, NULL)) die("prefill");
+            double ms = gpu_timer_stop(g_tm);
+            if (ms < 0) die("timer");
+            if (r >= 0) tt[r] = ms;
+        }
+        qsort(tt, (size_t)reps, sizeof(double), cmp_d);
+        double ms = tt[reps / 2], gf = prefill_flops(&c, 1, T) / (ms * 1e-3) / 1e9, frac = gf / g_sgemm;
+        printf("prefill %-12s B=1 T=%d %9.3f ms %9.1f GFLOP/s  %.2f of sgemm\n", preset, T, ms, gf, frac);
+        ROW("prefill  %-14s B=1 T=%-5d %9.3f ms %8.1f GFLOP/s  %.2f of sgemm (target >= 0.5: %s)", preset, T, ms, gf,
+            frac, frac >= 0.5 ? "MET" : "NOT MET");
+        free(tk);
+        free(ps);
+    }
+    gpu_model_free(g);
+    model_free(&m);
+}
+
+int main(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--quick")) g_quick = 1;
+        else {
+            fprintf(stderr, "usage: gpu_bench [--quick]\n");
+            return 2;
+        }
+    }
+    char why[256];
+    if (!gpu_available(why, sizeof why)) {
+        printf("SKIP: %s\n", why);
+        return 0;
+    }
+    char desc[512];
+    gpu_describe(desc, sizeof desc);
+    printf("device: %s\n", desc);
+    if (!(g_tm = gpu_timer_create())) die("timer");
+    g_bw = gpu_copy_bandwidth((size_t)1 << 30, 10);
+    g_sgemm = gpu_sgemm_rate(8192, 5);
+    if (g_bw <= 0 || g_sgemm <= 0) die("probes");
+    printf("probe: device copy %.1f GB/s (read + write, 1 GiB), cuBLAS sgemm %.1f GFLOP/s (n = 8192)\n", g_bw, g_sgemm);
+    double t0 = util_now();
+    bench_scan();
+    printf("[scan done in %.1f s]\n", util_now() - t0);
+    const char *dec_only[] = {"hawk-400m", "griffin-400m", "mqa-400m"};
+    const char *with_prefill[] = {"hawk-1b", "griffin-1b", "mqa-1b"};
+    for (int i = 0; i < 3; i++) bench_model(dec_only[i], 0);
+    for (int i = 0; i < 3; i++) bench_model(with_prefill[i], 1);
+    printf("[total %.1f s]\n\n", util_now() - t0);
+    printf("== summary: %s\n== copy bandwidth %.1f GB/s, sgemm %.1f GFLOP/s (measured in this run)%s\n", desc, g_bw,
+           g_sgemm, g_quick ? "  [--quick: reduced shapes]" : "");
+    for (int i = 0; i < g_nrows; i++) printf("%s\n", g_rows[i]);
+    if (g_fail) printf("VALIDATION FAILED for at least one kernel or model (not timed)\n");
+    gpu_timer_free(g_tm);
+    return g_fail ? 1 : 0;
+}
