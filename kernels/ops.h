@@ -106,6 +106,7 @@ void xent_backward_ref(float *dlogits, const float *logits, const int32_t *targe
 static inline float ops_expf(float x) {
     const float magic = 12582912.0f; /* 1.5 * 2^23: adds round-to-nearest */
     float xc = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);
+    xc = xc == xc ? xc : 0.0f; /* NaN: compute on 0, return NaN below */
     float t = xc * 1.44269504088896341f + magic;
     float n = t - magic;
     float r = xc - n * 0.693359375f;   /* Cody-Waite: ln2 = hi + lo */
@@ -117,10 +118,10 @@ static inline float ops_expf(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    union { float f; int32_t i; } sc;
-    sc.i = ((int32_t)n + 127) << 23;   /* 2^n, n in [-126, 127] after clamping */
+    union { float f; uint32_t u; } sc;
+    sc.u = (uint32_t)((int32_t)n + 127) << 23; /* 2^n, n in [-126, 127] after clamping */
     float y = p * sc.f;
-    return x < -87.3f ? 0.0f : y;
+    return x != x ? x : (x < -87.3f ? 0.0f : y);
 }
 
 static inline float ops_tanhf(float x) {

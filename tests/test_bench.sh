@@ -100,8 +100,8 @@ if [[ -x $GRIFFIN ]]; then
     "$GRIFFIN" roofline --quick --json >"$tmp/r.json" 2>&1
     check "griffin roofline --quick --json exits 0" test $? -eq 0
     if [[ $JSONQ != none ]]; then
-        n=$(jcount "$tmp/r.json" '[.results[] | select(.read_gbs > 0.5 and .copy_gbs > 0.5 and .sgemm_peak_gflops > 0.5)] | length' \
-            "len([r for r in d['results'] if r['read_gbs']>0.5 and r['copy_gbs']>0.5 and r['sgemm_peak_gflops']>0.5])")
+        n=$(jcount "$tmp/r.json" '[.results[] | select(.read_gbs > 0 and .copy_gbs > 0 and .sgemm_peak_gflops > 0)] | length' \
+            "len([r for r in d['results'] if r['read_gbs']>0 and r['copy_gbs']>0 and r['sgemm_peak_gflops']>0])")
         check "roofline JSON: 1 and all threads with positive limits" test "$n" -ge 1
         n=$(jcount "$tmp/r.json" '.machine.fingerprint | length' "len(d['machine']['fingerprint'])")
         check "roofline JSON carries the machine fingerprint" test "$n" -eq 16
