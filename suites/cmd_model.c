@@ -44,6 +44,11 @@ int cmd_info(int argc, char **argv) {
     printf("compiler     %s\n", m.compiler);
     printf("blas         %s core, %s\n", m.blas_core, m.blas_config);
     printf("openblas env %s\n", m.openblas_env[0] ? m.openblas_env : "(none)");
+    if (!strcmp(m.blas_core, "Prescott") && strstr(m.simd, "avx")) {
+        printf("note         OpenBLAS chose its generic Prescott kernels on a CPU with %s: its sgemm is several\n"
+               "             times slower than it could be. The model uses the project's own GEMM (gemm %s).\n",
+               strstr(m.simd, "avx512f") ? "AVX-512" : "AVX2", gemm_variant_resolved());
+    }
     printf("gpu          %s\n", m.gpu[0] ? m.gpu : "(none)");
     printf("threads      %d\n", util_threads());
     printf("fingerprint  %s\n", m.fingerprint);

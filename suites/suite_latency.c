@@ -34,6 +34,15 @@ static void preset_name(const suite_ctx *c, const lat_scale *s, model_family f, 
     else snprintf(buf, n, "%s-%s", s->size, family_name(f));
 }
 
+/* The family's model at this scale, seeded. 0, or 1 after printing why. */
+static int family_model(const suite_ctx *c, const lat_scale *s, model_family f, char *preset, size_t n, model_config *cfg, model *m) {
+    preset_name(c, s, f, preset, n);
+    config_preset(preset, cfg);
+    if (model_create(m, cfg) != 0) { fprintf(stderr, "%s\n", util_last_error()); return 1; }
+    model_init_weights(m, c->seed);
+    return 0;
+}
+
 /* Fill a decode state with a prompt of `len` random tokens (one prefill). */
 static int fill_prompt(model *m, decode_state *st, int B, int len, uint64_t seed) {
     decode_state_reset(st, m, -1);
@@ -57,12 +66,9 @@ static int part_latency(suite_ctx *c, const lat_scale *s) {
     for (int f = 0; f < 3 && !*c->stop; f++) {
         if (!c->fam[f]) continue;
         char preset[64];
-        preset_name(c, s, (model_family)f, preset, sizeof preset);
         model_config cfg;
-        config_preset(preset, &cfg);
         model m;
-        if (model_create(&m, &cfg) != 0) { fprintf(stderr, "%s\n", util_last_error()); return 1; }
-        model_init_weights(&m, c->seed);
+        if (family_model(c, s, (model_family)f, preset, sizeof preset, &cfg, &m)) return 1;
         if (suite_validate(c, &m, 1, 64) != 0) { model_free(&m); return 1; }
         for (int pi = 0; pi < 2 && !*c->stop; pi++) {
             int P = pi ? s->prompt : 0;
@@ -164,12 +170,9 @@ static int part_model(suite_ctx *c, const lat_scale *s) {
     for (int f = 0; f < 3 && !*c->stop; f++) {
         if (!c->fam[f]) continue;
         char preset[64];
-        preset_name(c, s, (model_family)f, preset, sizeof preset);
         model_config cfg;
-        config_preset(preset, &cfg);
         model m;
-        if (model_create(&m, &cfg) != 0) { fprintf(stderr, "%s\n", util_last_error()); return 1; }
-        model_init_weights(&m, c->seed);
+        if (family_model(c, s, (model_family)f, preset, sizeof preset, &cfg, &m)) return 1;
         double pbytes = 4.0 * (double)m.nparams;
         for (int li = 0; li < s->nmlen && !*c->stop; li++) {
             int len = s->mlen[li];
