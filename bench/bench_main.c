@@ -292,23 +292,70 @@ static void free_set(void **p, int n) {
     for (int i = 0; i < n; i++) free(p[i]);
 }
 
+/* ---- validation and timing scaffolding shared by the kernel families ----- */
+/* T at which a (B, T, C) shape is validated: halved until B*T*C <= VAL_MAX_ELEMS. */
+static int val_T(int B, int T, int C) {
+    int Tv = T;
+    while ((size_t)B * Tv * C > VAL_MAX_ELEMS && Tv > 1) Tv /= 2;
+    return Tv;
+}
+/* key = "skey:variant"; returns the cached result for it, or NULL. */
+static const val_entry *val_lookup(char *key, size_t keysz, const char *skey, const char *variant) {
+    snprintf(key, keysz, "%s:%s", skey, variant);
+    return val_find(key);
+}
+/* Allocates the n validation buffers: NULL on success, else (all freed)
+ * the stored failure. */
+static const val_entry *val_alloc(const char *key, void **p, const size_t *sz, int n) {
+    if (!alloc_set(p, sz, n)) return NULL;
+    free_set(p, n);
+    return val_store(key, 0, "cannot allocate validation buffers");
+}
+/* Keeps outputs p[idx[i]] (cnt[i] floats each) as the reference for skey. */
+static float **refc_save(const char *skey, void **p, int n, const int *idx, const size_t *cnt) {
+    float **ref = refc_put(skey, n, cnt);
+    for (int i = 0; i < n; i++) memcpy(ref[i], p[idx[i]], cnt[i] * 4);
+    return ref;
+}
+static void zero_outputs(void **p, int n, const int *idx, const size_t *cnt) {
+    for (int i = 0; i < n; i++) memset(p[idx[i]], 0, cnt[i] * 4);
+}
+/* Frees the n validation buffers and stores the verdict (msg holds the
+ * failure); a pass at a truncated T (Tv < T) says so in its message. */
+static const val_entry *val_finish(const char *key, void **p, int n, int ok, char *msg, size_t msgsz,
+                                   int Tv, int T) {
+    free_set(p, n);
+    if (ok && Tv != T) snprintf(msg, msgsz, "validated at T=%d", Tv);
+    return val_store(key, ok, ok ? (Tv != T ? msg : "") : msg);
+}
+/* Acquires the timing fixture (key, n buffers of sz bytes): 1 fresh (caller
+ * fills it), 0 reused, -1 when the benchmark was skipped instead. */
+static int fx_for(gb_state *st, const char *key, int n, const size_t *sz) {
+    int fresh = fx_acquire(key, n, sz);
+    if (fresh < 0) gb_skip_with_error(st, "cannot allocate the timing buffers");
+    return fresh;
+}
+/* As fx_for, after skipping with e's message unless validation e passed. */
+static int bm_setup(gb_state *st, const val_entry *e, const char *key, int n, const size_t *sz) {
+    if (!e->ok) {
+        gb_skip_with_error(st, e->msg);
+        return -1;
+    }
+    return fx_for(st, key, n, sz);
+}
+
 /* Validate v against "ref" at (B, Tv, C); result cached per (variant, shape). */
 static const val_entry *rglru_validate(const rglru_variant *v, int B, int T, int C) {
     int decode = T == 1;
-    int Tv = T;
-    while ((size_t)B * Tv * C > VAL_MAX_ELEMS && Tv > 1) Tv /= 2;
+    int Tv = val_T(B, T, C);
     char key[160], skey[96];
     snprintf(skey, sizeof skey, "rglru:%d:%d:%d", B, Tv, C);
-    snprintf(key, sizeof key, "%s:%s", skey, v->name);
-    const val_entry *e = val_find(key);
+    const val_entry *e = val_lookup(key, sizeof key, skey, v->name);
     if (e) return e;
     size_t sz[RG_NBUF];
     void *p[RG_NBUF] = {0};
     rglru_sizes(sz, B, Tv, C);
-    if (alloc_set(p, sz, RG_NBUF)) {
-        free_set(p, RG_NBUF);
-        return val_store(key, 0, "cannot allocate validation buffers");
-    }
+    if ((e = val_alloc(key, p, sz, RG_NBUF))) return e;
     rglru_inputs(p, B, Tv, C, decode);
     size_t n = (size_t)B * Tv * C;
     float **ref = refc_get(skey);
@@ -319,40 +366,28 @@ static const val_entry *rglru_validate(const rglru_variant *v, int B, int T, int
             return val_store(key, 0, "no ref variant");
         }
         rglru_call(r, p, B, Tv, C, decode);
+        static const int outs[2] = {RG_Y, RG_HL};
         size_t rs[2] = {n, (size_t)B * C};
-        ref = refc_put(skey, 2, rs);
-        memcpy(ref[0], p[RG_Y], n * 4);
-        memcpy(ref[1], p[RG_HL], (size_t)B * C * 4);
-        memset(p[RG_Y], 0, n * 4);
-        memset(p[RG_HL], 0, (size_t)B * C * 4);
+        ref = refc_save(skey, p, 2, outs, rs);
+        zero_outputs(p, 2, outs, rs);
     }
     rglru_call(v, p, B, Tv, C, decode);
     char msg[200];
     int ok = close_enough("y", (float *)p[RG_Y], ref[0], n, 1e-3, 1e-4, msg, sizeof msg) &&
              close_enough("h_last", (float *)p[RG_HL], ref[1], (size_t)B * C, 1e-3, 1e-4, msg, sizeof msg);
-    free_set(p, RG_NBUF);
-    if (ok && Tv != T) snprintf(msg, sizeof msg, "validated at T=%d", Tv);
-    return val_store(key, ok, ok ? (Tv != T ? msg : "") : msg);
+    return val_finish(key, p, RG_NBUF, ok, msg, sizeof msg, Tv, T);
 }
 
 static void bm_rglru(gb_state *st, void *ctx) {
     const rglru_variant *v = (const rglru_variant *)ctx;
     int B = (int)gb_range(st, 0), C = (int)gb_range(st, 1), T = (int)gb_range(st, 2);
     int decode = T == 1;
-    const val_entry *e = rglru_validate(v, B, T, C);
-    if (!e->ok) {
-        gb_skip_with_error(st, e->msg);
-        return;
-    }
     char key[96];
     snprintf(key, sizeof key, "rglru:%d:%d:%d", B, T, C);
     size_t sz[RG_NBUF];
     rglru_sizes(sz, B, T, C);
-    int fresh = fx_acquire(key, RG_NBUF, sz);
-    if (fresh < 0) {
-        gb_skip_with_error(st, "cannot allocate the timing buffers");
-        return;
-    }
+    int fresh = bm_setup(st, rglru_validate(v, B, T, C), key, RG_NBUF, sz);
+    if (fresh < 0) return;
     if (fresh) rglru_inputs(g_fx.p, B, T, C, decode);
     while (gb_keep_running(st)) {
         rglru_call(v, g_fx.p, B, T, C, decode);
@@ -402,20 +437,15 @@ static void rglru_bwd_call(const rglru_variant *v, void **p, int B, int T, int C
                 (const int32_t *)p[RB_POS], NULL, (float *)p[RB_WORK], B, T, C);
 }
 static const val_entry *rglru_bwd_validate(const rglru_variant *v, int B, int T, int C) {
-    int Tv = T;
-    while ((size_t)B * Tv * C > VAL_MAX_ELEMS && Tv > 1) Tv /= 2;
+    int Tv = val_T(B, T, C);
     char key[160], skey[96];
     snprintf(skey, sizeof skey, "rglru_bwd:%d:%d:%d", B, Tv, C);
-    snprintf(key, sizeof key, "%s:%s", skey, v->name);
-    const val_entry *e = val_find(key);
+    const val_entry *e = val_lookup(key, sizeof key, skey, v->name);
     if (e) return e;
     size_t sz[RB_NBUF];
     void *p[RB_NBUF] = {0};
     rglru_bwd_sizes(sz, B, Tv, C);
-    if (alloc_set(p, sz, RB_NBUF)) {
-        free_set(p, RB_NBUF);
-        return val_store(key, 0, "cannot allocate validation buffers");
-    }
+    if ((e = val_alloc(key, p, sz, RB_NBUF))) return e;
     rglru_bwd_inputs(p, B, Tv, C);
     size_t n = (size_t)B * Tv * C;
     float **ref = refc_get(skey);
@@ -426,13 +456,10 @@ static const val_entry *rglru_bwd_validate(const rglru_variant *v, int B, int T,
             return val_store(key, 0, "no ref backward");
         }
         rglru_bwd_call(r, p, B, Tv, C);
+        static const int outs[4] = {RB_DX, RB_DGX, RB_DGA, RB_DAP};
         size_t rs[4] = {n, n, n, (size_t)C};
-        ref = refc_put(skey, 4, rs);
-        memcpy(ref[0], p[RB_DX], n * 4);
-        memcpy(ref[1], p[RB_DGX], n * 4);
-        memcpy(ref[2], p[RB_DGA], n * 4);
-        memcpy(ref[3], p[RB_DAP], (size_t)C * 4);
-        memset(p[RB_DAP], 0, (size_t)C * 4); /* da_param accumulates */
+        ref = refc_save(skey, p, 4, outs, rs);
+        zero_outputs(p, 1, outs + 3, rs + 3); /* da_param accumulates */
     }
     rglru_bwd_call(v, p, B, Tv, C);
     char msg[200];
@@ -442,27 +469,17 @@ static const val_entry *rglru_bwd_validate(const rglru_variant *v, int B, int T,
              close_enough("dga", (float *)p[RB_DGA], ref[2], n, 1e-3, 1e-4, msg, sizeof msg) &&
              close_enough("da_param", (float *)p[RB_DAP], ref[3], (size_t)C, 1e-3,
                           1e-4 * sqrt((double)B * Tv), msg, sizeof msg);
-    free_set(p, RB_NBUF);
-    if (ok && Tv != T) snprintf(msg, sizeof msg, "validated at T=%d", Tv);
-    return val_store(key, ok, ok ? (Tv != T ? msg : "") : msg);
+    return val_finish(key, p, RB_NBUF, ok, msg, sizeof msg, Tv, T);
 }
 static void bm_rglru_bwd(gb_state *st, void *ctx) {
     const rglru_variant *v = (const rglru_variant *)ctx;
     int B = (int)gb_range(st, 0), C = (int)gb_range(st, 1), T = (int)gb_range(st, 2);
-    const val_entry *e = rglru_bwd_validate(v, B, T, C);
-    if (!e->ok) {
-        gb_skip_with_error(st, e->msg);
-        return;
-    }
     char key[96];
     snprintf(key, sizeof key, "rglru_bwd:%d:%d:%d", B, T, C);
     size_t sz[RB_NBUF];
     rglru_bwd_sizes(sz, B, T, C);
-    int fresh = fx_acquire(key, RB_NBUF, sz);
-    if (fresh < 0) {
-        gb_skip_with_error(st, "cannot allocate the timing buffers");
-        return;
-    }
+    int fresh = bm_setup(st, rglru_bwd_validate(v, B, T, C), key, RB_NBUF, sz);
+    if (fresh < 0) return;
     if (fresh) rglru_bwd_inputs(g_fx.p, B, T, C);
     while (gb_keep_running(st)) {
         rglru_bwd_call(v, g_fx.p, B, T, C);
@@ -507,24 +524,19 @@ static void scan_call(const scan_variant *v, void **p, int B, int T, int C, int 
 }
 static const val_entry *scan_validate(const scan_variant *v, int B, int T, int C, int bwd) {
     int decode = T == 1 && !bwd;
-    int Tv = T;
-    while ((size_t)B * Tv * C > VAL_MAX_ELEMS && Tv > 1) Tv /= 2;
+    int Tv = val_T(B, T, C);
     char key[160], skey[96];
     snprintf(skey, sizeof skey, "scan%s:%d:%d:%d", bwd ? "_bwd" : "", B, Tv, C);
-    snprintf(key, sizeof key, "%s:%s", skey, v->name);
-    const val_entry *e = val_find(key);
+    const val_entry *e = val_lookup(key, sizeof key, skey, v->name);
     if (e) return e;
     size_t sz[SC_NBUF];
     void *p[SC_NBUF] = {0};
     scan_sizes(sz, B, Tv, C);
-    if (alloc_set(p, sz, SC_NBUF)) {
-        free_set(p, SC_NBUF);
-        return val_store(key, 0, "cannot allocate validation buffers");
-    }
+    if ((e = val_alloc(key, p, sz, SC_NBUF))) return e;
     scan_inputs(p, B, Tv, C, decode, bwd);
     size_t n = (size_t)B * Tv * C, bc = (size_t)B * C;
     float **ref = refc_get(skey);
-    const int o1 = bwd ? SC_DU : SC_H, o2 = bwd ? SC_DA : SC_HL;
+    const int outs[2] = {bwd ? SC_DU : SC_H, bwd ? SC_DA : SC_HL}, o1 = outs[0], o2 = outs[1];
     const size_t n2 = bwd ? n : bc;
     if (!ref) {
         const scan_variant *r = scan_find("ref");
@@ -534,39 +546,25 @@ static const val_entry *scan_validate(const scan_variant *v, int B, int T, int C
         }
         scan_call(r, p, B, Tv, C, decode, bwd);
         size_t rs[2] = {n, n2};
-        ref = refc_put(skey, 2, rs);
-        memcpy(ref[0], p[o1], n * 4);
-        memcpy(ref[1], p[o2], n2 * 4);
-        memset(p[o1], 0, n * 4);
-        memset(p[o2], 0, n2 * 4);
-        if (bwd) { /* scan_inputs recomputed h with ref; keep it */ }
+        ref = refc_save(skey, p, 2, outs, rs);
+        zero_outputs(p, 2, outs, rs); /* h (bwd input, from scan_inputs) is kept */
     }
     scan_call(v, p, B, Tv, C, decode, bwd);
     char msg[200];
     int ok = close_enough(bwd ? "du" : "h", (float *)p[o1], ref[0], n, 1e-4, 1e-5, msg, sizeof msg) &&
              close_enough(bwd ? "da" : "h_last", (float *)p[o2], ref[1], n2, 1e-4, 1e-5, msg, sizeof msg);
-    free_set(p, SC_NBUF);
-    if (ok && Tv != T) snprintf(msg, sizeof msg, "validated at T=%d", Tv);
-    return val_store(key, ok, ok ? (Tv != T ? msg : "") : msg);
+    return val_finish(key, p, SC_NBUF, ok, msg, sizeof msg, Tv, T);
 }
 static void bm_scan_common(gb_state *st, const scan_variant *v, int bwd) {
     int B = (int)gb_range(st, 0), C = (int)gb_range(st, 1), T = (int)gb_range(st, 2);
     int decode = T == 1 && !bwd;
-    const val_entry *e = scan_validate(v, B, T, C, bwd);
-    if (!e->ok) {
-        gb_skip_with_error(st, e->msg);
-        return;
-    }
     char key[96];
     snprintf(key, sizeof key, "scan%s:%d:%d:%d", bwd ? "_bwd" : "", B, T, C);
     size_t sz[SC_NBUF];
     scan_sizes(sz, B, T, C);
     if (!bwd) sz[SC_DH] = sz[SC_DU] = sz[SC_DA] = 0; /* not needed forward */
-    int fresh = fx_acquire(key, SC_NBUF, sz);
-    if (fresh < 0) {
-        gb_skip_with_error(st, "cannot allocate the timing buffers");
-        return;
-    }
+    int fresh = bm_setup(st, scan_validate(v, B, T, C, bwd), key, SC_NBUF, sz);
+    if (fresh < 0) return;
     if (fresh) scan_inputs(g_fx.p, B, T, C, decode, bwd);
     while (gb_keep_running(st)) {
         scan_call(v, g_fx.p, B, T, C, decode, bwd);
@@ -611,16 +609,12 @@ static const val_entry *attn_validate(const attn_variant *v, int B, int T, int H
     int Tv = T < ATTN_VAL_T ? T : ATTN_VAL_T;
     char key[160], skey[96];
     snprintf(skey, sizeof skey, "attn:%d:%d:%d:%d:%d", B, Tv, H, dh, W);
-    snprintf(key, sizeof key, "%s:%s", skey, v->name);
-    const val_entry *e = val_find(key);
+    const val_entry *e = val_lookup(key, sizeof key, skey, v->name);
     if (e) return e;
     size_t sz[AT_NBUF];
     void *p[AT_NBUF] = {0};
     attn_sizes(sz, B, Tv, H, dh);
-    if (alloc_set(p, sz, AT_NBUF)) {
-        free_set(p, AT_NBUF);
-        return val_store(key, 0, "cannot allocate validation buffers");
-    }
+    if ((e = val_alloc(key, p, sz, AT_NBUF))) return e;
     attn_inputs(p, B, Tv, H, dh);
     size_t no = (size_t)B * Tv * H * dh, nl = (size_t)B * H * Tv;
     float **ref = refc_get(skey);
@@ -631,39 +625,27 @@ static const val_entry *attn_validate(const attn_variant *v, int B, int T, int H
             return val_store(key, 0, "no ref attention");
         }
         attn_call(r, p, B, Tv, H, dh, W);
+        static const int outs[2] = {AT_OUT, AT_LSE};
         size_t rs[2] = {no, nl};
-        ref = refc_put(skey, 2, rs);
-        memcpy(ref[0], p[AT_OUT], no * 4);
-        memcpy(ref[1], p[AT_LSE], nl * 4);
-        memset(p[AT_OUT], 0, no * 4);
-        memset(p[AT_LSE], 0, nl * 4);
+        ref = refc_save(skey, p, 2, outs, rs);
+        zero_outputs(p, 2, outs, rs);
     }
     attn_call(v, p, B, Tv, H, dh, W);
     char msg[200];
     int ok = close_enough("out", (float *)p[AT_OUT], ref[0], no, 1e-3, 1e-4, msg, sizeof msg) &&
              close_enough("lse", (float *)p[AT_LSE], ref[1], nl, 1e-4, 1e-4, msg, sizeof msg);
-    free_set(p, AT_NBUF);
-    if (ok && Tv != T) snprintf(msg, sizeof msg, "validated at T=%d", Tv);
-    return val_store(key, ok, ok ? (Tv != T ? msg : "") : msg);
+    return val_finish(key, p, AT_NBUF, ok, msg, sizeof msg, Tv, T);
 }
 static void bm_attn(gb_state *st, void *ctx) {
     const attn_variant *v = (const attn_variant *)ctx;
     int B = (int)gb_range(st, 0), T = (int)gb_range(st, 1), H = (int)gb_range(st, 2);
     int dh = (int)gb_range(st, 3), W = (int)gb_range(st, 4);
-    const val_entry *e = attn_validate(v, B, T, H, dh, W);
-    if (!e->ok) {
-        gb_skip_with_error(st, e->msg);
-        return;
-    }
     char key[96];
     snprintf(key, sizeof key, "attn:%d:%d:%d:%d", B, T, H, dh);
     size_t sz[AT_NBUF];
     attn_sizes(sz, B, T, H, dh);
-    int fresh = fx_acquire(key, AT_NBUF, sz);
-    if (fresh < 0) {
-        gb_skip_with_error(st, "cannot allocate the timing buffers");
-        return;
-    }
+    int fresh = bm_setup(st, attn_validate(v, B, T, H, dh, W), key, AT_NBUF, sz);
+    if (fresh < 0) return;
     if (fresh) attn_inputs(g_fx.p, B, T, H, dh);
     while (gb_keep_running(st)) {
         attn_call(v, g_fx.p, B, T, H, dh, W);
@@ -739,18 +721,11 @@ static void bm_attn_decode(gb_state *st, void *ctx) {
         }
         free_set(p, AD_NBUF);
     }
-    if (!e->ok) {
-        gb_skip_with_error(st, e->msg);
-        return;
-    }
     snprintf(key, sizeof key, "attn_decode:%d:%d:%d:%d", B, S, H, dh);
     size_t sz[AD_NBUF];
     adec_sizes(sz, B, S, H, dh);
-    int fresh = fx_acquire(key, AD_NBUF, sz);
-    if (fresh < 0) {
-        gb_skip_with_error(st, "cannot allocate the timing buffers");
-        return;
-    }
+    int fresh = bm_setup(st, e, key, AD_NBUF, sz);
+    if (fresh < 0) return;
     if (fresh) adec_inputs(g_fx.p, B, S, H, dh);
     while (gb_keep_running(st)) {
         adec_call(fn, g_fx.p, B, S, H, dh);
@@ -933,10 +908,7 @@ static const val_entry *op_validate(const op_ctx *c, const int64_t *a) {
     size_t sz[OPB_NBUF];
     void *p[OPB_NBUF] = {0};
     op_sizes(c->kind, a, sz);
-    if (alloc_set(p, sz, OPB_NBUF)) {
-        free_set(p, OPB_NBUF);
-        return val_store(key, 0, "cannot allocate validation buffers");
-    }
+    if ((e = val_alloc(key, p, sz, OPB_NBUF))) return e;
     op_inputs(c->kind, a, p);
     int out = c->kind == OP_ROPE ? OPB_X : OPB_Y;
     size_t nout = sz[out] / 4;
@@ -950,28 +922,19 @@ static const val_entry *op_validate(const op_ctx *c, const int64_t *a) {
     char msg[200];
     int ok = close_enough(op_family(c->kind), (float *)p[out], want, nout, 1e-4, 1e-5, msg, sizeof msg);
     free(want);
-    free_set(p, OPB_NBUF);
-    return val_store(key, ok, ok ? "" : msg);
+    return val_finish(key, p, OPB_NBUF, ok, msg, sizeof msg, 0, 0);
 }
 static void bm_op(gb_state *st, void *ctx) {
     const op_ctx *c = (const op_ctx *)ctx;
     int64_t a[4];
     op_shape(c->kind, st, a);
-    const val_entry *e = op_validate(c, a);
-    if (!e->ok) {
-        gb_skip_with_error(st, e->msg);
-        return;
-    }
     char key[160];
     snprintf(key, sizeof key, "op:%s:%lld:%lld:%lld:%lld", op_family(c->kind), (long long)a[0],
              (long long)a[1], (long long)a[2], (long long)a[3]);
     size_t sz[OPB_NBUF];
     op_sizes(c->kind, a, sz);
-    int fresh = fx_acquire(key, OPB_NBUF, sz);
-    if (fresh < 0) {
-        gb_skip_with_error(st, "cannot allocate the timing buffers");
-        return;
-    }
+    int fresh = bm_setup(st, op_validate(c, a), key, OPB_NBUF, sz);
+    if (fresh < 0) return;
     if (fresh) op_inputs(c->kind, a, g_fx.p);
     while (gb_keep_running(st)) {
         op_call(c->kind, c->fast, a, g_fx.p);
@@ -996,11 +959,8 @@ static void bm_gemm(gb_state *st, void *ctx) {
     char key[96];
     snprintf(key, sizeof key, "gemm:%d:%d:%d", M, N, K);
     size_t sz[GM_NBUF] = {(size_t)M * K * 4, (size_t)K * N * 4, (size_t)M * N * 4};
-    int fresh = fx_acquire(key, GM_NBUF, sz);
-    if (fresh < 0) {
-        gb_skip_with_error(st, "cannot allocate the timing buffers");
-        return;
-    }
+    int fresh = fx_for(st, key, GM_NBUF, sz);
+    if (fresh < 0) return;
     float *A = (float *)g_fx.p[GM_A], *Bm = (float *)g_fx.p[GM_B], *Cm = (float *)g_fx.p[GM_C];
     if (fresh) {
         fill_uniform(A, (size_t)M * K, 81, -1.f, 1.f);

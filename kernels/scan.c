@@ -142,6 +142,13 @@ static tile_plan plan_tiles(int B, int C, int nth) {
     return p;
 }
 
+/* Work item it of plan tp: its batch *b, first channel *c0; returns its width. */
+static inline int tile_item(const tile_plan *tp, int it, int C, int *b, int *c0) {
+    *b = it / tp->per_b;
+    *c0 = (it % tp->per_b) * tp->width;
+    return C - *c0 < tp->width ? C - *c0 : tp->width;
+}
+
 /* ---- vectorisable math ----------------------------------------------------- */
 
 typedef union { float f; uint32_t u; } f32bits;
@@ -243,8 +250,7 @@ static void scan_seq_forward(float *h, float *h_last, const float *a, const floa
     tile_plan tp = plan_tiles(B, C, par ? max_threads() : 1);
     OMP(parallel for schedule(static) if (par))
     for (int it = 0; it < tp.items; it++) {
-        int b = it / tp.per_b, c0 = (it % tp.per_b) * tp.width;
-        int n = C - c0 < tp.width ? C - c0 : tp.width;
+        int b, c0, n = tile_item(&tp, it, C, &b, &c0);
         float st[SCAN_MAX_TILE];
         for (int c = 0; c < n; c++) st[c] = h0 ? h0[(size_t)b * C + c0 + c] : 0.0f;
         for (int t = 0; t < T; t++) {
@@ -268,8 +274,7 @@ static void scan_seq_backward(float *du, float *da, const float *dh, const float
     tile_plan tp = plan_tiles(B, C, par ? max_threads() : 1);
     OMP(parallel for schedule(static) if (par))
     for (int it = 0; it < tp.items; it++) {
-        int b = it / tp.per_b, c0 = (it % tp.per_b) * tp.width;
-        int n = C - c0 < tp.width ? C - c0 : tp.width;
+        int b, c0, n = tile_item(&tp, it, C, &b, &c0);
         float g[SCAN_MAX_TILE], an[SCAN_MAX_TILE]; /* g_{t+1}, a_{t+1} */
         for (int c = 0; c < n; c++) g[c] = an[c] = 0.0f;
         for (int t = T - 1; t >= 0; t--) {
@@ -315,25 +320,46 @@ static int chunk_rows(int T, int C, int nt) {
 
 static size_t chunk_ws_floats(int C) { return (size_t)3 * SCAN_MAX_CHUNKS * C; }
 
+/* Workspace regions, SCAN_MAX_CHUNKS rows of C floats each. */
+enum { WS_P, WS_E, WS_CY };
+static inline float *ws_row(float *ws, int region, int j, int C) {
+    return ws + (size_t)(region * SCAN_MAX_CHUNKS + j) * C;
+}
+
+/* Threads for a chunked scan, or 0 where the seq scan should run instead
+ * (one thread, or too few rows to be worth the barriers). */
+static int chunked_team(int B, int T, int C) {
+    int par = use_par(B, T, C);
+    int nreq = par ? max_threads() : 1;
+    if (nreq > SCAN_MAX_CHUNKS) nreq = SCAN_MAX_CHUNKS;
+    return !par || (g_chunk_rows == 0 && T < 64 * nreq) ? 0 : nreq;
+}
+
+/* Carry into chunk k: cy (the state at the end of chunk 0) folded through
+ * chunks 1..k-1, cy = P_j cy + E_j. */
+static inline void carry_fold(float *cy, float *ws, int k, int C) {
+    for (int j = 1; j < k; j++) {
+        const float *Pj = ws_row(ws, WS_P, j, C);
+        const float *Ej = ws_row(ws, WS_E, j, C);
+        OMP(simd)
+        for (int c = 0; c < C; c++) cy[c] = Pj[c] * cy[c] + Ej[c];
+    }
+}
+
 /* ws: chunk_ws_floats(C) floats (per chunk: product of a, local end, carry). */
 static void scan_chunked_forward_ws(float *h, float *h_last, const float *a, const float *u,
                                     const float *h0, int B, int T, int C, float *ws) {
     if (B <= 0 || T <= 0 || C <= 0) return;
-    int par = use_par(B, T, C);
-    int nreq = par ? max_threads() : 1;
-    if (nreq > SCAN_MAX_CHUNKS) nreq = SCAN_MAX_CHUNKS;
-    /* one thread, or too few rows to be worth the barriers: the seq scan */
-    if (!par || (g_chunk_rows == 0 && T < 64 * nreq)) {
+    int nreq = chunked_team(B, T, C);
+    if (!nreq) {
         scan_seq_forward(h, h_last, a, u, h0, B, T, C);
         return;
     }
-    OMP(parallel num_threads(nreq) if (par))
+    OMP(parallel num_threads(nreq))
     {
         int nt = team_size(), k = thread_id();
         int L = chunk_rows(T, C, nt);
-        float *P = ws + (size_t)k * C;
-        float *E = ws + (size_t)(SCAN_MAX_CHUNKS + k) * C;
-        float *cy = ws + (size_t)(2 * SCAN_MAX_CHUNKS + k) * C;
+        float *P = ws_row(ws, WS_P, k, C), *E = ws_row(ws, WS_E, k, C), *cy = ws_row(ws, WS_CY, k, C);
         for (int b = 0; b < B; b++) {
             size_t bo = (size_t)b * T * C;
             const float *ab = a + bo, *ub = u + bo;
@@ -377,12 +403,7 @@ static void scan_chunked_forward_ws(float *h, float *h_last, const float *a, con
                     /* carry into chunk k: fold the chunks before it */
                     long e0 = t0 + L < T ? t0 + L : T;
                     memcpy(cy, hb + (size_t)(e0 - 1) * C, sizeof(float) * C);
-                    for (int j = 1; j < k; j++) {
-                        const float *Pj = ws + (size_t)j * C;
-                        const float *Ej = ws + (size_t)(SCAN_MAX_CHUNKS + j) * C;
-                        OMP(simd)
-                        for (int c = 0; c < C; c++) cy[c] = Pj[c] * cy[c] + Ej[c];
-                    }
+                    carry_fold(cy, ws, k, C);
                     /* fix-up: h_t += (prod_{s..t} a) * carry, product kept in cy */
                     for (long t = s; t < e; t++) {
                         const float *at = ab + (size_t)t * C;
@@ -404,21 +425,16 @@ static void scan_chunked_forward_ws(float *h, float *h_last, const float *a, con
 static void scan_chunked_backward_ws(float *du, float *da, const float *dh, const float *a,
                                      const float *h, const float *h0, int B, int T, int C, float *ws) {
     if (B <= 0 || T <= 0 || C <= 0) return;
-    int par = use_par(B, T, C);
-    int nreq = par ? max_threads() : 1;
-    if (nreq > SCAN_MAX_CHUNKS) nreq = SCAN_MAX_CHUNKS;
-    /* one thread, or too few rows to be worth the barriers: the seq scan */
-    if (!par || (g_chunk_rows == 0 && T < 64 * nreq)) {
+    int nreq = chunked_team(B, T, C);
+    if (!nreq) {
         scan_seq_backward(du, da, dh, a, h, h0, B, T, C);
         return;
     }
-    OMP(parallel num_threads(nreq) if (par))
+    OMP(parallel num_threads(nreq))
     {
         int nt = team_size(), k = thread_id();
         int L = chunk_rows(T, C, nt);
-        float *P = ws + (size_t)k * C;
-        float *E = ws + (size_t)(SCAN_MAX_CHUNKS + k) * C;
-        float *cy = ws + (size_t)(2 * SCAN_MAX_CHUNKS + k) * C;
+        float *P = ws_row(ws, WS_P, k, C), *E = ws_row(ws, WS_E, k, C), *cy = ws_row(ws, WS_CY, k, C);
         for (int b = 0; b < B; b++) {
             size_t bo = (size_t)b * T * C;
             const float *ab = a + bo, *dhb = dh + bo, *hb = h + bo;
@@ -468,12 +484,7 @@ static void scan_chunked_backward_ws(float *du, float *da, const float *dh, cons
                 if (k > 0 && s < e) {
                     long s0 = t1 - L > 0 ? t1 - L : 0;
                     memcpy(cy, dub + (size_t)s0 * C, sizeof(float) * C);
-                    for (int j = 1; j < k; j++) {
-                        const float *Pj = ws + (size_t)j * C;
-                        const float *Ej = ws + (size_t)(SCAN_MAX_CHUNKS + j) * C;
-                        OMP(simd)
-                        for (int c = 0; c < C; c++) cy[c] = Pj[c] * cy[c] + Ej[c];
-                    }
+                    carry_fold(cy, ws, k, C);
                     for (long t = e - 1; t >= s; t--) {
                         const float *an = ab + (size_t)(t + 1) * C;
                         float *g = dub + (size_t)t * C, *dat = dab + (size_t)t * C;
@@ -768,6 +779,44 @@ static void rg_param_tables(float *sp, float *sa, const float *a_param, int C) {
     }
 }
 
+/* Gates of one element away from a reset: returns a_t = exp(log a_t),
+ * log a_t = -8 r_t softplus(a_param), and sets *u = sqrt(1 - a_t^2) i_t x_t. */
+typedef struct { float a, u; } rg_au;
+static inline rg_au rg_gate(float gav, float gxv, float xv, float spc) {
+    float r = fast_sigmoid(gav), i = fast_sigmoid(gxv);
+    float loga = -8.0f * r * spc;
+    float a = fast_exp(loga), a2 = fast_exp(2.0f * loga);
+    float nrm = fast_sqrt(1.0f - a2);
+    rg_au g = {a, nrm * i * xv};
+    return g;
+}
+
+/* Gradient of one element at a reset (a_t = 0, h_t = i_t x_t) given
+ * g = dL/dh_t. */
+static inline void rg_grad_reset(float g, float xv, float gxv, float *dx, float *dgx, float *dga) {
+    float i = fast_sigmoid(gxv);
+    *dx = g * i;
+    *dgx = g * xv * (i * (1.0f - i));
+    *dga = 0.0f;
+}
+
+/* Gradient of one element away from a reset given g = dL/dh_t and
+ * ghp = g h_{t-1}: writes dx, dgx, dga, accumulates *dap; returns a_t. */
+static inline float rg_grad(float g, float ghp, float xv, float gxv, float gav, float spc, float sac,
+                            float *dx, float *dgx, float *dga, float *dap) {
+    float i = fast_sigmoid(gxv), r = fast_sigmoid(gav);
+    float loga = -8.0f * r * spc;
+    float a = fast_exp(loga), a2 = fast_exp(2.0f * loga);
+    float z = 1.0f - a2, nrm = fast_sqrt(z);
+    *dx = g * nrm * i;
+    *dgx = g * nrm * xv * (i * (1.0f - i));
+    float dz = g * i * xv * (0.5f * fast_rsqrt(z > SQRT_Z_MIN ? z : SQRT_Z_MIN));
+    float dloga = ghp * a - 2.0f * a2 * dz;
+    *dga = dloga * (-8.0f * spc) * (r * (1.0f - r));
+    *dap += dloga * (-8.0f * r) * sac;
+    return a;
+}
+
 /* Gates pass: A = a_t and (if U) U = sqrt(1 - a_t^2) i_t x_t, row-parallel. */
 static void rg_gates(float *A, float *U, const float *x, const float *gx, const float *ga,
                      const float *sp, const int32_t *pos, int B, int T, int C, int par) {
@@ -789,11 +838,9 @@ static void rg_gates(float *A, float *U, const float *x, const float *gx, const 
             float *Ur = U + o;
             OMP(simd)
             for (int c = 0; c < C; c++) {
-                float r = fast_sigmoid(gar[c]), i = fast_sigmoid(gxr[c]);
-                float loga = -8.0f * r * sp[c];
-                Ar[c] = fast_exp(loga);
-                float nrm = fast_sqrt(1.0f - fast_exp(2.0f * loga));
-                Ur[c] = nrm * i * xr[c];
+                rg_au g = rg_gate(gar[c], gxr[c], xr[c], sp[c]);
+                Ar[c] = g.a;
+                Ur[c] = g.u;
             }
         } else {
             OMP(simd)
@@ -834,27 +881,12 @@ static void rg_gate_grad_row(float *dxr, float *dgxr, float *dgar, float *dap, c
                              int reset, int n) {
     if (reset) {
         OMP(simd)
-        for (int c = 0; c < n; c++) {
-            float i = fast_sigmoid(gxr[c]), g = dxr[c];
-            dxr[c] = g * i;
-            dgxr[c] = g * xr[c] * (i * (1.0f - i));
-            dgar[c] = 0.0f;
-        }
+        for (int c = 0; c < n; c++) rg_grad_reset(dxr[c], xr[c], gxr[c], &dxr[c], &dgxr[c], &dgar[c]);
         return;
     }
     OMP(simd)
-    for (int c = 0; c < n; c++) {
-        float i = fast_sigmoid(gxr[c]), r = fast_sigmoid(gar[c]), g = dxr[c], xv = xr[c];
-        float loga = -8.0f * r * sp[c];
-        float a = fast_exp(loga), a2 = fast_exp(2.0f * loga);
-        float z = 1.0f - a2, nrm = fast_sqrt(z);
-        dxr[c] = g * nrm * i;
-        dgxr[c] = g * nrm * xv * (i * (1.0f - i));
-        float dz = g * i * xv * (0.5f * fast_rsqrt(z > SQRT_Z_MIN ? z : SQRT_Z_MIN));
-        float dloga = dgar[c] * a - 2.0f * a2 * dz;
-        dgar[c] = dloga * (-8.0f * sp[c]) * (r * (1.0f - r));
-        dap[c] += dloga * (-8.0f * r) * sa[c];
-    }
+    for (int c = 0; c < n; c++)
+        rg_grad(dxr[c], dgar[c], xr[c], gxr[c], gar[c], sp[c], sa[c], &dxr[c], &dgxr[c], &dgar[c], &dap[c]);
 }
 
 /* ---- seq / chunked / assoc: gates pass + the named linear scan -------------- */
@@ -905,8 +937,7 @@ static void rg_backward_via(int kind, float *dx, float *dgx, float *dga, float *
     tile_plan tp = plan_tiles(B, C, par ? max_threads() : 1);
     OMP(parallel for schedule(static) if (par))
     for (int it = 0; it < tp.items; it++) {
-        int b = it / tp.per_b, c0 = (it % tp.per_b) * tp.width;
-        int n = C - c0 < tp.width ? C - c0 : tp.width;
+        int b, c0, n = tile_item(&tp, it, C, &b, &c0);
         float dap[SCAN_MAX_TILE];
         for (int c = 0; c < n; c++) dap[c] = 0.0f;
         for (int t = 0; t < T; t++) {
@@ -948,8 +979,7 @@ static void rglru_forward_fused(float *y, float *h_last, const float *x, const f
     tile_plan tp = plan_tiles(B, C, par ? max_threads() : 1);
     OMP(parallel for schedule(static) if (par))
     for (int it = 0; it < tp.items; it++) {
-        int b = it / tp.per_b, c0 = (it % tp.per_b) * tp.width;
-        int n = C - c0 < tp.width ? C - c0 : tp.width;
+        int b, c0, n = tile_item(&tp, it, C, &b, &c0);
         float st[SCAN_MAX_TILE], sp[SCAN_MAX_TILE];
         rg_param_tables(sp, NULL, a_param + c0, n);
         for (int c = 0; c < n; c++) st[c] = h0 ? h0[(size_t)b * C + c0 + c] : 0.0f;
@@ -966,11 +996,8 @@ static void rglru_forward_fused(float *y, float *h_last, const float *x, const f
             } else {
                 OMP(simd)
                 for (int c = 0; c < n; c++) {
-                    float r = fast_sigmoid(gar[c]), i = fast_sigmoid(gxr[c]);
-                    float loga = -8.0f * r * sp[c];
-                    float a = fast_exp(loga), a2 = fast_exp(2.0f * loga);
-                    float nrm = fast_sqrt(1.0f - a2);
-                    st[c] = a * st[c] + nrm * i * xr[c];
+                    rg_au g = rg_gate(gar[c], gxr[c], xr[c], sp[c]);
+                    st[c] = g.a * st[c] + g.u;
                     yr[c] = st[c];
                 }
             }
@@ -989,8 +1016,7 @@ static void rglru_backward_fused(float *dx, float *dgx, float *dga, float *da_pa
     tile_plan tp = plan_tiles(B, C, par ? max_threads() : 1);
     OMP(parallel for schedule(static) if (par))
     for (int it = 0; it < tp.items; it++) {
-        int b = it / tp.per_b, c0 = (it % tp.per_b) * tp.width;
-        int n = C - c0 < tp.width ? C - c0 : tp.width;
+        int b, c0, n = tile_item(&tp, it, C, &b, &c0);
         float sp[SCAN_MAX_TILE], sa[SCAN_MAX_TILE], g[SCAN_MAX_TILE], an[SCAN_MAX_TILE],
             dap[SCAN_MAX_TILE], zr[SCAN_MAX_TILE];
         rg_param_tables(sp, sa, a_param + c0, n);
@@ -1003,12 +1029,9 @@ static void rglru_backward_fused(float *dx, float *dgx, float *dga, float *da_pa
             if (pos[(size_t)b * T + t] == 0) {
                 OMP(simd)
                 for (int c = 0; c < n; c++) {
-                    float i = fast_sigmoid(gxr[c]);
                     g[c] = dyr[c] + an[c] * g[c];
                     an[c] = 0.0f;
-                    dxr[c] = g[c] * i;
-                    dgxr[c] = g[c] * xr[c] * (i * (1.0f - i));
-                    dgar[c] = 0.0f;
+                    rg_grad_reset(g[c], xr[c], gxr[c], &dxr[c], &dgxr[c], &dgar[c]);
                 }
                 continue;
             }
@@ -1019,19 +1042,10 @@ static void rglru_backward_fused(float *dx, float *dgx, float *dga, float *da_pa
             }
             OMP(simd)
             for (int c = 0; c < n; c++) {
-                float i = fast_sigmoid(gxr[c]), r = fast_sigmoid(gar[c]), xv = xr[c];
-                float loga = -8.0f * r * sp[c];
-                float a = fast_exp(loga), a2 = fast_exp(2.0f * loga);
-                float z = 1.0f - a2, nrm = fast_sqrt(z);
                 float gc = dyr[c] + an[c] * g[c];
                 g[c] = gc;
-                an[c] = a;
-                dxr[c] = gc * nrm * i;
-                dgxr[c] = gc * nrm * xv * (i * (1.0f - i));
-                float dz = gc * i * xv * (0.5f * fast_rsqrt(z > SQRT_Z_MIN ? z : SQRT_Z_MIN));
-                float dloga = gc * hp[c] * a - 2.0f * a2 * dz;
-                dgar[c] = dloga * (-8.0f * sp[c]) * (r * (1.0f - r));
-                dap[c] += dloga * (-8.0f * r) * sa[c];
+                an[c] = rg_grad(gc, gc * hp[c], xr[c], gxr[c], gar[c], sp[c], sa[c], &dxr[c], &dgxr[c],
+                                &dgar[c], &dap[c]);
             }
         }
         rg_store_dap(da_param, part, dap, b, c0, n, B, C);
