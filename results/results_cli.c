@@ -46,21 +46,24 @@ int cmd_baseline(int argc, char **argv) { return no_sqlite(argc, argv); }
 int cmd_plot(int argc, char **argv) { return no_sqlite(argc, argv); }
 #else
 
-static int open_db(store **s, const char *db) {
-    if (store_open(s, db) != 0) {
-        fprintf(stderr, "error: %s\n", util_last_error());
-        return 2;
-    }
-    return 0;
+/* Print the last store error; returns code (the exit status to give). */
+static int fail_msg(int code) {
+    fprintf(stderr, "error: %s\n", util_last_error());
+    return code;
 }
 
+static int open_db(store **s, const char *db) { return store_open(s, db) != 0 ? fail_msg(2) : 0; }
+
 static int resolve(store *s, const char *spec, store_id *run) {
-    if (store_run_resolve(s, spec, run) != 0) {
-        fprintf(stderr, "error: %s\n", util_last_error());
-        return 2;
-    }
-    return 0;
+    return store_run_resolve(s, spec, run) != 0 ? fail_msg(2) : 0;
 }
+
+/* Flags every command shares, and those of check and compare. */
+#define DB_FLAG(var) {"db", FLAG_STR, &(var), NULL, "database (default $GRIFFIN_DB or " STORE_DEFAULT_PATH ")", 0}
+#define CMP_FLAGS(o, det_tol_help)                                                                  \
+    {"alpha", FLAG_FLOAT, &(o).alpha, "0.01", "Mann-Whitney two-sided significance level", 0},      \
+    {"min-effect", FLAG_FLOAT, &(o).min_effect, "0.05", "smallest relative change that counts", 0}, \
+    {"det-tol", FLAG_FLOAT, &(o).det_tol, "1e-4", det_tol_help, 0}
 
 /* ---- griffin results ------------------------------------------------------ */
 
@@ -68,7 +71,7 @@ int cmd_results(int argc, char **argv) {
     const char *db = NULL, *suite = NULL;
     int csv = 0, js = 0, curves = 0, limit = 30;
     flag_def defs[] = {
-        {"db", FLAG_STR, &db, NULL, "database (default $GRIFFIN_DB or " STORE_DEFAULT_PATH ")", 0},
+        DB_FLAG(db),
         {"csv", FLAG_BOOL, &csv, "0", "export: results as CSV (one row per case and metric)", 0},
         {"json", FLAG_BOOL, &js, "0", "export: everything as JSON (results, raw samples, curves, claims)", 0},
         {"curves", FLAG_BOOL, &curves, "0", "export: curves as CSV (name, series, x, y)", 0},
@@ -91,11 +94,11 @@ int cmd_results(int argc, char **argv) {
     store_id run = 0;
     int ret = 0;
     if (!strcmp(sub, "list")) {
-        if (store_list_runs(s, stdout, limit, suite) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); ret = 1; }
+        if (store_list_runs(s, stdout, limit, suite) != 0) ret = fail_msg(1);
     } else if (!strcmp(sub, "id")) {
         const char *spec = npos > 1 ? pos[1] : "latest";
         if (!strcmp(spec, "latest")) {
-            if (store_last_run_id(s, &run) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); ret = 1; }
+            if (store_last_run_id(s, &run) != 0) ret = fail_msg(1);
             else printf("%lld\n", run);
         } else if ((ret = resolve(s, spec, &run)) == 0) printf("%lld\n", run);
     } else {
@@ -111,7 +114,7 @@ int cmd_results(int argc, char **argv) {
                 }
                 r = store_export_run(s, stdout, run, js ? 1 : curves ? 2 : 0);
             }
-            if (r != 0) { fprintf(stderr, "error: %s\n", util_last_error()); ret = 1; }
+            if (r != 0) ret = fail_msg(1);
         }
     }
     store_close(s);
@@ -122,7 +125,7 @@ int cmd_results(int argc, char **argv) {
 
 int cmd_baseline(int argc, char **argv) {
     const char *db = NULL;
-    flag_def defs[] = {{"db", FLAG_STR, &db, NULL, "database (default $GRIFFIN_DB or " STORE_DEFAULT_PATH ")", 0}, {NULL}};
+    flag_def defs[] = {DB_FLAG(db), {NULL}};
     char *pos[4];
     int npos = 0;
     const char *usage = "griffin baseline set NAME RUN | get NAME";
@@ -143,7 +146,7 @@ int cmd_baseline(int argc, char **argv) {
     int ret = 0;
     if (!strcmp(pos[0], "set")) {
         if ((ret = resolve(s, pos[2], &run)) == 0) {
-            if (store_baseline_set(s, pos[1], run) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); ret = 1; }
+            if (store_baseline_set(s, pos[1], run) != 0) ret = fail_msg(1);
             else printf("baseline '%s' = run %lld\n", pos[1], run);
         }
     } else {
@@ -260,7 +263,7 @@ static int compare_sets(store *s, const store_metric *base, int nbase, const sto
 
 static int check_one(store *s, store_id run, const char *baseline, int allow_cross, const cmp_opts *o) {
     store_run_info ri, bi;
-    if (store_run_get(s, run, &ri) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); return 2; }
+    if (store_run_get(s, run, &ri) != 0) return fail_msg(2);
     if (strcmp(ri.status, "ok"))
         fprintf(stderr, "warning: run %lld has status '%s'; checking what it stored\n", run, ri.status);
     store_id runs[256];
@@ -269,10 +272,8 @@ static int check_one(store *s, store_id run, const char *baseline, int allow_cro
     if (!strncmp(baseline, "last:", 5)) {
         int k = atoi(baseline + 5);
         if (k < 1 || k > 256) { fprintf(stderr, "error: --baseline last:K needs 1 <= K <= 256\n"); return 2; }
-        if (store_recent_runs(s, ri.suite, allow_cross ? NULL : ri.fingerprint, run, k, runs, &nruns) != 0) {
-            fprintf(stderr, "error: %s\n", util_last_error());
-            return 2;
-        }
+        if (store_recent_runs(s, ri.suite, allow_cross ? NULL : ri.fingerprint, run, k, runs, &nruns) != 0)
+            return fail_msg(2);
         if (nruns == 0) {
             int nother = 0;
             store_id other[1];
@@ -293,7 +294,7 @@ static int check_one(store *s, store_id run, const char *baseline, int allow_cro
             return 2;
         }
         nruns = 1;
-        if (store_run_get(s, runs[0], &bi) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); return 2; }
+        if (store_run_get(s, runs[0], &bi) != 0) return fail_msg(2);
         if (strcmp(bi.fingerprint, ri.fingerprint) && !allow_cross) {
             fprintf(stderr, "error: fingerprint mismatch: baseline '%s' (run %lld) is machine %s, run %lld is machine %s "
                             "(--allow-cross-machine to compare anyway)\n", baseline, runs[0], bi.fingerprint, run, ri.fingerprint);
@@ -313,8 +314,7 @@ static int check_one(store *s, store_id run, const char *baseline, int allow_cro
     int nreg = 0, ninsuf = 0, ncmp = 0, ret;
     if (store_check_begin(s, run, desc, &check) != 0 ||
         compare_sets(s, bm, nb, nm, nn, o, check, &nreg, &ninsuf, &ncmp) != 0) {
-        fprintf(stderr, "error: %s\n", util_last_error());
-        ret = 2;
+        ret = fail_msg(2);
     } else {
         ret = nreg ? 1 : ninsuf ? 2 : 0;
         if (nreg) printf("%d regression(s)\n", nreg);
@@ -322,7 +322,7 @@ static int check_one(store *s, store_id run, const char *baseline, int allow_cro
             printf("setup error: %d metric(s) have too few repetitions for p < %g (need n with 2/C(n+m,n) < %g; use >= 5 per side)\n",
                    ninsuf, o->alpha, o->alpha);
         else printf("clean: %d metric(s) compared, no regression\n", ncmp);
-        if (store_check_end(s, check, ret, nreg) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); ret = 2; }
+        if (store_check_end(s, check, ret, nreg) != 0) ret = fail_msg(2);
     }
     store_metrics_free(bm, nb);
     store_metrics_free(nm, nn);
@@ -334,14 +334,12 @@ int cmd_check(int argc, char **argv) {
     int allow_cross = 0;
     cmp_opts o;
     flag_def defs[] = {
-        {"db", FLAG_STR, &db, NULL, "database (default $GRIFFIN_DB or " STORE_DEFAULT_PATH ")", 0},
+        DB_FLAG(db),
         {"baseline", FLAG_STR, &baseline, "last:5", "a name set by `griffin baseline set`, or last:K (pooled samples of the K previous ok runs of the same suite and machine)", 0},
         {"run", FLAG_STR, &runspec, "latest", "the run to check (id, uuid prefix, latest)", 0},
         {"since", FLAG_STR, &since, NULL, "check every ok run with id greater than this one (e.g. all runs a nightly job made)", 0},
         {"allow-cross-machine", FLAG_BOOL, &allow_cross, "0", "compare across machine fingerprints", 0},
-        {"alpha", FLAG_FLOAT, &o.alpha, "0.01", "Mann-Whitney two-sided significance level", 0},
-        {"min-effect", FLAG_FLOAT, &o.min_effect, "0.05", "smallest relative change that counts", 0},
-        {"det-tol", FLAG_FLOAT, &o.det_tol, "1e-4", "absolute tolerance for deterministic metrics (loss, accuracy)", 0},
+        CMP_FLAGS(o, "absolute tolerance for deterministic metrics (loss, accuracy)"),
         {NULL}};
     char *pos[2];
     int npos = 0;
@@ -358,7 +356,7 @@ int cmd_check(int argc, char **argv) {
         store_id after = 0, runs[512];
         int n = 0;
         if (strcmp(since, "0") && (ret = resolve(s, since, &after)) != 0) { store_close(s); return ret; }
-        if (store_runs_after(s, after, runs, 512, &n) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); store_close(s); return 2; }
+        if (store_runs_after(s, after, runs, 512, &n) != 0) { store_close(s); return fail_msg(2); }
         if (n == 0) { fprintf(stderr, "error: no finished runs after run %lld to check\n", after); store_close(s); return 2; }
         for (int i = 0; i < n; i++) {
             int r = check_one(s, runs[i], baseline, allow_cross, &o);
@@ -377,10 +375,8 @@ int cmd_compare(int argc, char **argv) {
     const char *db = NULL;
     cmp_opts o;
     flag_def defs[] = {
-        {"db", FLAG_STR, &db, NULL, "database (default $GRIFFIN_DB or " STORE_DEFAULT_PATH ")", 0},
-        {"alpha", FLAG_FLOAT, &o.alpha, "0.01", "Mann-Whitney two-sided significance level", 0},
-        {"min-effect", FLAG_FLOAT, &o.min_effect, "0.05", "smallest relative change that counts", 0},
-        {"det-tol", FLAG_FLOAT, &o.det_tol, "1e-4", "absolute tolerance for deterministic metrics", 0},
+        DB_FLAG(db),
+        CMP_FLAGS(o, "absolute tolerance for deterministic metrics"),
         {NULL}};
     char *pos[3];
     int npos = 0;
@@ -393,7 +389,7 @@ int cmd_compare(int argc, char **argv) {
     store_id a, b;
     if ((rc = resolve(s, pos[0], &a)) || (rc = resolve(s, pos[1], &b))) { store_close(s); return rc; }
     store_run_info ia, ib;
-    if (store_run_get(s, a, &ia) || store_run_get(s, b, &ib)) { fprintf(stderr, "error: %s\n", util_last_error()); store_close(s); return 2; }
+    if (store_run_get(s, a, &ia) || store_run_get(s, b, &ib)) { store_close(s); return fail_msg(2); }
     if (strcmp(ia.fingerprint, ib.fingerprint))
         fprintf(stderr, "warning: the runs are from different machines (%s vs %s)\n", ia.fingerprint, ib.fingerprint);
     printf("compare: run %lld (%s) -> run %lld (%s)\n", a, ia.commit, b, ib.commit);
@@ -401,10 +397,8 @@ int cmd_compare(int argc, char **argv) {
     int na = 0, nb = 0, nreg, ninsuf, ncmp;
     int ret = 0;
     if (store_load_metrics(s, &a, 1, &ma, &na) || store_load_metrics(s, &b, 1, &mb, &nb) ||
-        compare_sets(s, ma, na, mb, nb, &o, 0, &nreg, &ninsuf, &ncmp)) {
-        fprintf(stderr, "error: %s\n", util_last_error());
-        ret = 1;
-    }
+        compare_sets(s, ma, na, mb, nb, &o, 0, &nreg, &ninsuf, &ncmp))
+        ret = fail_msg(1);
     store_metrics_free(ma, na);
     store_metrics_free(mb, nb);
     store_close(s);
@@ -548,7 +542,7 @@ typedef struct {
 int cmd_import_gbench(int argc, char **argv) {
     const char *db = NULL, *suite = NULL, *preset = NULL;
     flag_def defs[] = {
-        {"db", FLAG_STR, &db, NULL, "database (default $GRIFFIN_DB or " STORE_DEFAULT_PATH ")", 0},
+        DB_FLAG(db),
         {"suite", FLAG_STR, &suite, "gbench", "suite name the cases are filed under", 0},
         {"preset", FLAG_STR, &preset, NULL, "preset recorded with the run (e.g. nightly)", 0},
         {NULL}};
@@ -562,7 +556,7 @@ int cmd_import_gbench(int argc, char **argv) {
     if (npos != 1) { fprintf(stderr, "usage: griffin import-gbench FILE.json\n"); return 2; }
     char err[256];
     char *text = read_file(pos[0], NULL);
-    if (!text) { fprintf(stderr, "error: %s\n", util_last_error()); return 2; }
+    if (!text) return fail_msg(2);
     json *root = json_parse(text, err, sizeof err);
     free(text);
     if (!root) { fprintf(stderr, "error: %s: not valid JSON: %s\n", pos[0], err); return 2; }
@@ -830,7 +824,7 @@ int cmd_plot(int argc, char **argv) {
     const char *db = NULL, *runspec = NULL, *out = NULL, *term = NULL, *metric = NULL;
     int list = 0;
     flag_def defs[] = {
-        {"db", FLAG_STR, &db, NULL, "database (default $GRIFFIN_DB or " STORE_DEFAULT_PATH ")", 0},
+        DB_FLAG(db),
         {"run", FLAG_STR, &runspec, NULL, "draw this run (default: the newest run that has the figure's data)", 0},
         {"out", FLAG_STR, &out, "plots/out", "output folder", 0},
         {"term", FLAG_STR, &term, "png,svg", "comma list of png, svg, dumb (text, for tests and terminals)", 0},

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -191,6 +192,130 @@ static void col_copy(sqlite3_stmt *st, int i, char *dst, size_t cap) {
     snprintf(dst, cap, "%s", t ? (const char *)t : "");
 }
 
+/* Bind parameters 1, 2, ... of st from the variadic values, one per letter of
+ * types: 'i' int, 'I' store_id, 'N' store_id (<= 0 binds NULL), 't' text
+ * (NULL binds NULL), 'r' double (NaN binds NULL). */
+static int bind_va(store *s, sqlite3_stmt *st, const char *types, va_list ap) {
+    for (int k = 1; *types; types++, k++) {
+        switch (*types) {
+        case 'i': SQLITE_CHECK(s, sqlite3_bind_int(st, k, va_arg(ap, int))); break;
+        case 'I': SQLITE_CHECK(s, sqlite3_bind_int64(st, k, va_arg(ap, store_id))); break;
+        case 'N': {
+            store_id v = va_arg(ap, store_id);
+            SQLITE_CHECK(s, v > 0 ? sqlite3_bind_int64(st, k, v) : sqlite3_bind_null(st, k));
+            break;
+        }
+        case 't': SQLITE_CHECK(s, bind_text(st, k, va_arg(ap, const char *))); break;
+        case 'r': SQLITE_CHECK(s, bind_real(st, k, va_arg(ap, double))); break;
+        default: util_error("%s:%d: bad bind type '%c'", __FILE__, __LINE__, *types); return -1;
+        }
+    }
+    return 0;
+fail:
+    return -1;
+}
+
+/* Prepare sql and bind the values (see bind_va). On failure *st is finalized
+ * and NULL, so the caller's `fail:` may finalize it again. */
+static int stmt_vprepare(store *s, sqlite3_stmt **st, const char *sql, const char *types, va_list ap) {
+    *st = NULL;
+    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, sql, -1, st, NULL));
+    if (bind_va(s, *st, types, ap) != 0) goto fail;
+    return 0;
+fail:
+    sqlite3_finalize(*st);
+    *st = NULL;
+    return -1;
+}
+
+/* r = call, where call reads the variadic arguments after `last` from ap. */
+#define WITH_VA(r, last, call)  \
+    do {                        \
+        va_list ap;             \
+        va_start(ap, last);     \
+        r = (call);             \
+        va_end(ap);             \
+    } while (0)
+
+static int stmt_prepare(store *s, sqlite3_stmt **st, const char *sql, const char *types, ...) {
+    int r;
+    WITH_VA(r, types, stmt_vprepare(s, st, sql, types, ap));
+    return r;
+}
+
+/* Bind a prepared statement, step it once and reset it (loops of inserts). */
+static int stmt_step_reset(store *s, sqlite3_stmt *st, const char *types, ...) {
+    int r;
+    WITH_VA(r, types, bind_va(s, st, types, ap));
+    if (r != 0) return -1;
+    SQLITE_CHECK(s, sqlite3_step(st));
+    SQLITE_CHECK(s, sqlite3_reset(st));
+    return 0;
+fail:
+    return -1;
+}
+
+/* Prepare, bind, step once and finalize. rowid (unless NULL): the new rowid.
+ * col0 (unless NULL): the first column of the first row; then 1 when there
+ * is no row or it is NULL (no error set). 0 done, -1 error. */
+static int stmt_vone(store *s, store_id *rowid, store_id *col0, const char *sql, const char *types, va_list ap) {
+    sqlite3_stmt *st;
+    if (stmt_vprepare(s, &st, sql, types, ap) != 0) return -1;
+    int rc = sqlite3_step(st);
+    SQLITE_CHECK(s, rc);
+    if (rowid) *rowid = sqlite3_last_insert_rowid(s->db);
+    int missing = col0 && (rc != SQLITE_ROW || sqlite3_column_type(st, 0) == SQLITE_NULL);
+    if (col0 && !missing) *col0 = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return missing;
+fail:
+    sqlite3_finalize(st);
+    return -1;
+}
+
+static int stmt_exec(store *s, store_id *rowid, const char *sql, const char *types, ...) {
+    int r;
+    WITH_VA(r, types, stmt_vone(s, rowid, NULL, sql, types, ap));
+    return r;
+}
+
+/* stmt_exec as its own transaction (nested in the caller's, if any). */
+static int tx_exec(store *s, store_id *rowid, const char *sql, const char *types, ...) {
+    if (store_tx_begin(s)) return -1;
+    int r;
+    WITH_VA(r, types, stmt_vone(s, rowid, NULL, sql, types, ap));
+    if (r != 0) { store_tx_rollback(s); return -1; }
+    return store_tx_commit(s);
+}
+
+/* A single-value query into *out: 0 found, 1 no row or NULL (no error set), -1 error. */
+static int query_id(store *s, store_id *out, const char *sql, const char *types, ...) {
+    int r;
+    WITH_VA(r, types, stmt_vone(s, NULL, out, sql, types, ap));
+    return r;
+}
+
+/* query_id for a row that must exist (just upserted): no row is an error. */
+static int query_upserted_id(store *s, store_id *out, const char *what, const char *sql, const char *types, ...) {
+    int r;
+    WITH_VA(r, types, stmt_vone(s, NULL, out, sql, types, ap));
+    if (r > 0) util_error("%s row vanished (database %s)", what, s->path);
+    return r == 0 ? 0 : -1;
+}
+
+/* Step st to its end, collecting column 0 of at most max rows into ids;
+ * finalizes st. */
+static int collect_ids(store *s, sqlite3_stmt *st, store_id *ids, int max, int *n) {
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) ids[(*n)++] = sqlite3_column_int64(st, 0);
+    SQLITE_CHECK(s, rc);
+    sqlite3_finalize(st);
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    return -1;
+}
+
 int store_tx_begin(store *s) {
     if (s->tx_depth++ > 0) return 0;
     if (exec_sql(s, "BEGIN IMMEDIATE") != 0) { s->tx_depth = 0; return -1; }
@@ -258,14 +383,15 @@ static int precheck_file(const char *path) {
     return 0;
 }
 
+int store_schema_version(store *s) {
+    store_id v = -1;
+    return query_id(s, &v, "PRAGMA user_version", "") == 0 ? (int)v : -1;
+}
+
 static int migrate(store *s, int target) {
-    sqlite3_stmt *st = NULL;
     if (store_tx_begin(s)) return -1;
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL));
-    SQLITE_CHECK(s, sqlite3_step(st));
-    int v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    st = NULL;
+    int v = store_schema_version(s);
+    if (v < 0) goto fail;
     if (v > STORE_SCHEMA_VERSION) {
         util_error("%s: schema version %d is newer than this griffin understands (%d); use a newer build",
                    s->path, v, STORE_SCHEMA_VERSION);
@@ -280,20 +406,8 @@ static int migrate(store *s, int target) {
     }
     return store_tx_commit(s);
 fail:
-    sqlite3_finalize(st);
     store_tx_rollback(s);
     return -1;
-}
-
-int store_schema_version(store *s) {
-    sqlite3_stmt *st = NULL;
-    int v = -1;
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL));
-    SQLITE_CHECK(s, sqlite3_step(st));
-    v = sqlite3_column_int(st, 0);
-fail:
-    sqlite3_finalize(st);
-    return v;
 }
 
 static void my_host(char *h, size_t cap) {
@@ -308,26 +422,20 @@ static int mark_stale(store *s) {
     my_host(host, sizeof host);
     s->interrupted_on_open = 0;
     /* cheap read first: most opens find nothing to do */
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT count(*) FROM run WHERE status='running' AND host=?", -1, &st, NULL));
-    SQLITE_CHECK(s, bind_text(st, 1, host));
-    SQLITE_CHECK(s, sqlite3_step(st));
-    int cnt = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    st = NULL;
+    store_id cnt = 0;
+    if (query_id(s, &cnt, "SELECT count(*) FROM run WHERE status='running' AND host=?", "t", host) < 0) return -1;
     if (cnt == 0) return 0;
     if (store_tx_begin(s)) return -1;
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT id, pid FROM run WHERE status='running' AND host=?", -1, &st, NULL));
-    SQLITE_CHECK(s, bind_text(st, 1, host));
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "UPDATE run SET status='interrupted', finished=" NOW_SQL " WHERE id=? AND status='running'", -1, &up, NULL));
+    if (stmt_prepare(s, &st, "SELECT id, pid FROM run WHERE status='running' AND host=?", "t", host) != 0 ||
+        stmt_prepare(s, &up, "UPDATE run SET status='interrupted', finished=" NOW_SQL " WHERE id=? AND status='running'", "") != 0)
+        goto fail;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         long long id = sqlite3_column_int64(st, 0);
         pid_t pid = (pid_t)sqlite3_column_int64(st, 1);
         if (pid <= 0 || pid == getpid()) continue;
         if (kill(pid, 0) == 0 || errno != ESRCH) continue; /* alive (or not ours to probe) */
-        SQLITE_CHECK(s, sqlite3_bind_int64(up, 1, id));
-        SQLITE_CHECK(s, sqlite3_step(up));
-        SQLITE_CHECK(s, sqlite3_reset(up));
+        if (stmt_step_reset(s, up, "I", (store_id)id) != 0) goto fail;
         s->interrupted_on_open++;
     }
     SQLITE_CHECK(s, rc);
@@ -349,7 +457,6 @@ int store_open_version(store **out, const char *path, int version) {
     CHECK_ALLOC(s);
     s->path = strdup(path);
     CHECK_ALLOC(s->path);
-    sqlite3_stmt *st = NULL;
     int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc != SQLITE_OK) {
         util_error("%s: cannot open database: %s%s", path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc), hint_for(rc));
@@ -359,10 +466,7 @@ int store_open_version(store **out, const char *path, int version) {
     SQLITE_CHECK(s, sqlite3_extended_result_codes(s->db, 0));
     if (exec_sql(s, "PRAGMA foreign_keys = ON") != 0) goto fail;
     /* journal_mode answers with a row: the mode now in force */
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL));
-    SQLITE_CHECK(s, sqlite3_step(st));
-    sqlite3_finalize(st);
-    st = NULL;
+    if (stmt_exec(s, NULL, "PRAGMA journal_mode = WAL", "") != 0) goto fail;
     if (exec_sql(s, "PRAGMA synchronous = NORMAL") != 0) goto fail;
     if (migrate(s, version) != 0) goto fail;
     s->version = store_schema_version(s);
@@ -371,7 +475,6 @@ int store_open_version(store **out, const char *path, int version) {
     *out = s;
     return 0;
 fail:
-    sqlite3_finalize(st);
     {
         /* make sure the message names the file */
         char msg[1024];
@@ -431,32 +534,17 @@ static void make_uuid(char out[37]) {
 }
 
 static int upsert_machine(store *s, const machine_info *m, store_id *id) {
-    sqlite3_stmt *st = NULL;
     char *info = machine_json(m);
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+    int r = stmt_exec(s, NULL,
         "INSERT INTO machine(fingerprint, hostname, cpu_model, cpu_flags_hash, simd, cores, mem_bytes,"
         " blas_core, blas_config, openblas_env, gpu, gpu_driver, cuda_version, gpu_cc, compiler, os, info)"
-        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(fingerprint) DO NOTHING", -1, &st, NULL));
-    const char *txt[] = {m->fingerprint, m->hostname, m->cpu_model, m->cpu_flags_hash, m->simd};
-    for (int i = 0; i < 5; i++) SQLITE_CHECK(s, bind_text(st, i + 1, txt[i]));
-    SQLITE_CHECK(s, sqlite3_bind_int(st, 6, m->cores));
-    SQLITE_CHECK(s, sqlite3_bind_int64(st, 7, m->mem_bytes));
-    const char *txt2[] = {m->blas_core, m->blas_config, m->openblas_env, m->gpu, m->gpu_driver,
-                          m->cuda_version, m->gpu_cc, m->compiler, m->os, info};
-    for (int i = 0; i < 10; i++) SQLITE_CHECK(s, bind_text(st, i + 8, txt2[i]));
-    SQLITE_CHECK(s, sqlite3_step(st));
-    sqlite3_finalize(st);
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT id FROM machine WHERE fingerprint=?", -1, &st, NULL));
-    SQLITE_CHECK(s, bind_text(st, 1, m->fingerprint));
-    if (sqlite3_step(st) != SQLITE_ROW) { util_error("machine row vanished (database %s)", s->path); goto fail; }
-    *id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(fingerprint) DO NOTHING", "tttttiItttttttttt",
+        m->fingerprint, m->hostname, m->cpu_model, m->cpu_flags_hash, m->simd, m->cores, (store_id)m->mem_bytes,
+        m->blas_core, m->blas_config, m->openblas_env, m->gpu, m->gpu_driver, m->cuda_version, m->gpu_cc,
+        m->compiler, m->os, info);
+    if (r == 0) r = query_upserted_id(s, id, "machine", "SELECT id FROM machine WHERE fingerprint=?", "t", m->fingerprint);
     free(info);
-    return 0;
-fail:
-    sqlite3_finalize(st);
-    free(info);
-    return -1;
+    return r;
 }
 
 void store_override_build(store *s, const char *commit, int dirty, const char *flags) {
@@ -467,32 +555,16 @@ void store_override_build(store *s, const char *commit, int dirty, const char *f
 }
 
 static int upsert_build(store *s, const machine_info *m, store_id *id) {
-    sqlite3_stmt *st = NULL;
     const char *commit = s->build_override ? s->b_commit : build_commit();
     const char *flags = s->build_override ? s->b_flags : build_flags();
     int dirty = s->build_override ? s->b_dirty : build_dirty();
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
-        "INSERT INTO build(git_commit, dirty, compiler, flags) VALUES(?,?,?,?)"
-        " ON CONFLICT(git_commit, dirty, compiler, flags) DO NOTHING", -1, &st, NULL));
-    SQLITE_CHECK(s, bind_text(st, 1, commit));
-    SQLITE_CHECK(s, sqlite3_bind_int(st, 2, dirty));
-    SQLITE_CHECK(s, bind_text(st, 3, m->compiler));
-    SQLITE_CHECK(s, bind_text(st, 4, flags));
-    SQLITE_CHECK(s, sqlite3_step(st));
-    sqlite3_finalize(st);
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
-        "SELECT id FROM build WHERE git_commit=? AND dirty=? AND compiler=? AND flags=?", -1, &st, NULL));
-    SQLITE_CHECK(s, bind_text(st, 1, commit));
-    SQLITE_CHECK(s, sqlite3_bind_int(st, 2, dirty));
-    SQLITE_CHECK(s, bind_text(st, 3, m->compiler));
-    SQLITE_CHECK(s, bind_text(st, 4, flags));
-    if (sqlite3_step(st) != SQLITE_ROW) { util_error("build row vanished (database %s)", s->path); goto fail; }
-    *id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return 0;
-fail:
-    sqlite3_finalize(st);
-    return -1;
+    if (stmt_exec(s, NULL,
+                  "INSERT INTO build(git_commit, dirty, compiler, flags) VALUES(?,?,?,?)"
+                  " ON CONFLICT(git_commit, dirty, compiler, flags) DO NOTHING", "titt",
+                  commit, dirty, m->compiler, flags) != 0)
+        return -1;
+    return query_upserted_id(s, id, "build", "SELECT id FROM build WHERE git_commit=? AND dirty=? AND compiler=? AND flags=?",
+                             "titt", commit, dirty, m->compiler, flags);
 }
 
 static char *argv_json(int argc, char **argv) {
@@ -509,7 +581,6 @@ static char *argv_json(int argc, char **argv) {
 int store_run_begin_with(store *s, const machine_info *m, const char *suite, const char *preset,
                          int argc, char **argv, unsigned long long seed, const char *context_json,
                          store_id *run) {
-    sqlite3_stmt *st = NULL;
     char *av = argv_json(argc, argv);
     char uuid[37], host[128];
     make_uuid(uuid);
@@ -521,28 +592,18 @@ int store_run_begin_with(store *s, const machine_info *m, const char *suite, con
     if (upsert_machine(s, m, &mid) != 0) goto fail;
     if (upsert_build(s, m, &bid) != 0) goto fail;
     /* a v1 database (only in migration tests) has no context column */
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, s->version >= 2 ?
+    int v2 = s->version >= 2;
+    if (stmt_exec(s, run, v2 ?
         "INSERT INTO run(uuid, suite, preset, argv, seed, machine_id, build_id, host, pid, started, status, context)"
         " VALUES(?,?,?,?,?,?,?,?,?," NOW_SQL ",'running',?)" :
         "INSERT INTO run(uuid, suite, preset, argv, seed, machine_id, build_id, host, pid, started, status)"
-        " VALUES(?,?,?,?,?,?,?,?,?," NOW_SQL ",'running')", -1, &st, NULL));
-    SQLITE_CHECK(s, bind_text(st, 1, uuid));
-    SQLITE_CHECK(s, bind_text(st, 2, suite ? suite : "unnamed"));
-    SQLITE_CHECK(s, bind_text(st, 3, preset));
-    SQLITE_CHECK(s, bind_text(st, 4, av));
-    SQLITE_CHECK(s, sqlite3_bind_int64(st, 5, (sqlite3_int64)seed));
-    SQLITE_CHECK(s, sqlite3_bind_int64(st, 6, mid));
-    SQLITE_CHECK(s, sqlite3_bind_int64(st, 7, bid));
-    SQLITE_CHECK(s, bind_text(st, 8, host));
-    SQLITE_CHECK(s, sqlite3_bind_int64(st, 9, (sqlite3_int64)getpid()));
-    if (s->version >= 2) SQLITE_CHECK(s, bind_text(st, 10, context_json));
-    SQLITE_CHECK(s, sqlite3_step(st));
-    *run = sqlite3_last_insert_rowid(s->db);
-    sqlite3_finalize(st);
+        " VALUES(?,?,?,?,?,?,?,?,?," NOW_SQL ",'running')", v2 ? "ttttIIItIt" : "ttttIIItI",
+        uuid, suite ? suite : "unnamed", preset, av, (store_id)seed, mid, bid, host, (store_id)getpid(),
+        context_json) != 0)
+        goto fail;
     free(av);
     return store_tx_commit(s);
 fail:
-    sqlite3_finalize(st);
     free(av);
     store_tx_rollback(s);
     return -1;
@@ -554,29 +615,22 @@ int store_run_begin(store *s, const char *suite, const char *preset, int argc, c
 }
 
 int store_run_end(store *s, store_id run, const char *status) {
-    sqlite3_stmt *st = NULL;
     if (!status || (strcmp(status, "ok") && strcmp(status, "failed") && strcmp(status, "interrupted"))) {
         util_error("store_run_end: status must be ok, failed or interrupted (got '%s')", status ? status : "(null)");
         return -1;
     }
     if (store_tx_begin(s)) return -1;
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "UPDATE run SET status=?, finished=" NOW_SQL " WHERE id=?", -1, &st, NULL));
-    SQLITE_CHECK(s, bind_text(st, 1, status));
-    SQLITE_CHECK(s, sqlite3_bind_int64(st, 2, run));
-    SQLITE_CHECK(s, sqlite3_step(st));
+    if (stmt_exec(s, NULL, "UPDATE run SET status=?, finished=" NOW_SQL " WHERE id=?", "tI", status, run) != 0) goto fail;
     if (sqlite3_changes(s->db) != 1) { util_error("store_run_end: no run %lld in %s", run, s->path); goto fail; }
-    sqlite3_finalize(st);
     return store_tx_commit(s);
 fail:
-    sqlite3_finalize(st);
     store_tx_rollback(s);
     return -1;
 }
 
 int store_run_uuid(store *s, store_id run, char uuid[37]) {
     sqlite3_stmt *st = NULL;
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT uuid FROM run WHERE id=?", -1, &st, NULL));
-    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
+    if (stmt_prepare(s, &st, "SELECT uuid FROM run WHERE id=?", "I", run) != 0) goto fail;
     if (sqlite3_step(st) != SQLITE_ROW) { util_error("no run %lld in %s", run, s->path); goto fail; }
     col_copy(st, 0, uuid, 37);
     sqlite3_finalize(st);
@@ -587,66 +641,29 @@ fail:
 }
 
 int store_case(store *s, const char *suite, const char *name, const char *params_json, store_id *cs) {
-    sqlite3_stmt *st = NULL;
     char key[17], err[160];
     if (!suite || !name) { util_error("store_case: suite and name are required"); return -1; }
     if (store_case_key(suite, name, params_json, key) != 0) return -1;
     char *canon = json_canonical(params_json, err, sizeof err);
     if (store_tx_begin(s)) { free(canon); return -1; }
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
-        "INSERT INTO bench_case(case_key, suite, name, params) VALUES(?,?,?,?) ON CONFLICT(case_key) DO NOTHING", -1, &st, NULL));
-    SQLITE_CHECK(s, bind_text(st, 1, key));
-    SQLITE_CHECK(s, bind_text(st, 2, suite));
-    SQLITE_CHECK(s, bind_text(st, 3, name));
-    SQLITE_CHECK(s, bind_text(st, 4, canon));
-    SQLITE_CHECK(s, sqlite3_step(st));
-    sqlite3_finalize(st);
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT id FROM bench_case WHERE case_key=?", -1, &st, NULL));
-    SQLITE_CHECK(s, bind_text(st, 1, key));
-    if (sqlite3_step(st) != SQLITE_ROW) { util_error("case row vanished (database %s)", s->path); goto fail; }
-    *cs = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    int r = stmt_exec(s, NULL,
+        "INSERT INTO bench_case(case_key, suite, name, params) VALUES(?,?,?,?) ON CONFLICT(case_key) DO NOTHING", "tttt",
+        key, suite, name, canon);
+    if (r == 0) r = query_upserted_id(s, cs, "case", "SELECT id FROM bench_case WHERE case_key=?", "t", key);
     free(canon);
+    if (r != 0) { store_tx_rollback(s); return -1; }
     return store_tx_commit(s);
-fail:
-    sqlite3_finalize(st);
-    free(canon);
-    store_tx_rollback(s);
-    return -1;
 }
 
 static int insert_result(store *s, store_id run, store_id cs, const char *metric, const char *unit,
                          int flags, const stats_summary *sm, store_id *rid) {
-    sqlite3_stmt *st = NULL;
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "DELETE FROM result WHERE run_id=? AND case_id=? AND metric=?", -1, &st, NULL));
-    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
-    SQLITE_CHECK(s, sqlite3_bind_int64(st, 2, cs));
-    SQLITE_CHECK(s, bind_text(st, 3, metric));
-    SQLITE_CHECK(s, sqlite3_step(st));
-    sqlite3_finalize(st);
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+    if (stmt_exec(s, NULL, "DELETE FROM result WHERE run_id=? AND case_id=? AND metric=?", "IIt", run, cs, metric) != 0)
+        return -1;
+    return stmt_exec(s, rid,
         "INSERT INTO result(run_id, case_id, metric, unit, direction, deterministic, n, median, mean, stddev, mad, min, max)"
-        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL));
-    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
-    SQLITE_CHECK(s, sqlite3_bind_int64(st, 2, cs));
-    SQLITE_CHECK(s, bind_text(st, 3, metric));
-    SQLITE_CHECK(s, bind_text(st, 4, unit ? unit : ""));
-    SQLITE_CHECK(s, bind_text(st, 5, (flags & STORE_HIGHER) ? "higher" : "lower"));
-    SQLITE_CHECK(s, sqlite3_bind_int(st, 6, (flags & STORE_DETERMINISTIC) ? 1 : 0));
-    SQLITE_CHECK(s, sqlite3_bind_int(st, 7, sm->n));
-    SQLITE_CHECK(s, bind_real(st, 8, sm->median));
-    SQLITE_CHECK(s, bind_real(st, 9, sm->mean));
-    SQLITE_CHECK(s, bind_real(st, 10, sm->stddev));
-    SQLITE_CHECK(s, bind_real(st, 11, sm->mad));
-    SQLITE_CHECK(s, bind_real(st, 12, sm->min));
-    SQLITE_CHECK(s, bind_real(st, 13, sm->max));
-    SQLITE_CHECK(s, sqlite3_step(st));
-    *rid = sqlite3_last_insert_rowid(s->db);
-    sqlite3_finalize(st);
-    return 0;
-fail:
-    sqlite3_finalize(st);
-    return -1;
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)", "IItttiirrrrrr",
+        run, cs, metric, unit ? unit : "", (flags & STORE_HIGHER) ? "higher" : "lower",
+        (flags & STORE_DETERMINISTIC) ? 1 : 0, sm->n, sm->median, sm->mean, sm->stddev, sm->mad, sm->min, sm->max);
 }
 
 int store_result_samples(store *s, store_id run, store_id cs, const char *metric, const char *unit,
@@ -657,14 +674,9 @@ int store_result_samples(store *s, store_id run, store_id cs, const char *metric
     store_id rid;
     if (store_tx_begin(s)) return -1;
     if (insert_result(s, run, cs, metric, unit, flags, &sm, &rid) != 0) goto fail;
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "INSERT INTO sample(result_id, rep, value) VALUES(?,?,?)", -1, &st, NULL));
-    for (int i = 0; i < n; i++) {
-        SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, rid));
-        SQLITE_CHECK(s, sqlite3_bind_int(st, 2, i));
-        SQLITE_CHECK(s, bind_real(st, 3, samples[i]));
-        SQLITE_CHECK(s, sqlite3_step(st));
-        SQLITE_CHECK(s, sqlite3_reset(st));
-    }
+    if (stmt_prepare(s, &st, "INSERT INTO sample(result_id, rep, value) VALUES(?,?,?)", "") != 0) goto fail;
+    for (int i = 0; i < n; i++)
+        if (stmt_step_reset(s, st, "Iir", rid, i, samples[i]) != 0) goto fail;
     sqlite3_finalize(st);
     return store_tx_commit(s);
 fail:
@@ -688,17 +700,10 @@ int store_curve(store *s, store_id run, store_id cs, const char *name, const cha
     sqlite3_stmt *st = NULL;
     if (!name || !series || n < 0 || (n > 0 && (!xs || !ys))) { util_error("store_curve: bad arguments"); return -1; }
     if (store_tx_begin(s)) return -1;
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "INSERT INTO curve(run_id, case_id, name, series, x, y) VALUES(?,?,?,?,?,?)", -1, &st, NULL));
+    if (stmt_prepare(s, &st, "INSERT INTO curve(run_id, case_id, name, series, x, y) VALUES(?,?,?,?,?,?)", "") != 0) goto fail;
     for (int i = 0; i < n; i++) {
-        if (isnan(xs[i])) continue;
-        SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
-        SQLITE_CHECK(s, cs > 0 ? sqlite3_bind_int64(st, 2, cs) : sqlite3_bind_null(st, 2));
-        SQLITE_CHECK(s, bind_text(st, 3, name));
-        SQLITE_CHECK(s, bind_text(st, 4, series));
-        SQLITE_CHECK(s, sqlite3_bind_double(st, 5, xs[i]));
-        SQLITE_CHECK(s, bind_real(st, 6, ys[i]));
-        SQLITE_CHECK(s, sqlite3_step(st));
-        SQLITE_CHECK(s, sqlite3_reset(st));
+        if (isnan(xs[i])) continue; /* so x binds as a number, never NULL */
+        if (stmt_step_reset(s, st, "INttrr", run, cs, name, series, xs[i], ys[i]) != 0) goto fail;
     }
     sqlite3_finalize(st);
     return store_tx_commit(s);
@@ -710,39 +715,15 @@ fail:
 
 int store_claim(store *s, store_id run, const char *suite, const char *claim, const char *measured,
                 const char *verdict) {
-    sqlite3_stmt *st = NULL;
-    if (store_tx_begin(s)) return -1;
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
-        "INSERT INTO claim(run_id, suite, claim, measured, verdict, created) VALUES(?,?,?,?,?," NOW_SQL ")", -1, &st, NULL));
-    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
-    SQLITE_CHECK(s, bind_text(st, 2, suite ? suite : ""));
-    SQLITE_CHECK(s, bind_text(st, 3, claim ? claim : ""));
-    SQLITE_CHECK(s, bind_text(st, 4, measured ? measured : ""));
-    SQLITE_CHECK(s, bind_text(st, 5, verdict));
-    SQLITE_CHECK(s, sqlite3_step(st));
-    sqlite3_finalize(st);
-    return store_tx_commit(s);
-fail:
-    sqlite3_finalize(st);
-    store_tx_rollback(s);
-    return -1;
+    return tx_exec(s, NULL,
+        "INSERT INTO claim(run_id, suite, claim, measured, verdict, created) VALUES(?,?,?,?,?," NOW_SQL ")", "Itttt",
+        run, suite ? suite : "", claim ? claim : "", measured ? measured : "", verdict);
 }
 
 int store_baseline_set(store *s, const char *name, store_id run) {
-    sqlite3_stmt *st = NULL;
-    if (store_tx_begin(s)) return -1;
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+    return tx_exec(s, NULL,
         "INSERT INTO baseline(name, run_id, created) VALUES(?,?," NOW_SQL ")"
-        " ON CONFLICT(name) DO UPDATE SET run_id=excluded.run_id, created=excluded.created", -1, &st, NULL));
-    SQLITE_CHECK(s, bind_text(st, 1, name));
-    SQLITE_CHECK(s, sqlite3_bind_int64(st, 2, run));
-    SQLITE_CHECK(s, sqlite3_step(st));
-    sqlite3_finalize(st);
-    return store_tx_commit(s);
-fail:
-    sqlite3_finalize(st);
-    store_tx_rollback(s);
-    return -1;
+        " ON CONFLICT(name) DO UPDATE SET run_id=excluded.run_id, created=excluded.created", "tI", name, run);
 }
 
 /* ---- queries ------------------------------------------------------------- */
@@ -753,78 +734,45 @@ int store_run_resolve(store *s, const char *spec, store_id *run) {
     int digits = 1;
     for (const char *p = spec; *p; p++) if (*p < '0' || *p > '9') digits = 0;
     if (!strcmp(spec, "latest") || !strcmp(spec, "latest-ok")) {
-        SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, !strcmp(spec, "latest") ? "SELECT max(id) FROM run"
-                                                  : "SELECT max(id) FROM run WHERE status='ok'", -1, &st, NULL));
-        SQLITE_CHECK(s, sqlite3_step(st));
-        if (sqlite3_column_type(st, 0) == SQLITE_NULL) { util_error("no runs in %s yet", s->path); goto fail; }
-        *run = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        return 0;
+        int r = query_id(s, run, !strcmp(spec, "latest") ? "SELECT max(id) FROM run"
+                                 : "SELECT max(id) FROM run WHERE status='ok'", "");
+        if (r > 0) util_error("no runs in %s yet", s->path);
+        return r == 0 ? 0 : -1;
     }
     if (digits) {
-        SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT id FROM run WHERE id=?", -1, &st, NULL));
-        SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, strtoll(spec, NULL, 10)));
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            *run = sqlite3_column_int64(st, 0);
-            sqlite3_finalize(st);
-            return 0;
-        }
-        sqlite3_finalize(st);
-        st = NULL;
+        int r = query_id(s, run, "SELECT id FROM run WHERE id=?", "I", (store_id)strtoll(spec, NULL, 10));
+        if (r <= 0) return r;
     }
     if (strlen(spec) < 4 || strspn(spec, "0123456789abcdefABCDEF-") != strlen(spec)) {
         util_error("no run '%s' in %s (RUN is an id, a uuid prefix of 4+ hex digits, or 'latest')", spec, s->path);
         return -1;
     }
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT id FROM run WHERE uuid LIKE ? || '%' LIMIT 2", -1, &st, NULL));
-    SQLITE_CHECK(s, bind_text(st, 1, spec));
+    if (stmt_prepare(s, &st, "SELECT id FROM run WHERE uuid LIKE ? || '%' LIMIT 2", "t", spec) != 0) return -1;
     int found = 0;
     while (sqlite3_step(st) == SQLITE_ROW) { *run = sqlite3_column_int64(st, 0); found++; }
     sqlite3_finalize(st);
     if (found == 0) { util_error("no run '%s' in %s", spec, s->path); return -1; }
     if (found > 1) { util_error("run prefix '%s' is ambiguous in %s; give more digits", spec, s->path); return -1; }
     return 0;
-fail:
-    sqlite3_finalize(st);
-    return -1;
 }
 
 int store_baseline_get(store *s, const char *name, store_id *run) {
-    sqlite3_stmt *st = NULL;
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT run_id FROM baseline WHERE name=?", -1, &st, NULL));
-    SQLITE_CHECK(s, bind_text(st, 1, name));
-    int rc = sqlite3_step(st);
-    SQLITE_CHECK(s, rc);
-    if (rc != SQLITE_ROW) { sqlite3_finalize(st); return 1; }
-    *run = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return 0;
-fail:
-    sqlite3_finalize(st);
-    return -1;
+    return query_id(s, run, "SELECT run_id FROM baseline WHERE name=?", "t", name);
 }
 
 int store_last_run_id(store *s, store_id *run) {
-    sqlite3_stmt *st = NULL;
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT coalesce(max(id),0) FROM run", -1, &st, NULL));
-    SQLITE_CHECK(s, sqlite3_step(st));
-    *run = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return 0;
-fail:
-    sqlite3_finalize(st);
-    return -1;
+    *run = 0;
+    return query_id(s, run, "SELECT coalesce(max(id),0) FROM run", "") < 0 ? -1 : 0;
 }
 
 int store_run_get(store *s, store_id run, store_run_info *ri) {
     sqlite3_stmt *st = NULL;
     memset(ri, 0, sizeof *ri);
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+    if (stmt_prepare(s, &st,
         "SELECT r.id, r.uuid, r.suite, coalesce(r.preset,''), r.status, r.started, coalesce(r.finished,''),"
         " m.fingerprint, b.git_commit, b.dirty, coalesce(r.host,''), coalesce(r.seed,0),"
         " (SELECT count(*) FROM result WHERE run_id=r.id), (SELECT count(DISTINCT name||'|'||series) FROM curve WHERE run_id=r.id)"
-        " FROM run r JOIN machine m ON m.id=r.machine_id JOIN build b ON b.id=r.build_id WHERE r.id=?", -1, &st, NULL));
-    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
+        " FROM run r JOIN machine m ON m.id=r.machine_id JOIN build b ON b.id=r.build_id WHERE r.id=?", "I", run) != 0) goto fail;
     if (sqlite3_step(st) != SQLITE_ROW) { util_error("no run %lld in %s", run, s->path); goto fail; }
     ri->id = sqlite3_column_int64(st, 0);
     col_copy(st, 1, ri->uuid, sizeof ri->uuid);
@@ -849,14 +797,14 @@ fail:
 
 int store_list_runs(store *s, FILE *f, int limit, const char *suite) {
     sqlite3_stmt *st = NULL;
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+    if (stmt_prepare(s, &st,
         "SELECT r.id, substr(r.uuid,1,8), r.suite, coalesce(r.preset,''), r.status, r.started,"
         " b.git_commit || CASE WHEN b.dirty THEN '+' ELSE '' END, m.fingerprint,"
         " (SELECT count(*) FROM result WHERE run_id=r.id), (SELECT count(*) FROM curve WHERE run_id=r.id)"
         " FROM run r JOIN machine m ON m.id=r.machine_id JOIN build b ON b.id=r.build_id"
-        " WHERE (?1 IS NULL OR r.suite=?1) ORDER BY r.id DESC LIMIT ?2", -1, &st, NULL));
-    SQLITE_CHECK(s, bind_text(st, 1, suite));
-    SQLITE_CHECK(s, sqlite3_bind_int(st, 2, limit > 0 ? limit : 1000000));
+        " WHERE (?1 IS NULL OR r.suite=?1) ORDER BY r.id DESC LIMIT ?2", "ti", suite, limit > 0 ? limit : 1000000) != 0)
+        goto fail;
+
     fprintf(f, "%5s  %-8s  %-12s  %-7s  %-11s  %-20s  %-14s  %-16s  %7s  %6s\n", "id", "uuid", "suite", "preset",
             "status", "started (UTC)", "commit", "machine", "results", "points");
     int rc, rows = 0;
@@ -881,10 +829,9 @@ int store_show_run(store *s, FILE *f, store_id run) {
     sqlite3_stmt *st = NULL;
     store_run_info ri;
     if (store_run_get(s, run, &ri) != 0) return -1;
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+    if (stmt_prepare(s, &st,
         "SELECT r.argv, m.cpu_model, m.cores, m.blas_core, m.gpu, m.compiler, b.flags"
-        " FROM run r JOIN machine m ON m.id=r.machine_id JOIN build b ON b.id=r.build_id WHERE r.id=?", -1, &st, NULL));
-    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
+        " FROM run r JOIN machine m ON m.id=r.machine_id JOIN build b ON b.id=r.build_id WHERE r.id=?", "I", run) != 0) goto fail;
     SQLITE_CHECK(s, sqlite3_step(st));
     fprintf(f, "run %lld  %s\n  suite %s  preset %s  status %s  seed %lld\n  started %s  finished %s\n",
             ri.id, ri.uuid, ri.suite, ri.preset[0] ? ri.preset : "-", ri.status, ri.seed, ri.started,
@@ -894,10 +841,9 @@ int store_show_run(store *s, FILE *f, store_id run) {
             sqlite3_column_text(st, 3), sqlite3_column_text(st, 4)[0] ? ", GPU " : "", sqlite3_column_text(st, 4),
             ri.commit, ri.dirty ? "+dirty" : "", sqlite3_column_text(st, 5), sqlite3_column_text(st, 6));
     sqlite3_finalize(st);
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+    if (stmt_prepare(s, &st,
         "SELECT c.name, c.params, r.metric, r.n, r.median, r.mad, r.min, r.max, r.unit, r.direction, r.deterministic"
-        " FROM result r JOIN bench_case c ON c.id=r.case_id WHERE r.run_id=? ORDER BY c.name, c.params, r.metric", -1, &st, NULL));
-    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
+        " FROM result r JOIN bench_case c ON c.id=r.case_id WHERE r.run_id=? ORDER BY c.name, c.params, r.metric", "I", run) != 0) goto fail;
     fprintf(f, "\n%-28s %-34s %-18s %3s %12s %10s %12s %12s  %s\n", "case", "params", "metric", "n", "median", "mad",
             "min", "max", "unit");
     int rc;
@@ -910,9 +856,8 @@ int store_show_run(store *s, FILE *f, store_id run) {
     }
     SQLITE_CHECK(s, rc);
     sqlite3_finalize(st);
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
-        "SELECT name, series, count(*), min(x), max(x) FROM curve WHERE run_id=? GROUP BY name, series ORDER BY name, series", -1, &st, NULL));
-    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
+    if (stmt_prepare(s, &st,
+        "SELECT name, series, count(*), min(x), max(x) FROM curve WHERE run_id=? GROUP BY name, series ORDER BY name, series", "I", run) != 0) goto fail;
     int first = 1;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (first) { fprintf(f, "\ncurves:\n"); first = 0; }
@@ -921,8 +866,7 @@ int store_show_run(store *s, FILE *f, store_id run) {
     }
     SQLITE_CHECK(s, rc);
     sqlite3_finalize(st);
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT verdict, claim, measured FROM claim WHERE run_id=? ORDER BY id", -1, &st, NULL));
-    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
+    if (stmt_prepare(s, &st, "SELECT verdict, claim, measured FROM claim WHERE run_id=? ORDER BY id", "I", run) != 0) goto fail;
     first = 1;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (first) { fprintf(f, "\npaper claims:\n"); first = 0; }
@@ -949,6 +893,35 @@ static void csv_real(FILE *f, double x) {
     if (!isnan(x)) fprintf(f, "%.17g", x);
 }
 
+/* Append one JSON object per row of sql (its one parameter bound to run) to
+ * b, comma separated: "keys[i]": column i as a JSON string, or as it is
+ * (already JSON) where bit i of raw is set. */
+static int json_rows(store *s, jbuf *b, const char *sql, store_id run, const char *const *keys, int nkeys,
+                     unsigned raw) {
+    sqlite3_stmt *st;
+    if (stmt_prepare(s, &st, sql, "I", run) != 0) return -1;
+    int rc, first = 1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!first) jbuf_puts(b, ",");
+        first = 0;
+        for (int i = 0; i < nkeys; i++) {
+            jbuf_puts(b, i ? "," : "{");
+            jbuf_str(b, keys[i]);
+            jbuf_puts(b, ":");
+            const char *v = (const char *)sqlite3_column_text(st, i);
+            if (raw & (1u << i)) jbuf_puts(b, v);
+            else jbuf_str(b, v);
+        }
+        jbuf_puts(b, "}");
+    }
+    SQLITE_CHECK(s, rc);
+    sqlite3_finalize(st);
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    return -1;
+}
+
 /* json: 0 csv results, 1 json (everything), 2 csv curves */
 int store_export_run(store *s, FILE *f, store_id run, int fmt) {
     sqlite3_stmt *st = NULL, *sm = NULL;
@@ -956,8 +929,7 @@ int store_export_run(store *s, FILE *f, store_id run, int fmt) {
     jbuf b = {0};
     if (store_run_get(s, run, &ri) != 0) return -1;
     if (fmt == 2) {
-        SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT name, series, x, y FROM curve WHERE run_id=? ORDER BY name, series, x", -1, &st, NULL));
-        SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
+        if (stmt_prepare(s, &st, "SELECT name, series, x, y FROM curve WHERE run_id=? ORDER BY name, series, x", "I", run) != 0) goto fail;
         fprintf(f, "run,name,series,x,y\n");
         int rc;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -971,12 +943,11 @@ int store_export_run(store *s, FILE *f, store_id run, int fmt) {
         sqlite3_finalize(st);
         return 0;
     }
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+    if (stmt_prepare(s, &st,
         "SELECT r.id, c.suite, c.name, c.params, c.case_key, r.metric, r.unit, r.direction, r.deterministic, r.n,"
         " r.median, r.mean, r.stddev, r.mad, r.min, r.max"
-        " FROM result r JOIN bench_case c ON c.id=r.case_id WHERE r.run_id=? ORDER BY c.name, c.params, r.metric", -1, &st, NULL));
-    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT value FROM sample WHERE result_id=? ORDER BY rep", -1, &sm, NULL));
+        " FROM result r JOIN bench_case c ON c.id=r.case_id WHERE r.run_id=? ORDER BY c.name, c.params, r.metric", "I", run) != 0) goto fail;
+    if (stmt_prepare(s, &sm, "SELECT value FROM sample WHERE result_id=? ORDER BY rep", "") != 0) goto fail;
     static const char *cols[] = {"suite", "case", "params", "case_key", "metric", "unit", "direction", "deterministic", "n",
                                  "median", "mean", "stddev", "mad", "min", "max"};
     int rc;
@@ -1009,10 +980,10 @@ int store_export_run(store *s, FILE *f, store_id run, int fmt) {
     jbuf_printf(&b, ",\"dirty\":%s,\"machine_fingerprint\":", ri.dirty ? "true" : "false"); jbuf_str(&b, ri.fingerprint);
     {
         sqlite3_stmt *q = NULL;
-        SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+        if (stmt_prepare(s, &q,
             "SELECT r.argv, coalesce(m.info,'{}'), b.compiler, b.flags FROM run r JOIN machine m ON m.id=r.machine_id"
-            " JOIN build b ON b.id=r.build_id WHERE r.id=?", -1, &q, NULL));
-        sqlite3_bind_int64(q, 1, run);
+            " JOIN build b ON b.id=r.build_id WHERE r.id=?", "I", run) != 0)
+            goto fail;
         if (sqlite3_step(q) == SQLITE_ROW) {
             jbuf_puts(&b, ",\"argv\":"); jbuf_puts(&b, (const char *)sqlite3_column_text(q, 0));
             jbuf_puts(&b, ",\"machine\":"); jbuf_puts(&b, (const char *)sqlite3_column_text(q, 1));
@@ -1049,40 +1020,17 @@ int store_export_run(store *s, FILE *f, store_id run, int fmt) {
         jbuf_puts(&b, "]}");
     }
     SQLITE_CHECK(s, rc);
-    sqlite3_finalize(st);
-    st = NULL;
+    static const char *const curve_keys[] = {"name", "series", "x", "y"};
+    static const char *const claim_keys[] = {"suite", "claim", "measured", "verdict"};
     jbuf_puts(&b, "],\"curves\":[");
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
-        "SELECT name, series, json_group_array(x), json_group_array(y) FROM"
-        " (SELECT name, series, x, y FROM curve WHERE run_id=? ORDER BY name, series, x) GROUP BY name, series", -1, &st, NULL));
-    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
-    first = 1;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!first) jbuf_puts(&b, ",");
-        first = 0;
-        jbuf_puts(&b, "{\"name\":"); jbuf_str(&b, (const char *)sqlite3_column_text(st, 0));
-        jbuf_puts(&b, ",\"series\":"); jbuf_str(&b, (const char *)sqlite3_column_text(st, 1));
-        jbuf_puts(&b, ",\"x\":"); jbuf_puts(&b, (const char *)sqlite3_column_text(st, 2));
-        jbuf_puts(&b, ",\"y\":"); jbuf_puts(&b, (const char *)sqlite3_column_text(st, 3));
-        jbuf_puts(&b, "}");
-    }
-    SQLITE_CHECK(s, rc);
-    sqlite3_finalize(st);
-    st = NULL;
+    if (json_rows(s, &b, "SELECT name, series, json_group_array(x), json_group_array(y) FROM"
+                  " (SELECT name, series, x, y FROM curve WHERE run_id=? ORDER BY name, series, x) GROUP BY name, series",
+                  run, curve_keys, 4, 0xc) != 0)
+        goto fail;
     jbuf_puts(&b, "],\"claims\":[");
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT suite, claim, measured, verdict FROM claim WHERE run_id=? ORDER BY id", -1, &st, NULL));
-    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
-    first = 1;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!first) jbuf_puts(&b, ",");
-        first = 0;
-        jbuf_puts(&b, "{\"suite\":"); jbuf_str(&b, (const char *)sqlite3_column_text(st, 0));
-        jbuf_puts(&b, ",\"claim\":"); jbuf_str(&b, (const char *)sqlite3_column_text(st, 1));
-        jbuf_puts(&b, ",\"measured\":"); jbuf_str(&b, (const char *)sqlite3_column_text(st, 2));
-        jbuf_puts(&b, ",\"verdict\":"); jbuf_str(&b, (const char *)sqlite3_column_text(st, 3));
-        jbuf_puts(&b, "}");
-    }
-    SQLITE_CHECK(s, rc);
+    if (json_rows(s, &b, "SELECT suite, claim, measured, verdict FROM claim WHERE run_id=? ORDER BY id", run, claim_keys, 4,
+                  0) != 0)
+        goto fail;
     jbuf_puts(&b, "]}\n");
     fputs(b.p, f);
     jbuf_free(&b);
@@ -1118,12 +1066,12 @@ int store_load_metrics(store *s, const store_id *runs, int nruns, store_metric *
     char *ids = ids_json(runs, nruns);
     *out = NULL;
     *nout = 0;
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+    if (stmt_prepare(s, &st,
         "SELECT r.id, c.id, c.case_key, c.suite, c.name, c.params, r.metric, r.unit, r.direction, r.deterministic,"
         " r.n, r.median, r.mad FROM result r JOIN bench_case c ON c.id=r.case_id"
-        " WHERE r.run_id IN (SELECT value FROM json_each(?)) ORDER BY c.case_key, r.metric, r.run_id", -1, &st, NULL));
-    SQLITE_CHECK(s, bind_text(st, 1, ids));
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT value FROM sample WHERE result_id=? AND value IS NOT NULL ORDER BY rep", -1, &sm, NULL));
+        " WHERE r.run_id IN (SELECT value FROM json_each(?)) ORDER BY c.case_key, r.metric, r.run_id", "t", ids) != 0 ||
+        stmt_prepare(s, &sm, "SELECT value FROM sample WHERE result_id=? AND value IS NOT NULL ORDER BY rep", "") != 0)
+        goto fail;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *key = (const char *)sqlite3_column_text(st, 2);
@@ -1194,95 +1142,38 @@ fail:
 
 int store_recent_runs(store *s, const char *suite, const char *fingerprint, store_id before, int k,
                       store_id *runs, int *n) {
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st;
     *n = 0;
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+    if (stmt_prepare(s, &st,
         "SELECT r.id FROM run r JOIN machine m ON m.id=r.machine_id WHERE r.status='ok' AND r.id<?1 AND r.suite=?2"
-        " AND (?3 IS NULL OR m.fingerprint=?3) ORDER BY r.id DESC LIMIT ?4", -1, &st, NULL));
-    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, before));
-    SQLITE_CHECK(s, bind_text(st, 2, suite));
-    SQLITE_CHECK(s, bind_text(st, 3, fingerprint));
-    SQLITE_CHECK(s, sqlite3_bind_int(st, 4, k));
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < k) runs[(*n)++] = sqlite3_column_int64(st, 0);
-    SQLITE_CHECK(s, rc);
-    sqlite3_finalize(st);
-    return 0;
-fail:
-    sqlite3_finalize(st);
-    return -1;
+        " AND (?3 IS NULL OR m.fingerprint=?3) ORDER BY r.id DESC LIMIT ?4", "Itti", before, suite, fingerprint, k) != 0)
+        return -1;
+    return collect_ids(s, st, runs, k, n);
 }
 
 int store_runs_after(store *s, store_id after, store_id *runs, int max, int *n) {
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st;
     *n = 0;
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "SELECT id FROM run WHERE id>? AND status='ok' ORDER BY id", -1, &st, NULL));
-    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, after));
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) runs[(*n)++] = sqlite3_column_int64(st, 0);
-    SQLITE_CHECK(s, rc);
-    sqlite3_finalize(st);
-    return 0;
-fail:
-    sqlite3_finalize(st);
-    return -1;
+    if (stmt_prepare(s, &st, "SELECT id FROM run WHERE id>? AND status='ok' ORDER BY id", "I", after) != 0) return -1;
+    return collect_ids(s, st, runs, max, n);
 }
 
 int store_check_begin(store *s, store_id run, const char *baseline_desc, store_id *check) {
-    sqlite3_stmt *st = NULL;
-    if (store_tx_begin(s)) return -1;
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "INSERT INTO checks(run_id, baseline, created) VALUES(?,?," NOW_SQL ")", -1, &st, NULL));
-    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, run));
-    SQLITE_CHECK(s, bind_text(st, 2, baseline_desc));
-    SQLITE_CHECK(s, sqlite3_step(st));
-    *check = sqlite3_last_insert_rowid(s->db);
-    sqlite3_finalize(st);
-    return store_tx_commit(s);
-fail:
-    sqlite3_finalize(st);
-    store_tx_rollback(s);
-    return -1;
+    return tx_exec(s, check, "INSERT INTO checks(run_id, baseline, created) VALUES(?,?," NOW_SQL ")", "It",
+                   run, baseline_desc);
 }
 
 int store_check_finding(store *s, store_id check, const store_metric *m, double base_median,
                         double new_median, double ratio, double threshold, double p, const char *verdict) {
-    sqlite3_stmt *st = NULL;
-    if (store_tx_begin(s)) return -1;
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db,
+    return tx_exec(s, NULL,
         "INSERT INTO finding(check_id, case_id, metric, base_median, new_median, ratio, threshold, p, verdict)"
-        " VALUES(?,?,?,?,?,?,?,?,?)", -1, &st, NULL));
-    SQLITE_CHECK(s, sqlite3_bind_int64(st, 1, check));
-    SQLITE_CHECK(s, sqlite3_bind_int64(st, 2, m->case_id));
-    SQLITE_CHECK(s, bind_text(st, 3, m->metric));
-    SQLITE_CHECK(s, bind_real(st, 4, base_median));
-    SQLITE_CHECK(s, bind_real(st, 5, new_median));
-    SQLITE_CHECK(s, bind_real(st, 6, ratio));
-    SQLITE_CHECK(s, bind_real(st, 7, threshold));
-    SQLITE_CHECK(s, bind_real(st, 8, p));
-    SQLITE_CHECK(s, bind_text(st, 9, verdict));
-    SQLITE_CHECK(s, sqlite3_step(st));
-    sqlite3_finalize(st);
-    return store_tx_commit(s);
-fail:
-    sqlite3_finalize(st);
-    store_tx_rollback(s);
-    return -1;
+        " VALUES(?,?,?,?,?,?,?,?,?)", "IItrrrrrt",
+        check, m->case_id, m->metric, base_median, new_median, ratio, threshold, p, verdict);
 }
 
 int store_check_end(store *s, store_id check, int exit_code, int n_regressions) {
-    sqlite3_stmt *st = NULL;
-    if (store_tx_begin(s)) return -1;
-    SQLITE_CHECK(s, sqlite3_prepare_v2(s->db, "UPDATE checks SET exit_code=?, n_regressions=? WHERE id=?", -1, &st, NULL));
-    SQLITE_CHECK(s, sqlite3_bind_int(st, 1, exit_code));
-    SQLITE_CHECK(s, sqlite3_bind_int(st, 2, n_regressions));
-    SQLITE_CHECK(s, sqlite3_bind_int64(st, 3, check));
-    SQLITE_CHECK(s, sqlite3_step(st));
-    sqlite3_finalize(st);
-    return store_tx_commit(s);
-fail:
-    sqlite3_finalize(st);
-    store_tx_rollback(s);
-    return -1;
+    return tx_exec(s, NULL, "UPDATE checks SET exit_code=?, n_regressions=? WHERE id=?", "iiI",
+                   exit_code, n_regressions, check);
 }
 
 #else /* !HAVE_SQLITE: every entry point fails with the reason */
