@@ -295,7 +295,7 @@ int cmd_eval(int argc, char **argv) {
         {"task-vocab", FLAG_INT, &tvocab, "0", "task vocabulary (as in train)"},
         {"corpus", FLAG_STR, &corpus, "data/corpus", "corpus folder (text)"},
         {"split", FLAG_STR, &split, "heldout", "corpus split (text)"},
-        {"docs", FLAG_INT, &docs, "16", "documents (text)"},
+        {"docs", FLAG_INT, &docs, "16", "windows of --lengths bytes from the documents (text)"},
         {"chunk", FLAG_INT, &chunk, "8192", "longest single prefill; longer documents continue by decode (text)"},
         {"buckets", FLAG_INT, &buckets, "64", "log-spaced position buckets printed (text)"},
         {"seed", FLAG_LONG, &seed, "0", "seed"},
@@ -326,7 +326,7 @@ int cmd_eval(int argc, char **argv) {
             int used = eval_loss_by_position(&m, &c, L[i], docs, chunk, sum, cnt);
             if (used <= 0) { fprintf(stderr, "error: no %s document of %d bytes or more\n", split, L[i]); rc = 1; }
             else {
-                printf("length %d: %d documents\n%10s %10s %8s\n", L[i], used, "from", "to", "loss");
+                printf("length %d: %d windows\n%10s %10s %8s\n", L[i], used, "from", "to", "loss");
                 double lo = 1;
                 for (int k = 0; k < buckets; k++) {
                     double hi = exp(log((double)L[i]) * (k + 1) / buckets);

@@ -259,22 +259,32 @@ int eval_loss_by_position(model *m, const corpus_t *c, int T_eval, int max_docs,
     int used = 0, rc = 0;
     if (model_acts_alloc(&a, m, 1, chunk, 0) != 0) { rc = -1; goto out0; }
     if (decode_state_alloc(&st, m, 1, T_eval + 1) != 0) { rc = -1; goto out1; }
-    for (int d = 0; d < c->n_docs && used < max_docs; d++) {
-        if (c->len[d] < T_eval) continue;
-        corpus_read(c, d, 0, T_eval, tok, tgt, pos);
-        decode_state_reset(&st, m, -1);
-        if (model_forward(m, &a, tok, pos, chunk < T_eval ? &st : NULL) != 0) { rc = -1; break; }
-        xent_forward(rl, a.logits, tgt, chunk, V);
-        for (int t = 0; t < chunk; t++)
-            if (tgt[t] >= 0) { sum[t] += rl[t]; cnt[t]++; }
-        for (int t = chunk; t < T_eval; t++) {
-            if (model_decode_step(m, &st, &tok[t], NULL, lg) != 0) { rc = -1; break; }
-            float l;
-            xent_forward(&l, lg, &tgt[t], 1, V);
-            if (tgt[t] >= 0) { sum[t] += l; cnt[t]++; }
+    /* windows of T_eval bytes at offsets 0, T_eval, 2 T_eval, ... taken
+     * round-robin over the documents, so that no single opening page
+     * dominates a position; each window is one sequence (pos = 0..T_eval-1) */
+    for (int64_t w = 0; used < max_docs && !rc; w++) {
+        int any = 0;
+        for (int d = 0; d < c->n_docs && used < max_docs; d++) {
+            int64_t off = w * (int64_t)T_eval;
+            if (c->len[d] < off + T_eval) continue;
+            any = 1;
+            corpus_read(c, d, off, T_eval, tok, tgt, pos);
+            for (int t = 0; t < T_eval; t++) pos[t] = t;
+            decode_state_reset(&st, m, -1);
+            if (model_forward(m, &a, tok, pos, chunk < T_eval ? &st : NULL) != 0) { rc = -1; break; }
+            xent_forward(rl, a.logits, tgt, chunk, V);
+            for (int t = 0; t < chunk; t++)
+                if (tgt[t] >= 0) { sum[t] += rl[t]; cnt[t]++; }
+            for (int t = chunk; t < T_eval; t++) {
+                if (model_decode_step(m, &st, &tok[t], NULL, lg) != 0) { rc = -1; break; }
+                float l;
+                xent_forward(&l, lg, &tgt[t], 1, V);
+                if (tgt[t] >= 0) { sum[t] += l; cnt[t]++; }
+            }
+            if (rc) break;
+            used++;
         }
-        if (rc) break;
-        used++;
+        if (!any) break;
     }
     decode_state_free(&st);
 out1:

@@ -69,12 +69,13 @@ int trainer_resume(trainer *t, const char *path);
  * per scored token; loss: mean CE. Any output pointer may be NULL. */
 int eval_task(model *m, task_kind k, const task_params *p, int T, int nseq, int B, uint64_t seed,
               double *seq_acc, double *tok_acc, double *loss);
-/* Mean next-token loss on the first T_eval bytes of the documents of c
- * (those at least T_eval long; up to max_docs), accumulated per position
- * in float64: sum[t] and cnt[t] (T_eval each; added to, not cleared).
+/* Mean next-token loss by position over up to max_docs windows of T_eval
+ * bytes (offsets 0, T_eval, 2 T_eval, ... of each document long enough,
+ * round-robin over documents; each window is evaluated as one sequence),
+ * accumulated in float64: sum[t] and cnt[t] (T_eval each; added to).
  * Sequences up to `chunk` tokens run as one prefill; longer ones prefill
  * the first chunk and continue token by token with the decode state carried
- * (exact for every family). Returns the number of documents used, or -1. */
+ * (exact for every family). Returns the number of windows used, or -1. */
 int eval_loss_by_position(model *m, const corpus_t *c, int T_eval, int max_docs, int chunk, double *sum,
                           int64_t *cnt);
 /* Mean loss over nbatches fresh batches of a source. */
