@@ -449,6 +449,35 @@ fail:
     return -1;
 }
 
+/* Switch to WAL. Changing the journal mode of a new database needs an
+ * exclusive lock, and SQLite answers SQLITE_BUSY there at once, without the
+ * busy handler, when another process is opening the same file: so retry
+ * (with a short sleep) for as long as the busy timeout. A database already
+ * in WAL mode is left alone (no lock needed). */
+static int set_wal(store *s) {
+    const int timeout_ms = 30000, step_ms = 5;
+    for (int waited = 0;; waited += step_ms) {
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+        if (rc == SQLITE_OK) rc = sqlite3_step(st);
+        int wal = rc == SQLITE_ROW && sqlite3_column_text(st, 0) &&
+                  !strcmp((const char *)sqlite3_column_text(st, 0), "wal");
+        sqlite3_finalize(st);
+        if (wal) return 0;
+        /* a row with another mode: the change did not take (a lock), retry a little */
+        int limit = rc == SQLITE_ROW ? 2000 : timeout_ms;
+        if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED && rc != SQLITE_ROW) || waited >= limit) {
+            if (rc == SQLITE_ROW)
+                util_error("%s: cannot switch the database to WAL journal mode (another process holds it in another mode)", s->path);
+            else
+                util_error("%s: cannot switch the database to WAL journal mode: %s%s", s->path, sqlite3_errstr(rc), hint_for(rc));
+            return -1;
+        }
+        struct timespec ts = { 0, step_ms * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+}
+
 int store_open_version(store **out, const char *path, int version) {
     *out = NULL;
     path = store_resolve_path(path);
@@ -465,8 +494,7 @@ int store_open_version(store **out, const char *path, int version) {
     SQLITE_CHECK(s, sqlite3_busy_timeout(s->db, 30000));
     SQLITE_CHECK(s, sqlite3_extended_result_codes(s->db, 0));
     if (exec_sql(s, "PRAGMA foreign_keys = ON") != 0) goto fail;
-    /* journal_mode answers with a row: the mode now in force */
-    if (stmt_exec(s, NULL, "PRAGMA journal_mode = WAL", "") != 0) goto fail;
+    if (set_wal(s) != 0) goto fail;
     if (exec_sql(s, "PRAGMA synchronous = NORMAL") != 0) goto fail;
     if (migrate(s, version) != 0) goto fail;
     s->version = store_schema_version(s);
