@@ -217,13 +217,18 @@ int cmd_train(int argc, char **argv) {
             fprintf(stderr, "step %lld/%lld loss %.4f lr %.2e %.0f tok/s ETA %s\n", (long long)tr.step, steps, tr.last_loss, tr.opt.last_lr, tps, etas);
         int do_eval = (eval_every > 0 && tr.step % eval_every == 0) || tr.step == steps;
         if (do_eval && !g_stop) {
-            double v;
+            double v, vt = NAN;
             const char *metric;
             if (is_text) { v = eval_source_loss(&m, &evsrc, B, T, 4); metric = "heldout_loss"; }
-            else { eval_task(&m, tk, &tp, T, eval_n, B, (uint64_t)seed + 1000003, &v, NULL, NULL); metric = "heldout_accuracy"; }
+            else { eval_task(&m, tk, &tp, T, eval_n, B, (uint64_t)seed + 1000003, &v, &vt, NULL); metric = "heldout_accuracy"; }
             if (ne < 1024) { ex[ne] = (double)tr.step; ey[ne++] = v; }
             if (csv) fprintf(csv, "%lld,,,,,%s,%.6f\n", (long long)tr.step, metric, v);
-            if (!quiet) fprintf(stderr, "%sstep %lld: %s %.4f\n", tty ? "\n" : "", (long long)tr.step, metric, v);
+            if (csv && !isnan(vt)) fprintf(csv, "%lld,,,,,heldout_token_accuracy,%.6f\n", (long long)tr.step, vt);
+            if (!quiet) {
+                /* sequence accuracy is exact match over all scored tokens of a sequence */
+                if (isnan(vt)) fprintf(stderr, "%sstep %lld: %s %.4f\n", tty ? "\n" : "", (long long)tr.step, metric, v);
+                else fprintf(stderr, "%sstep %lld: %s %.4f (sequences exact), %.4f (tokens)\n", tty ? "\n" : "", (long long)tr.step, metric, v, vt);
+            }
         }
         if ((ckpt_every > 0 && tr.step % ckpt_every == 0) || g_stop) {
             if (trainer_save(&tr, out) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); rc = 1; break; }

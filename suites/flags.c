@@ -52,7 +52,10 @@ void flags_help(FILE *f, const flag_def *defs, const char *usage, const char *ab
     fprintf(f, "\nflags:\n");
     for (const flag_def *d = defs; d && d->name; d++) {
         char left[64];
-        snprintf(left, sizeof left, "--%s %s", d->name, type_word(d->type));
+        if (d->name[0] && !d->name[1]) /* one letter: -x works too */
+            snprintf(left, sizeof left, "-%s, --%s %s", d->name, d->name, type_word(d->type));
+        else
+            snprintf(left, sizeof left, "--%s %s", d->name, type_word(d->type));
         fprintf(f, "  %-26s %s", left, d->help ? d->help : "");
         if (d->def && d->type != FLAG_BOOL) fprintf(f, " (default %s)", d->def);
         if (d->type == FLAG_BOOL && d->def && !strcmp(d->def, "1")) fprintf(f, " (default on; --no-%s to turn off)", d->name);
@@ -78,12 +81,18 @@ int flags_parse(flag_def *defs, int argc, char **argv, char **pos, int max_pos, 
             return 0;
         }
         if (!only_pos && !strcmp(a, "--")) { only_pos = 1; continue; }
-        if (!only_pos && a[0] == '-' && a[1] == '-' && a[2]) {
+        /* a one-letter flag may also be spelled with one dash: -m CKPT, -o OUT */
+        int short_form = 0;
+        if (!only_pos && a[0] == '-' && a[1] && a[1] != '-' && (!a[2] || a[2] == '='))
+            for (flag_def *e = defs; e && e->name; e++)
+                if (e->name[0] == a[1] && !e->name[1]) { short_form = 1; break; }
+        if (!only_pos && (short_form || (a[0] == '-' && a[1] == '-' && a[2]))) {
+            const char *body = short_form ? a + 1 : a + 2;
             char name[128];
-            const char *eq = strchr(a + 2, '=');
-            size_t len = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
+            const char *eq = strchr(body, '=');
+            size_t len = eq ? (size_t)(eq - body) : strlen(body);
             if (len >= sizeof name) len = sizeof name - 1;
-            memcpy(name, a + 2, len);
+            memcpy(name, body, len);
             name[len] = 0;
             int neg = 0;
             flag_def *d = NULL;

@@ -46,6 +46,9 @@ sleep 2; kill -INT $pid; wait $pid; rc=$?
 "$G" train --preset synth-hawk --task induction --task-vocab 16 --seq 32 --batch 8 --steps 5 --no-db --quiet --o "$D/ih.safetensors"; ok $? "task training"
 "$G" eval --m "$D/ih.safetensors" --task induction --task-vocab 16 --lengths 32,64 --n 16 > "$D/ev.txt"; ok $? "eval"
 [[ $(grep -c '^ *[0-9]' "$D/ev.txt") -eq 2 ]]; ok $? "eval prints one row per length"
+"$G" eval -m "$D/ih.safetensors" --task induction --task-vocab 16 --lengths 32,64 --n 16 > "$D/ev1.txt"; ok $? "eval -m (one dash)"
+cmp -s "$D/ev.txt" "$D/ev1.txt"; ok $? "-m and --m give the same evaluation"
+"$G" eval -q > /dev/null 2>&1; [[ $? -eq 2 ]]; ok $? "unknown one-dash flag is a usage error"
 "$G" eval --m "$D/a.safetensors" --task text --corpus "$C" --split "" --lengths 256 --docs 2 --chunk 100 > "$D/tx.txt"; ok $? "text eval with decode continuation"
 grep -q "windows" "$D/tx.txt"; ok $? "text eval output"
 
