@@ -61,6 +61,12 @@ GIT_DIRTY := $(shell test -n "$$(git status --porcelain --untracked-files=no 2>/
 CFLAGS += -DGRIFFIN_COMMIT='"$(GIT_COMMIT)"' -DGRIFFIN_DIRTY=$(GIT_DIRTY) \
           -DGRIFFIN_CFLAGS='"$(OPT)$(if $(HAVE_OMP), -fopenmp)"' -DGRIFFIN_HAVE_GNUPLOT=0$(HAVE_GNUPLOT)
 
+# The commit and dirty flag are compiled into kernels/machine.c (runs record
+# them): rebuild that object whenever they change, through a stamp file that
+# is rewritten only when its content differs.
+VERSION_STAMP := $(BUILD)/version.stamp
+$(shell mkdir -p $(BUILD) && echo '$(GIT_COMMIT) $(GIT_DIRTY)' | cmp -s - $(VERSION_STAMP) 2>/dev/null || echo '$(GIT_COMMIT) $(GIT_DIRTY)' > $(VERSION_STAMP))
+
 yn = $(if $(1),✓,✗)
 
 # ---- sources -------------------------------------------------------------
@@ -106,6 +112,8 @@ deps:
 $(BUILD)/%.o: %.c $(wildcard kernels/*.h models/*.h suites/*.h results/*.h bench/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/kernels/machine.o: $(VERSION_STAMP)
 
 $(BUILD)/%.o: %.cc $(wildcard bench/*.h kernels/*.h)
 	@mkdir -p $(dir $@)
