@@ -4,7 +4,9 @@
 #   SUITE  suite that fills it  PTITLE, XL, YL  panel title and axis labels
 #   LOGX   0, 2 or 10           LOGY   0 or 10
 #   FOOT   1: add the machine/commit footnote
+#   HINT   what to run when there is no data (default: griffin run SUITE)
 if (!exists("YEXPR")) { YEXPR = 'y' }
+if (!exists("HINT")) { HINT = '' }
 if (!exists("LOGY")) { LOGY = 0 }
 if (!exists("FOOT")) { FOOT = 1 }
 R = (run ne '') ? run : val(sprintf("select coalesce(max(run_id),'') from curve where name='%s'", CURVE))
@@ -13,7 +15,7 @@ set title PTITLE
 set xlabel XL
 set ylabel YL
 if (NS == 0) {
-    eval(nodata(sprintf("no data yet — run: griffin run %s", SUITE)))
+    eval(nodata(HINT ne '' ? 'no data yet — run: '.HINT : sprintf("no data yet — run: griffin run %s", SUITE)))
 } else {
     if (LOGX > 0) { set logscale x LOGX } else { unset logscale x }
     if (LOGY > 0) { set logscale y LOGY } else { unset logscale y }

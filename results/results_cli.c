@@ -739,7 +739,8 @@ static const struct {
     {"fig4_latency", "latency", "time to sample N tokens (Fig. 4)"},
     {"fig4b_decode_model", "latency", "decode step: measured vs (params + B x cache) / bandwidth (§5.1)"},
     {"fig5_longctx", "longctx", "loss by position, log x, T_train marked (Fig. 5)"},
-    {"fig6_copyret", "copyret", "copy/retrieval accuracy (Fig. 6a-c)"},
+    {"fig6_copyret", "copyret", "copy/retrieval accuracy (Fig. 6a-d)"},
+    {"training", "train", "a griffin train run: training loss and held-out metric by step"},
 };
 #define NFIG ((int)(sizeof FIGURES / sizeof *FIGURES))
 

@@ -4,7 +4,10 @@
  *  (b) Induction Heads: trained at one length, accuracy at longer lengths.
  *  (c) Phonebook lookup and MQAR: models trained on the task at a fixed
  *      size, accuracy vs the number of entries (shorter and longer books).
- * Accuracy is exact match over the scored tokens of a sequence.
+ * Accuracy follows the task's source: selective copying and MQAR score each
+ * target token (the fraction of copied tokens / answered queries that are
+ * right), induction heads its single answer, phonebook the whole number
+ * (exact match of the 10 digits).
  */
 #include <math.h>
 #include <stdio.h>
@@ -24,9 +27,10 @@ typedef struct {
     double lr, lr_mqa; /* peak learning rate: recurrent families, and MQA */
 } cr_scale;
 
-/* MQA gets its own peak learning rate: at the recurrent models' 5e-3 the
- * 5-block MQA stays at chance on induction heads (measured), at 1e-3 it
- * learns it (97.7% at T=64 after 1,500 steps). */
+/* MQA gets its own peak learning rate. Measured at T=64, 1,500 steps, batch
+ * 32: on induction heads the 5-block MQA stays at chance at the recurrent
+ * models' 5e-3, reaches 74% at 3e-3, 100% at 2e-3 and 97.7% at 1e-3; on
+ * selective copying (8 tokens) it copies 98.1% of tokens at 2e-3. */
 static double lr_of(const cr_scale *s, int f) { return f == FAMILY_MQA ? s->lr_mqa : s->lr; }
 
 static void scale_of(const suite_ctx *c, cr_scale *s) {
@@ -38,7 +42,7 @@ static void scale_of(const suite_ctx *c, cr_scale *s) {
          * trained at T=64 (window 32) and evaluated to 64x that, MQAR with
          * 8 pairs at T=64 over 128 tokens */
         *s = (cr_scale){64, 8, 32, 1500, 100, 64, 32, 1500, {64, 128, 256, 512, 1024, 2048, 4096}, 7,
-                        64, 128, 8, 1500, {2, 4, 8, 12, 16}, 5, 8, 300, {4, 8, 12, 16, 24}, 5, 32, 256, 5e-3, 1e-3};
+                        64, 128, 8, 1500, {2, 4, 8, 12, 16}, 5, 8, 300, {4, 8, 12, 16, 24}, 5, 32, 256, 5e-3, 2e-3};
     else
         *s = (cr_scale){1024, 16, 512, 4000, 250, 256, 128, 4000, {256, 512, 1024, 2048, 4096, 8192, 16384}, 7,
                         256, 8192, 16, 4000, {4, 8, 16, 32, 48, 64}, 6, 16, 4000, {8, 16, 32, 64, 96}, 5, 32, 256, 1e-3, 1e-3};
@@ -98,7 +102,7 @@ typedef struct {
 static void sc_eval(suite_ctx *c, model *m, int64_t step, void *u) {
     sc_state *s = u;
     double acc = 0;
-    if (eval_task(m, s->k, &s->tp, s->T, s->n, s->B, s->seed, &acc, NULL, NULL) != 0) return;
+    if (eval_task(m, s->k, &s->tp, s->T, s->n, s->B, s->seed, NULL, &acc, NULL) != 0) return;
     if (s->nx < 128) { s->xs[s->nx] = (double)step; s->ys[s->nx++] = acc; }
 }
 
@@ -187,13 +191,18 @@ int suite_copyret(suite_ctx *c) {
     if (rc) return rc;
     {
         char meas[200];
-        snprintf(meas, sizeof meas, "acc at %dx train length: MQA %.2f, Hawk %.2f, Griffin %.2f", s.ih_len[s.ih_nlen - 1] / s.ih_T, ih_at_max[0], ih_at_max[1],
-                 ih_at_max[2]);
-        suite_claim(c, "induction heads: MQA fails past its training length; Hawk/Griffin extrapolate", meas,
-                    isnan(ih_at_max[0] + ih_at_max[1] + ih_at_max[2]) ||
-                            fmax(ih_at_train[0], fmax(ih_at_train[1], ih_at_train[2])) < 0.5 /* nothing learned */
+        /* reproduced: every model learned the task (>= 0.8 at the training
+         * length), MQA is near chance far beyond it (< 0.2) while both
+         * recurrent models keep at least 0.3 more; not reproduced: MQA keeps
+         * as much as the weaker recurrent model */
+        double rec_min = fmin(ih_at_max[1], ih_at_max[2]);
+        int learned = fmin(ih_at_train[0], fmin(ih_at_train[1], ih_at_train[2])) >= 0.8;
+        snprintf(meas, sizeof meas, "acc at train length MQA %.2f, Hawk %.2f, Griffin %.2f; at %dx: %.2f, %.2f, %.2f", ih_at_train[0],
+                 ih_at_train[1], ih_at_train[2], s.ih_len[s.ih_nlen - 1] / s.ih_T, ih_at_max[0], ih_at_max[1], ih_at_max[2]);
+        suite_claim(c, "induction heads: MQA fails past its training length; Hawk/Griffin extrapolate better", meas,
+                    isnan(ih_at_max[0] + ih_at_max[1] + ih_at_max[2]) || !learned
                         ? "inconclusive"
-                        : verdict(ih_at_max[0] < 0.5 && ih_at_max[1] > 0.9 && ih_at_max[2] > 0.9, ih_at_max[0] >= fmin(ih_at_max[1], ih_at_max[2])));
+                        : verdict(ih_at_max[0] < 0.2 && rec_min > ih_at_max[0] + 0.3, ih_at_max[0] >= rec_min));
     }
     /* (c) MQAR and phonebook: accuracy vs number of entries */
     double acc_big[2][3];
@@ -223,14 +232,14 @@ int suite_copyret(suite_ctx *c) {
                     ep.n_tokens = ev[i];
                     int Te = k == TASK_MQAR ? (4 * ev[i] > s.mq_T ? 4 * ev[i] : s.mq_T) : task_min_seq(k, &ep);
                     if (k == TASK_MQAR && Te >= ep.vocab) continue;
-                    double acc;
+                    double acc, tok_acc;
                     suite_progress(c, "%s %s: eval with %d entries (T=%d)", task_name(k), family_title((model_family)f), ev[i], Te);
-                    if (eval_task(&m, k, &ep, Te, s.eval_n, 4, c->seed + 13, &acc, NULL, NULL) != 0) {
+                    if (eval_task(&m, k, &ep, Te, s.eval_n, 4, c->seed + 13, &acc, &tok_acc, NULL) != 0) {
                         fprintf(stderr, "[copyret] %s\n", util_last_error());
                         continue;
                     }
                     xs[nx] = ev[i];
-                    ys[nx++] = acc;
+                    ys[nx++] = k == TASK_MQAR ? tok_acc : acc; /* per query for MQAR, whole number for phonebook */
                 }
                 if (nx) acc_big[t][f] = ys[nx - 1];
                 char params[200];

@@ -21,7 +21,7 @@ typedef struct {
 
 static void scale_of(const suite_ctx *c, lc_scale *s) {
     if (c->scale == SCALE_SMOKE) *s = (lc_scale){32, 3, 16, 32, 8, 16, 8, 3e-3};
-    else if (c->scale == SCALE_CPU) *s = (lc_scale){128, 4, 128, 256, 16, 150, 48, 3e-3};
+    else if (c->scale == SCALE_CPU) *s = (lc_scale){128, 4, 128, 256, 16, 500, 48, 3e-3};
     else *s = (lc_scale){2048, 24, 1024, 2048, 16, 20000, 64, 1e-3};
 }
 

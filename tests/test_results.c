@@ -129,6 +129,8 @@ static int mode_fill(const char *db) {
     curve_fn(s, run, "induction_acc_by_len", "MQA", 64, 2, 6, f_acclen, 256);
     curve_fn(s, run, "phonebook_acc_by_size", "Griffin", 20, 2, 5, f_acclen, 80);
     curve_fn(s, run, "mqar_acc_by_pairs", "Hawk", 2, 2, 5, f_acclen, 16);
+    curve_fn(s, run, "train_loss", "synth-mqa", 10, 2, 8, f_loss, 0);
+    curve_fn(s, run, "heldout_accuracy", "synth-mqa", 100, 2, 5, f_acc, 300);
     curve_fn(s, run, "decode_model", "Hawk len=1024 measured", 1, 2, 5, f_lin, 0.5);
     curve_fn(s, run, "decode_model", "Hawk len=1024 predicted", 1, 2, 5, f_lin, 0.4);
     curve_fn(s, run, "scan_gbps", "seq", 256, 2, 5, f_flat, 10);

@@ -96,7 +96,7 @@ fi
 ok "bad run spec: exit 2" '"$G" results show nosuchrun --db "$DB" > /dev/null 2>&1; [[ $? -eq 2 ]]'
 
 # figures
-figs="scan roofline history fig3_train_step fig1b_decode_throughput fig4_latency fig4b_decode_model fig5_longctx fig6_copyret"
+figs="scan roofline history fig3_train_step fig1b_decode_throughput fig4_latency fig4b_decode_model fig5_longctx fig6_copyret training"
 "$G" plot all --db "$T/empty.sqlite" --out "$T/empty" --term dumb > /dev/null 2> "$T/plot.err"; rc=$?
 if command -v gnuplot > /dev/null && command -v sqlite3 > /dev/null; then
     ok "empty db: plot all exits 0" '[[ $rc -eq 0 ]]'
