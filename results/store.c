@@ -470,7 +470,8 @@ static int set_wal(store *s) {
             if (rc == SQLITE_ROW)
                 util_error("%s: cannot switch the database to WAL journal mode (another process holds it in another mode)", s->path);
             else
-                util_error("%s: cannot switch the database to WAL journal mode: %s%s", s->path, sqlite3_errstr(rc), hint_for(rc));
+                util_error("%s: cannot switch the database to WAL journal mode: %s (extended code %d: %s)%s", s->path, sqlite3_errstr(rc),
+                           sqlite3_extended_errcode(s->db), sqlite3_errmsg(s->db), hint_for(rc));
             return -1;
         }
         struct timespec ts = { 0, step_ms * 1000000L };
