@@ -1,5 +1,5 @@
 /* store.c — see store.h. The schema, its migrations, the writers and the
- * queries. All SQL of the project is in this file and results_cli.c's calls
+ * queries. All SQL of the project is in this file and suites/cmd_results.c's calls
  * into it; gnuplot scripts read the file with the sqlite3 shell (read-only).
  */
 #include "store.h"

@@ -42,6 +42,10 @@ void suite_claim(suite_ctx *c, const char *claim, const char *measured, const ch
         fprintf(stderr, "warning: results store: %s\n", util_last_error());
 }
 
+void suite_time_begin(suite_ctx *c) { busy_begin(&c->busy_mark); }
+
+void suite_time_end(suite_ctx *c) { c->busy = busy_end(&c->busy_mark); }
+
 static int g_progress_open;
 
 void suite_progress(suite_ctx *c, const char *fmt, ...) {

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "busy.h"
 #include "model.h"
 #include "store.h"
 
@@ -35,6 +36,9 @@ typedef struct {
     volatile sig_atomic_t *stop;
     int nclaims;
     char claim[SUITE_MAX_CLAIMS][3][200]; /* claim, measured, verdict */
+    /* interference: the timed region bracketed by suite_time_begin/end */
+    busy_mark busy_mark;
+    busy_result busy;        /* of the last finished timed region */
 } suite_ctx;
 
 typedef int (*suite_fn)(suite_ctx *);
@@ -48,6 +52,13 @@ store_id suite_case(suite_ctx *c, const char *name, const char *params_json);
 void suite_samples(suite_ctx *c, store_id cs, const char *metric, const char *unit, int flags, const double *v, int n);
 void suite_curve(suite_ctx *c, store_id cs, const char *name, const char *series, const double *x, const double *y, int n);
 void suite_claim(suite_ctx *c, const char *claim, const char *measured, const char *verdict);
+
+/* Bracket every timed region (the repetitions of one case) with these:
+ * suite_time_end() stores in c->busy how much of the machine other
+ * processes took meanwhile, and the next suite_samples() of a timed
+ * (non-deterministic) metric records it with the samples. */
+void suite_time_begin(suite_ctx *c);
+void suite_time_end(suite_ctx *c);
 
 /* Progress: one rewritten line on a TTY, plain lines otherwise. */
 void suite_progress(suite_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,4 +1,4 @@
-/* results_cli.c — the `griffin` subcommands over the results store:
+/* cmd_results.c — the `griffin` subcommands over the results store:
  *
  *   griffin results list|show RUN|export RUN --csv|--json|--curves|id [RUN]
  *   griffin import-gbench FILE.json          Google Benchmark JSON -> a run
