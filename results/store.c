@@ -161,7 +161,33 @@ static const char SCHEMA_V2[] =
     "  verdict TEXT NOT NULL CHECK(verdict IN ('reproduced','not reproduced','inconclusive')),\n"
     "  created TEXT NOT NULL) STRICT;\n";
 
-static const char *const MIGRATIONS[STORE_SCHEMA_VERSION] = {SCHEMA_V1, SCHEMA_V2};
+/* v3: what the verdicts rest on. result.busy / steal: the fraction of the
+ * machine other processes (steal included) took while the case was timed
+ * (NULL: not measured or too short to tell); claim_id, rule (the rule text
+ * and thresholds it was judged by, JSON), inputs (the values, JSON) and why;
+ * acceptance: a run (or one case/metric of it) accepted into the rolling
+ * baseline after a flagged change; finding: interval, adjusted p and the
+ * reason for a metric not judged; case_failure: a case that failed is
+ * stored as failed with its reason, never as a number. */
+static const char SCHEMA_V3[] =
+    "ALTER TABLE result ADD COLUMN busy REAL;\n"
+    "ALTER TABLE result ADD COLUMN steal REAL;\n"
+    "ALTER TABLE claim ADD COLUMN claim_id TEXT;\n"
+    "ALTER TABLE claim ADD COLUMN rule TEXT;\n"
+    "ALTER TABLE claim ADD COLUMN inputs TEXT;\n"
+    "ALTER TABLE claim ADD COLUMN why TEXT;\n"
+    "CREATE TABLE acceptance(\n"
+    "  id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,\n"
+    "  case_id INTEGER REFERENCES bench_case(id), metric TEXT, reason TEXT, created TEXT NOT NULL) STRICT;\n"
+    "ALTER TABLE finding ADD COLUMN lo REAL;\n"
+    "ALTER TABLE finding ADD COLUMN hi REAL;\n"
+    "ALTER TABLE finding ADD COLUMN q REAL;\n"
+    "ALTER TABLE finding ADD COLUMN reason TEXT;\n"
+    "CREATE TABLE case_failure(\n"
+    "  id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,\n"
+    "  case_id INTEGER REFERENCES bench_case(id), reason TEXT NOT NULL, created TEXT NOT NULL) STRICT;\n";
+
+static const char *const MIGRATIONS[STORE_SCHEMA_VERSION] = {SCHEMA_V1, SCHEMA_V2, SCHEMA_V3};
 
 #define NOW_SQL "strftime('%Y-%m-%dT%H:%M:%SZ','now')"
 
@@ -697,12 +723,20 @@ static int insert_result(store *s, store_id run, store_id cs, const char *metric
 
 int store_result_samples(store *s, store_id run, store_id cs, const char *metric, const char *unit,
                          int flags, const double *samples, int n) {
+    return store_result_samples_busy(s, run, cs, metric, unit, flags, samples, n, NULL);
+}
+
+int store_result_samples_busy(store *s, store_id run, store_id cs, const char *metric, const char *unit,
+                              int flags, const double *samples, int n, const busy_result *busy) {
     sqlite3_stmt *st = NULL;
     if (!metric || n < 0 || (n > 0 && !samples)) { util_error("store_result_samples: bad arguments"); return -1; }
     stats_summary sm = stats_summarize(samples, n);
     store_id rid;
     if (store_tx_begin(s)) return -1;
     if (insert_result(s, run, cs, metric, unit, flags, &sm, &rid) != 0) goto fail;
+    if (busy && busy->ok && s->version >= 3 &&
+        stmt_exec(s, NULL, "UPDATE result SET busy=?, steal=? WHERE id=?", "rrI", busy->others, busy->steal, rid) != 0)
+        goto fail;
     if (stmt_prepare(s, &st, "INSERT INTO sample(result_id, rep, value) VALUES(?,?,?)", "") != 0) goto fail;
     for (int i = 0; i < n; i++)
         if (stmt_step_reset(s, st, "Iir", rid, i, samples[i]) != 0) goto fail;
@@ -747,6 +781,23 @@ int store_claim(store *s, store_id run, const char *suite, const char *claim, co
     return tx_exec(s, NULL,
         "INSERT INTO claim(run_id, suite, claim, measured, verdict, created) VALUES(?,?,?,?,?," NOW_SQL ")", "Itttt",
         run, suite ? suite : "", claim ? claim : "", measured ? measured : "", verdict);
+}
+
+int store_claim_judged(store *s, store_id run, const char *suite, const char *claim_id, const char *statement,
+                       const char *measured, const char *verdict, const char *rule_json, const char *inputs_json,
+                       const char *why) {
+    if (s->version < 3) return store_claim(s, run, suite, statement, measured, verdict);
+    return tx_exec(s, NULL,
+        "INSERT INTO claim(run_id, suite, claim, measured, verdict, created, claim_id, rule, inputs, why)"
+        " VALUES(?,?,?,?,?," NOW_SQL ",?,?,?,?)", "Ittttttt",
+        run, suite ? suite : "", statement ? statement : "", measured ? measured : "", verdict, claim_id, rule_json,
+        inputs_json, why);
+}
+
+int store_case_failed(store *s, store_id run, store_id cs, const char *reason) {
+    if (s->version < 3) { util_error("store_case_failed: database schema %d predates case_failure", s->version); return -1; }
+    return tx_exec(s, NULL, "INSERT INTO case_failure(run_id, case_id, reason, created) VALUES(?,?,?," NOW_SQL ")", "INt",
+                   run, cs, reason ? reason : "");
 }
 
 int store_baseline_set(store *s, const char *name, store_id run) {

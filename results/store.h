@@ -29,9 +29,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "busy.h"
 #include "machine.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_DEFAULT_PATH "results/griffin.sqlite"
 
 typedef struct store store;
@@ -95,6 +96,10 @@ int store_case_key(const char *suite, const char *name, const char *params_json,
  * Replaces an earlier result of the same (run, case, metric). */
 int store_result_samples(store *s, store_id run, store_id cs, const char *metric, const char *unit,
                          int flags, const double *samples, int n);
+/* The same, with how much of the machine other processes took while the
+ * samples were timed (busy NULL or !busy->ok: not recorded). */
+int store_result_samples_busy(store *s, store_id run, store_id cs, const char *metric, const char *unit,
+                              int flags, const double *samples, int n, const busy_result *busy);
 /* Aggregates only (no raw samples), e.g. a Google Benchmark file with
  * aggregate rows only. NaN for unknown fields. */
 int store_result_aggregate(store *s, store_id run, store_id cs, const char *metric, const char *unit,
@@ -107,6 +112,15 @@ int store_curve(store *s, store_id run, store_id cs, const char *name, const cha
 /* Paper claim vs measured. verdict: "reproduced", "not reproduced" or "inconclusive". */
 int store_claim(store *s, store_id run, const char *suite, const char *claim, const char *measured,
                 const char *verdict);
+/* A claim judged through the claims registry: its id, the statement, what
+ * was measured, the verdict, the rule it was judged by (text and
+ * thresholds, JSON), the input values (JSON) and why. */
+int store_claim_judged(store *s, store_id run, const char *suite, const char *claim_id, const char *statement,
+                       const char *measured, const char *verdict, const char *rule_json, const char *inputs_json,
+                       const char *why);
+/* A case that failed (cs may be 0 when the case never got an id): stored
+ * as failed with the reason, never as a number. */
+int store_case_failed(store *s, store_id run, store_id cs, const char *reason);
 int store_baseline_set(store *s, const char *name, store_id run);
 
 /* SIGINT/SIGTERM: store_catch_signals() installs handlers that only record

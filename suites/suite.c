@@ -21,7 +21,9 @@ store_id suite_case(suite_ctx *c, const char *name, const char *params_json) {
 
 void suite_samples(suite_ctx *c, store_id cs, const char *metric, const char *unit, int flags, const double *v, int n) {
     if (!c->db || !cs || n <= 0) return;
-    if (store_result_samples(c->db, c->run, cs, metric, unit, flags, v, n) != 0)
+    /* a timed metric carries the interference of the last timed region */
+    const busy_result *b = (flags & STORE_DETERMINISTIC) ? NULL : &c->busy;
+    if (store_result_samples_busy(c->db, c->run, cs, metric, unit, flags, v, n, b) != 0)
         fprintf(stderr, "warning: results store: %s\n", util_last_error());
 }
 
@@ -42,7 +44,10 @@ void suite_claim(suite_ctx *c, const char *claim, const char *measured, const ch
         fprintf(stderr, "warning: results store: %s\n", util_last_error());
 }
 
-void suite_time_begin(suite_ctx *c) { busy_begin(&c->busy_mark); }
+void suite_time_begin(suite_ctx *c) {
+    memset(&c->busy, 0, sizeof c->busy);
+    busy_begin(&c->busy_mark);
+}
 
 void suite_time_end(suite_ctx *c) { c->busy = busy_end(&c->busy_mark); }
 

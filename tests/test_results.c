@@ -191,18 +191,26 @@ static void test_migrations(void) {
     TEST_CHECK(store_claim(s, run, "unit", "c", "m", "reproduced") != 0, "v1 has no claim table");
     store_run_end(s, run, "ok");
     store_close(s);
-    TEST_CHECK(store_open(&s, p) == 0, "migrate v1 -> v2: %s", util_last_error());
+    TEST_CHECK(store_open(&s, p) == 0, "migrate v1 -> v%d: %s", STORE_SCHEMA_VERSION, util_last_error());
     if (!s) return;
-    TEST_CHECK(store_schema_version(s) == 2, "now v2");
+    TEST_CHECK(store_schema_version(s) == STORE_SCHEMA_VERSION, "now v%d", STORE_SCHEMA_VERSION);
     store_metric *m = NULL;
     int n = 0;
     TEST_CHECK(store_load_metrics(s, &run, 1, &m, &n) == 0 && n == 1 && m[0].ns == 5, "v1 data survives (n=%d)", n);
+    store_id cid = n > 0 ? m[0].case_id : 0;
     store_metrics_free(m, n);
     TEST_CHECK(store_claim(s, run, "unit", "claim", "measured", "reproduced") == 0, "claim after migration: %s", util_last_error());
     TEST_CHECK(store_claim(s, run, "unit", "claim", "measured", "maybe") != 0, "verdict is checked");
+    busy_result br = {1, 1.0, 0.25, 0.05, 0.7, 0.05};
+    double xs[3] = {1, 2, 3};
+    TEST_CHECK(store_result_samples_busy(s, run, cid, "timed", "s", STORE_LOWER, xs, 3, &br) == 0,
+               "samples with interference after migration: %s", util_last_error());
+    TEST_CHECK(store_claim_judged(s, run, "unit", "u1", "statement", "measured", "inconclusive", "{\"rule\":\"x\"}",
+                                  "{\"a\":1}", "because") == 0, "judged claim after migration: %s", util_last_error());
+    TEST_CHECK(store_case_failed(s, run, 0, "it broke") == 0, "failed case after migration: %s", util_last_error());
     TEST_CHECK(store_integrity_check(s) == 0, "integrity after migration");
     store_close(s);
-    TEST_CHECK(store_open(&s, p) == 0 && store_schema_version(s) == 2, "reopen is idempotent");
+    TEST_CHECK(store_open(&s, p) == 0 && store_schema_version(s) == STORE_SCHEMA_VERSION, "reopen is idempotent");
     store_close(s);
 }
 
