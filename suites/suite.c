@@ -27,6 +27,13 @@ void suite_samples(suite_ctx *c, store_id cs, const char *metric, const char *un
         fprintf(stderr, "warning: results store: %s\n", util_last_error());
 }
 
+void suite_accuracy(suite_ctx *c, store_id cs, const char *metric, long correct, long total) {
+    /* provisional representation (the regression-gate work replaces it with
+     * one that keeps the counts): the fraction as one deterministic sample */
+    double v = total > 0 ? (double)correct / (double)total : NAN;
+    suite_samples(c, cs, metric, "fraction", STORE_HIGHER | STORE_DETERMINISTIC, &v, 1);
+}
+
 void suite_curve(suite_ctx *c, store_id cs, const char *name, const char *series, const double *x, const double *y, int n) {
     if (!c->db || n <= 0) return;
     if (store_curve(c->db, c->run, cs, name, series, x, y, n) != 0)

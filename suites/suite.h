@@ -50,6 +50,10 @@ int suite_copyret(suite_ctx *c);
 /* Recording (no-ops without a database; errors are printed, not fatal). */
 store_id suite_case(suite_ctx *c, const char *name, const char *params_json);
 void suite_samples(suite_ctx *c, store_id cs, const char *metric, const char *unit, int flags, const double *v, int n);
+/* A counted accuracy: `correct` of `total` scored items (tokens, answers,
+ * sequences). Stored so that the check can judge it with a two-proportion
+ * test on the counts, not as a bare fraction. */
+void suite_accuracy(suite_ctx *c, store_id cs, const char *metric, long correct, long total);
 void suite_curve(suite_ctx *c, store_id cs, const char *name, const char *series, const double *x, const double *y, int n);
 void suite_claim(suite_ctx *c, const char *claim, const char *measured, const char *verdict);
 
