@@ -42,6 +42,37 @@ const char *util_last_error(void);
 
 /* 64-byte aligned allocation (zeroed); free with util_free. Aborts on OOM. */
 void *util_alloc(size_t bytes);
+/* The same for sizes that come from user input: NULL (and util_error naming
+ * the size) when the request is larger than the memory available now or the
+ * allocation fails, instead of aborting (or touching pages until the OOM
+ * killer ends the process). */
+void *util_try_alloc(size_t bytes);
+
+/* ---- atomic file replacement ------------------------------------------------
+ * util_atomic_open writes into a temporary file beside PATH; util_atomic_commit
+ * flushes, fsyncs, renames it over PATH and fsyncs the folder, so PATH is at
+ * every moment either the previous file or the complete new one (kill -9, a
+ * full disk, a file-size limit). Every failure leaves PATH untouched, removes
+ * the temporary and records a message naming PATH, the failing step and the
+ * errno text ("out.csv: write: No space left on device").
+ *
+ *   util_afile a;
+ *   if (util_atomic_open(&a, path) != 0) return -1;
+ *   fprintf(a.f, ...); fwrite(..., a.f);
+ *   if (util_atomic_commit(&a) != 0) return -1;     // or util_atomic_abort(&a)
+ */
+typedef struct {
+    FILE *f;        /* write through this */
+    void *st;       /* private: temporary's fd, first write errno, names */
+} util_afile;
+int util_atomic_open(util_afile *a, const char *path);
+int util_atomic_commit(util_afile *a);
+void util_atomic_abort(util_afile *a);
+/* Whole buffer to PATH atomically. 0 or -1. */
+int util_write_file_atomic(const char *path, const void *data, size_t n);
+/* Check a stream the caller did not open (stdout): flush it and report a
+ * write error as "WHAT: write: <errno text>". 0 or -1. */
+int util_stream_check(FILE *f, const char *what);
 void util_free(void *p);
 
 /* Monotonic wall clock in seconds. */

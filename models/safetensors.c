@@ -30,27 +30,36 @@ static int expect(jp *j, char c) {
     return 0;
 }
 
-/* Parse a JSON string into out (cap bytes, NUL-terminated; too long = error). */
-static int jstring(jp *j, char *out, size_t cap) {
+/* Parse a JSON string. out == NULL: validate and skip it (any length).
+ * Otherwise decode into out (cap bytes, NUL-terminated); a longer string is
+ * still read to its end (so parsing can go on) and gives -2. *len (may be
+ * NULL) receives the decoded length. A NUL byte (\u0000) is refused (-1 with
+ * j->err set): names and metadata are C strings, and a NUL would silently
+ * cut them. Malformed: -1. */
+static int jstring(jp *j, char *out, size_t cap, size_t *len) {
     ws(j);
     if (j->p >= j->end || *j->p != '"') return -1;
     j->p++;
     size_t n = 0;
+    int too_long = 0;
     while (j->p < j->end && *j->p != '"') {
         unsigned char ch = (unsigned char)*j->p++;
+        unsigned char buf[3];
+        int nb = 1;
         if (ch < 0x20) return -1;
+        buf[0] = ch;
         if (ch == '\\') {
             if (j->p >= j->end) return -1;
             char e = *j->p++;
             switch (e) {
-            case '"': ch = '"'; break;
-            case '\\': ch = '\\'; break;
-            case '/': ch = '/'; break;
-            case 'b': ch = '\b'; break;
-            case 'f': ch = '\f'; break;
-            case 'n': ch = '\n'; break;
-            case 'r': ch = '\r'; break;
-            case 't': ch = '\t'; break;
+            case '"': buf[0] = '"'; break;
+            case '\\': buf[0] = '\\'; break;
+            case '/': buf[0] = '/'; break;
+            case 'b': buf[0] = '\b'; break;
+            case 'f': buf[0] = '\f'; break;
+            case 'n': buf[0] = '\n'; break;
+            case 'r': buf[0] = '\r'; break;
+            case 't': buf[0] = '\t'; break;
             case 'u': {
                 if (j->end - j->p < 4) return -1;
                 unsigned v = 0;
@@ -62,27 +71,39 @@ static int jstring(jp *j, char *out, size_t cap) {
                     else if (h >= 'A' && h <= 'F') v |= (unsigned)(h - 'A' + 10);
                     else return -1;
                 }
+                if (v == 0) { j->err = "a string holds a NUL byte (\\u0000)"; return -1; }
                 /* encode as UTF-8 (surrogates kept as-is: metadata only) */
-                unsigned char buf[3];
-                int nb;
                 if (v < 0x80) { buf[0] = (unsigned char)v; nb = 1; }
                 else if (v < 0x800) { buf[0] = (unsigned char)(0xC0 | (v >> 6)); buf[1] = (unsigned char)(0x80 | (v & 0x3F)); nb = 2; }
                 else { buf[0] = (unsigned char)(0xE0 | (v >> 12)); buf[1] = (unsigned char)(0x80 | ((v >> 6) & 0x3F)); buf[2] = (unsigned char)(0x80 | (v & 0x3F)); nb = 3; }
-                for (int k = 0; k < nb; k++) {
-                    if (n + 1 >= cap) return -2;
-                    out[n++] = (char)buf[k];
-                }
-                continue;
+                break;
             }
             default: return -1;
             }
         }
-        if (n + 1 >= cap) return -2;
-        out[n++] = (char)ch;
+        for (int k = 0; k < nb; k++, n++) {
+            if (!out) continue;
+            if (n + 1 >= cap) too_long = 1;
+            else out[n] = (char)buf[k];
+        }
     }
     if (j->p >= j->end) return -1;
     j->p++;
-    out[n] = 0;
+    if (out && cap) out[too_long ? cap - 1 : n] = 0;
+    if (len) *len = n;
+    return too_long ? -2 : 0;
+}
+
+/* A JSON string of any length into a new allocation (caller frees). */
+static int jstring_dup(jp *j, char **out) {
+    jp probe = *j;
+    size_t n = 0;
+    *out = NULL;
+    if (jstring(&probe, NULL, 0, &n) != 0) { j->err = probe.err; return -1; }
+    char *b = malloc(n + 1);
+    CHECK_ALLOC(b);
+    if (jstring(j, b, n + 1, NULL) != 0) { free(b); return -1; }
+    *out = b;
     return 0;
 }
 
@@ -106,20 +127,14 @@ static int jskip(jp *j, int depth) {
     ws(j);
     if (j->p >= j->end) return -1;
     char c = *j->p;
-    if (c == '"') {
-        char tmp[4096];
-        return jstring(j, tmp, sizeof tmp) == 0 ? 0 : -1;
-    }
+    if (c == '"') return jstring(j, NULL, 0, NULL);
     if (c == '{' || c == '[') {
         char close = c == '{' ? '}' : ']';
         j->p++;
         ws(j);
         if (j->p < j->end && *j->p == close) { j->p++; return 0; }
         for (;;) {
-            if (c == '{') {
-                char key[4096];
-                if (jstring(j, key, sizeof key) || expect(j, ':')) return -1;
-            }
+            if (c == '{' && (jstring(j, NULL, 0, NULL) || expect(j, ':'))) return -1;
             if (jskip(j, depth + 1)) return -1;
             ws(j);
             if (j->p >= j->end) return -1;
@@ -143,10 +158,14 @@ static int parse_tensor(jp *j, st_tensor *t) {
     if (j->p < j->end && *j->p == '}') { util_error("tensor '%s': empty description", t->name); return -2; }
     for (;;) {
         char key[64];
-        if (jstring(j, key, sizeof key) || expect(j, ':')) return -1;
+        int kr = jstring(j, key, sizeof key, NULL);
+        if (kr == -2) key[0] = 0; /* longer than any key we know: skipped below */
+        else if (kr) return -1;
+        if (expect(j, ':')) return -1;
         if (!strcmp(key, "dtype")) {
             char d[32];
-            if (jstring(j, d, sizeof d)) return -1;
+            int dr = jstring(j, d, sizeof d, NULL);
+            if (dr == -1) return -1;
             if (!strcmp(d, "F32")) t->dtype = ST_F32;
             else if (!strcmp(d, "BF16")) t->dtype = ST_BF16;
             else if (!strcmp(d, "I32")) t->dtype = ST_I32;
@@ -193,11 +212,10 @@ static int parse_meta(jp *j, st_file *f) {
     ws(j);
     if (j->p < j->end && *j->p == '}') { j->p++; return 0; }
     for (;;) {
-        char *k = malloc(256), *v = malloc(1 << 16);
-        CHECK_ALLOC(k); CHECK_ALLOC(v);
-        if (jstring(j, k, 256) || expect(j, ':') || jstring(j, v, 1 << 16)) {
+        char *k = NULL, *v = NULL;
+        if (jstring_dup(j, &k) || expect(j, ':') || jstring_dup(j, &v)) {
             free(k); free(v);
-            util_error("bad __metadata__ (must map strings to strings of at most 64 KiB)");
+            util_error("bad __metadata__: %s", j->err ? j->err : "it must map strings to strings");
             return -2;
         }
         f->meta_key = realloc(f->meta_key, (size_t)(f->nmeta + 1) * sizeof(char *));
@@ -240,7 +258,7 @@ int st_parse(st_file *f, const uint8_t *buf, size_t len) {
     if (j.p < j.end && *j.p == '}') { j.p++; goto done; }
     for (;;) {
         char name[ST_NAME_MAX];
-        int rc = jstring(&j, name, sizeof name);
+        int rc = jstring(&j, name, sizeof name, NULL);
         if (rc == -2) { util_error("tensor name longer than %d bytes", ST_NAME_MAX - 1); goto fail; }
         if (rc || expect(&j, ':')) goto bad_json;
         if (!strcmp(name, "__metadata__")) {
@@ -307,7 +325,8 @@ done:
     }
     return 0;
 bad_json:
-    util_error("malformed JSON header near byte %ld", (long)(j.p - (const char *)buf - 8));
+    util_error("malformed JSON header near byte %ld%s%s", (long)(j.p - (const char *)buf - 8), j.err ? ": " : "",
+               j.err ? j.err : "");
 fail:
     {
         uint8_t *keep = f->owned;
@@ -465,34 +484,17 @@ int st_write(const char *path, const st_out *ts, int n, const char *const *meta_
     buf_puts(&h, &hl, &hc, "}");
     while (hl % 8) buf_puts(&h, &hl, &hc, " ");
 
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) { util_error("%s: cannot create a temporary file beside it: %s", path, strerror(errno)); free(h); return -1; }
-    FILE *fp = fdopen(fd, "wb");
-    if (!fp) { close(fd); unlink(tmp); free(h); util_error("%s: fdopen failed", path); return -1; }
+    util_afile a;
+    if (util_atomic_open(&a, path) != 0) { free(h); return -1; }
     uint8_t le[8];
     for (int i = 0; i < 8; i++) le[i] = (uint8_t)((uint64_t)hl >> (8 * i));
-    int ok = fwrite(le, 1, 8, fp) == 8 && fwrite(h, 1, hl, fp) == hl;
-    for (int i = 0; ok && i < n; i++) {
+    fwrite(le, 1, 8, a.f);
+    fwrite(h, 1, hl, a.f);
+    free(h);
+    for (int i = 0; i < n; i++) {
         uint64_t numel = 1;
         for (int d = 0; d < ts[i].ndim; d++) numel *= (uint64_t)ts[i].shape[d];
-        size_t bytes = (size_t)(numel * (uint64_t)dtype_size(ts[i].dtype));
-        ok = fwrite(ts[i].data, 1, bytes, fp) == bytes;
+        fwrite(ts[i].data, 1, (size_t)(numel * (uint64_t)dtype_size(ts[i].dtype)), a.f);
     }
-    free(h);
-    ok = ok && fflush(fp) == 0 && fsync(fileno(fp)) == 0;
-    if (fclose(fp) != 0) ok = 0;
-    if (!ok) {
-        util_error("%s: write failed (%s); the previous file is untouched", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    chmod(tmp, 0644);
-    if (rename(tmp, path) != 0) {
-        util_error("%s: rename failed: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    return util_atomic_commit(&a); /* names the path and the errno; the old file stays */
 }

@@ -20,24 +20,16 @@ int npy_write_f32(const char *path, const float *data, const int64_t *shape, int
     int hl = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }", shp);
     int total = 10 + hl + 1;
     int pad = (64 - total % 64) % 64;
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) { util_error("%s: %s", path, strerror(errno)); return -1; }
-    FILE *f = fdopen(fd, "wb");
-    if (!f) { close(fd); unlink(tmp); util_error("%s: cannot open", path); return -1; }
+    util_afile a;
+    if (util_atomic_open(&a, path) != 0) return -1;
     unsigned short hlen = (unsigned short)(hl + pad + 1);
     unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xFF), (unsigned char)(hlen >> 8)};
-    int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(hdr, 1, (size_t)hl, f) == (size_t)hl;
-    for (int i = 0; ok && i < pad; i++) ok = fputc(' ', f) != EOF;
-    ok = ok && fputc('\n', f) != EOF && fwrite(data, sizeof(float), n, f) == n;
-    if (fclose(f) != 0) ok = 0;
-    if (!ok || rename(tmp, path) != 0) {
-        util_error("%s: write failed: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    fwrite(pre, 1, 10, a.f);
+    fwrite(hdr, 1, (size_t)hl, a.f);
+    for (int i = 0; i < pad; i++) fputc(' ', a.f);
+    fputc('\n', a.f);
+    fwrite(data, sizeof(float), n, a.f);
+    return util_atomic_commit(&a);
 }
 
 int npy_read_i32(const char *path, int32_t **out, size_t *n) {

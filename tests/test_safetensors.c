@@ -79,6 +79,31 @@ int main(void) {
                   "'x'", "overflowing shape");
     expect_reject("{\"__metadata__\":{\"a\":1},\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "__metadata__",
                   "non-string metadata");
+    /* NUL bytes inside strings would silently cut names and metadata: refused */
+    expect_reject("{\"__metadata__\":{\"a\":\"b\\u0000c\"},\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8,
+                  "NUL", "NUL inside a metadata value");
+    expect_reject("{\"__metadata__\":{\"a\\u0000b\":\"c\"}}", 0, "NUL", "NUL inside a metadata key");
+    expect_reject("{\"x\\u0000y\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "NUL", "NUL inside a tensor name");
+    expect_reject("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"note\":\"\\u0000\"}}", 8, "NUL",
+                  "NUL inside a skipped value");
+    {
+        /* long strings are valid: real checkpoints carry long __metadata__ values
+         * (and unknown fields may hold long strings or have long keys) */
+        const size_t big = 300000;
+        char *h = malloc(2 * big), *lng = malloc(big + 1);
+        memset(lng, 'q', big);
+        lng[big] = 0;
+        lng[5000] = '\\'; lng[5001] = 'n'; /* an escape far in */
+        snprintf(h, 2 * big, "{\"__metadata__\":{\"long\":\"%s\"},\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],"
+                 "\"%.6000s\":\"%.9000s\",\"extra\":[\"%.5000s\",{\"%.4500s\":1}]}}", lng, lng + 6000, lng + 1, lng + 2, lng + 3);
+        b = image(h, 8, &len);
+        int rc = st_parse(&g, b, len);
+        TEST_CHECK(rc == 0, "long strings (300 KB metadata value, 6 KB key, 9 KB value) accepted: %s", rc ? util_last_error() : "");
+        const char *v = rc == 0 ? st_meta(&g, "long") : NULL;
+        TEST_CHECK(v && strlen(v) == big - 1 && v[5000] == '\n' && v[big - 2] == 'q', "long metadata value decoded whole");
+        if (rc == 0) st_close(&g);
+        free(b); free(h); free(lng);
+    }
     /* a file on disk that does not exist / is a directory */
     TEST_CHECK(st_open(&g, "/nonexistent/x.safetensors") != 0 && strstr(util_last_error(), "/nonexistent/x.safetensors"),
                "missing file named");
