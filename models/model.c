@@ -577,7 +577,10 @@ int model_decode_step(model *m, decode_state *s, const int32_t *tokens, const ui
             rope_forward(s->q, s->pos, B, H, dh, rot, c->rope_base);
             rope_forward(s->kk, s->pos, B, 1, dh, rot, c->rope_base);
             int S = s->slots[i];
-            for (int b = 0; b < B; b++) s->nvalid[b] = s->n[b] < S ? s->n[b] : S;
+            /* a local layer sees its last W cached keys plus the new one (W+1,
+             * as in prefill); W = 0 keeps one slot but sees none of it */
+            int keep = w->type == 'L' && c->window < S ? c->window : S;
+            for (int b = 0; b < B; b++) s->nvalid[b] = s->n[b] < keep ? s->n[b] : keep;
             attn_decode(s->att, s->q, s->k[i], s->v[i], s->nvalid, s->kk, s->vv, B, H, dh, S);
             for (int b = 0; b < B; b++) {
                 if (active && !active[b]) continue;

@@ -459,12 +459,13 @@ extern "C" int gpu_decode_step(gpu_model *g, gpu_decode *s, const int32_t *token
     int SL = 1;
     for (int i = 0; i < c->depth; i++)
         if (c->pattern[i] == 'L') SL = s->slots[i];
+    int KL = c->window < SL ? c->window : SL; /* keys kept visible: W (0 sees only the new one) */
     int32_t *hi = s->hints;
     for (int b = 0; b < B; b++) {
         int n = s->n[b];
         hi[b] = tokens[b];
         hi[B + b] = n;
-        hi[2 * B + b] = n < SL ? n : SL;
+        hi[2 * B + b] = n < KL ? n : KL;
         hi[3 * B + b] = n % SL;
         hi[4 * B + b] = n < s->capacity ? n : s->capacity;
         hi[5 * B + b] = n;

@@ -143,9 +143,10 @@ static void test_golden(const char *fam) {
 }
 
 /* A tiny model with non-zero biases and norm scales so every parameter matters. */
-static void make_model(model *m, const char *preset, uint64_t seed) {
+static void make_model_w(model *m, const char *preset, uint64_t seed, int window) {
     model_config c;
     config_preset(preset, &c);
+    if (window >= 0) { c.window = window; config_finalize(&c); }
     model_create(m, &c);
     model_init_weights(m, seed);
     rng_t r;
@@ -157,9 +158,13 @@ static void make_model(model *m, const char *preset, uint64_t seed) {
     }
 }
 
-static void test_decode_equals_prefill(const char *preset) {
+static void make_model(model *m, const char *preset, uint64_t seed) { make_model_w(m, preset, seed, -1); }
+
+/* window < 0: the preset's (W = 8 in the tiny presets); 0 means each token
+ * attends only to itself (W + 1 = 1 key), in prefill and decode alike. */
+static void test_decode_equals_prefill(const char *preset, int window) {
     model m;
-    make_model(&m, preset, 3);
+    make_model_w(&m, preset, 3, window);
     const int B = 3, T = 29, V = m.cfg.vocab; /* W = 8 in the tiny preset: the ring wraps */
     TEST_CHECK(T > m.cfg.window + 2, "T > W");
     int32_t *tok = malloc((size_t)B * T * 4), *pos = malloc((size_t)B * T * 4);
@@ -333,9 +338,11 @@ int main(void) {
     test_golden("mqa");
     test_golden("hawk");
     test_golden("griffin");
-    test_decode_equals_prefill("tiny-mqa");
-    test_decode_equals_prefill("tiny-hawk");
-    test_decode_equals_prefill("tiny-griffin");
+    test_decode_equals_prefill("tiny-mqa", -1);
+    test_decode_equals_prefill("tiny-hawk", -1);
+    test_decode_equals_prefill("tiny-griffin", -1);
+    test_decode_equals_prefill("tiny-griffin", 0); /* self only: decode used to see two keys */
+    test_decode_equals_prefill("tiny-griffin", 1);
     test_checkpoint_roundtrip();
     return test_summary();
 }
