@@ -319,24 +319,31 @@ static inline float row_lse_fast(const float *l, int V) {
     return m + logf(s);
 }
 
-void xent_forward(float *loss, const float *logits, const int32_t *targets, int N, int V) {
-#pragma omp parallel for schedule(static) if ((long)N * V > OPS_PAR_MIN)
+int xent_forward(float *loss, const float *logits, const int32_t *targets, int N, int V) {
+    int bad = 0;
+#pragma omp parallel for schedule(static) reduction(+ : bad) if ((long)N * V > OPS_PAR_MIN)
     for (int n = 0; n < N; n++) {
         const float *l = logits + (size_t)n * V;
-        loss[n] = targets[n] < 0 ? 0.0f : row_lse_fast(l, V) - l[targets[n]];
+        int tg = targets[n];
+        if (tg >= V) { loss[n] = NAN; bad++; continue; } /* never read past the row */
+        loss[n] = tg < 0 ? 0.0f : row_lse_fast(l, V) - l[tg];
     }
+    return bad;
 }
 
-void xent_backward(float *dlogits, const float *logits, const int32_t *targets,
-                   const float *dloss, int N, int V) {
-#pragma omp parallel for schedule(static) if ((long)N * V > OPS_PAR_MIN)
+int xent_backward(float *dlogits, const float *logits, const int32_t *targets,
+                  const float *dloss, int N, int V) {
+    int bad = 0;
+#pragma omp parallel for schedule(static) reduction(+ : bad) if ((long)N * V > OPS_PAR_MIN)
     for (int n = 0; n < N; n++) {
         const float *l = logits + (size_t)n * V;
         float *d = dlogits + (size_t)n * V;
         int tg = targets[n];
-        if (tg < 0) {
+        if (tg < 0 || tg >= V) {
+            float fill = tg < 0 ? 0.0f : NAN;
+            bad += tg >= V;
 #pragma omp simd
-            for (int v = 0; v < V; v++) d[v] = 0.0f;
+            for (int v = 0; v < V; v++) d[v] = fill;
             continue;
         }
         float lse = row_lse_fast(l, V), g = dloss[n];
@@ -345,4 +352,5 @@ void xent_backward(float *dlogits, const float *logits, const int32_t *targets,
         for (int v = 0; v < V; v++) d[v] = g * ops_expf(l[v] - lse);
         d[tg] -= g;
     }
+    return bad;
 }

@@ -86,16 +86,19 @@ void rope_backward_ref(float *dx, const int32_t *pos, int N, int H, int dh, int 
 
 /* ---- softmax cross-entropy -------------------------------------------
  * loss[n] = logsumexp(logits[n]) - logits[n][target[n]]; targets < 0 give
- * loss 0 (masked). Returns nothing; the caller weighs and sums. */
-void xent_forward(float *loss, const float *logits, const int32_t *targets, int N, int V);
-void xent_forward_ref(float *loss, const float *logits, const int32_t *targets, int N,
-                      int V);
-/* dlogits (N,V) = (softmax - onehot) * dloss[n]; rows with target < 0 get 0.
+ * loss 0 (masked). A target >= V is never read: its row's loss is NaN.
+ * Returns the number of such out-of-range targets (0 normally); the caller
+ * weighs and sums. */
+int xent_forward(float *loss, const float *logits, const int32_t *targets, int N, int V);
+int xent_forward_ref(float *loss, const float *logits, const int32_t *targets, int N,
+                     int V);
+/* dlogits (N,V) = (softmax - onehot) * dloss[n]; rows with target < 0 get 0,
+ * rows with a target >= V get NaN (counted in the return value, as above).
  * dlogits may alias logits (in place). */
-void xent_backward(float *dlogits, const float *logits, const int32_t *targets,
-                   const float *dloss, int N, int V);
-void xent_backward_ref(float *dlogits, const float *logits, const int32_t *targets,
-                       const float *dloss, int N, int V);
+int xent_backward(float *dlogits, const float *logits, const int32_t *targets,
+                  const float *dloss, int N, int V);
+int xent_backward_ref(float *dlogits, const float *logits, const int32_t *targets,
+                      const float *dloss, int N, int V);
 
 /* ---- vectorisable exp / tanh (helpers for the fast kernels) ----------
  * Branch-free, so gcc -O3 vectorises loops calling them (libm's expf/tanhf

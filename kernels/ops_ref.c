@@ -182,25 +182,31 @@ static double row_lse(const float *l, int V) {
     return m + log(s);
 }
 
-void xent_forward_ref(float *loss, const float *logits, const int32_t *targets, int N,
-                      int V) {
+int xent_forward_ref(float *loss, const float *logits, const int32_t *targets, int N,
+                     int V) {
+    int bad = 0;
     for (int n = 0; n < N; n++) {
         const float *l = logits + (size_t)n * V;
+        if (targets[n] >= V) { loss[n] = NAN; bad++; continue; }
         loss[n] = targets[n] < 0 ? 0.0f : (float)(row_lse(l, V) - l[targets[n]]);
     }
+    return bad;
 }
 
-void xent_backward_ref(float *dlogits, const float *logits, const int32_t *targets,
-                       const float *dloss, int N, int V) {
+int xent_backward_ref(float *dlogits, const float *logits, const int32_t *targets,
+                      const float *dloss, int N, int V) {
+    int bad = 0;
     for (int n = 0; n < N; n++) {
         const float *l = logits + (size_t)n * V;
         float *d = dlogits + (size_t)n * V;
-        if (targets[n] < 0) {
-            for (int v = 0; v < V; v++) d[v] = 0.0f;
+        if (targets[n] < 0 || targets[n] >= V) {
+            bad += targets[n] >= V;
+            for (int v = 0; v < V; v++) d[v] = targets[n] < 0 ? 0.0f : NAN;
             continue;
         }
         double lse = row_lse(l, V), g = dloss[n];
         for (int v = 0; v < V; v++) /* read l[v] before writing d[v] (aliasing) */
             d[v] = (float)(g * (exp(l[v] - lse) - (v == targets[n])));
     }
+    return bad;
 }

@@ -46,8 +46,20 @@ void model_grads_free(model_grads *g) {
 
 void model_zero_grad(model_grads *g, const model *m) { memset(g->grads, 0, m->nparams * sizeof(float)); }
 
+/* Targets: negative (masked) or a token id in [0, V). */
+static int check_targets(const int32_t *targets, int N, int V) {
+    for (int n = 0; n < N; n++)
+        if (targets[n] >= V) {
+            util_error("target %d at index %d is outside the vocabulary [0, %d)", targets[n], n, V);
+            return -1;
+        }
+    return 0;
+}
+
 double model_loss(const model *m, const model_acts *a, const int32_t *targets, float *rowloss, int *count) {
     const int N = a->B * a->T, V = m->cfg.vocab;
+    if (count) *count = 0;
+    if (check_targets(targets, N, V)) return NAN;
     float *rl = rowloss ? rowloss : util_alloc((size_t)N * sizeof(float));
     xent_forward(rl, a->logits, targets, N, V);
     double sum = 0;
@@ -99,6 +111,7 @@ int model_loss_backward(model *m, const model_acts *a, model_grads *g, const int
     const rglru_variant *rv = rglru_find(m->rglru);
     const attn_variant *av = attn_find(m->attn);
     if (!rv || !av) { util_error("unknown kernel variant"); return -1; }
+    if (check_targets(targets, N, V)) return -1;
     int cnt = 0;
     double l = model_loss(m, a, targets, g->rowloss, &cnt);
     if (loss) *loss = (float)l;

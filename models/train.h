@@ -38,11 +38,13 @@ void model_grads_free(model_grads *g);
 void model_zero_grad(model_grads *g, const model *m);
 
 /* Loss only (forward must have run): mean CE over targets >= 0. Also fills
- * g->rowloss when g != NULL. Returns the number of counted tokens in *count. */
+ * g->rowloss when g != NULL. Returns the number of counted tokens in *count.
+ * A target >= V: NaN with util_last_error() naming it (and *count 0). */
 double model_loss(const model *m, const model_acts *a, const int32_t *targets, float *rowloss, int *count);
 
 /* Backward from the mean CE. Requires a forward with saved activations
- * (model_acts_alloc(..., saved=1)). Writes *loss. 0 or -1. */
+ * (model_acts_alloc(..., saved=1)). Writes *loss. 0, or -1 (e.g. a target
+ * >= V, named in util_last_error()). */
 int model_loss_backward(model *m, const model_acts *a, model_grads *g, const int32_t *tokens,
                         const int32_t *pos, const int32_t *targets, float *loss);
 

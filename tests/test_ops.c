@@ -370,6 +370,29 @@ static double xent_loss(void *vc) {
     return L;
 }
 
+/* A target >= V is never read (the logits buffer is exactly N*V: under ASan
+ * a read past the last row is caught): its loss and gradient row are NaN and
+ * the kernels count it. */
+static void test_xent_range(void) {
+    const int N = 4, V = 7;
+    float *l = malloc(sizeof(float) * N * V), *loss = malloc(sizeof(float) * N), *d = malloc(sizeof(float) * N * V);
+    float dl[4] = {1, 1, 1, 1};
+    for (int i = 0; i < N * V; i++) l[i] = (float)(i % 5) * 0.5f;
+    int32_t tg[4] = {2, V, -1, 2147483647};
+    for (int fast = 0; fast < 2; fast++) {
+        const char *k = fast ? "fast" : "ref";
+        int bad = fast ? xent_forward(loss, l, tg, N, V) : xent_forward_ref(loss, l, tg, N, V);
+        TEST_CHECK(bad == 2, "xent %s forward counts 2 out-of-range targets (got %d)", k, bad);
+        TEST_CHECK(isfinite(loss[0]) && isnan(loss[1]) && loss[2] == 0.0f && isnan(loss[3]),
+                   "xent %s: target >= V gives NaN loss (%g %g %g %g)", k, loss[0], loss[1], loss[2], loss[3]);
+        bad = fast ? xent_backward(d, l, tg, dl, N, V) : xent_backward_ref(d, l, tg, dl, N, V);
+        int rows = 1;
+        for (int v = 0; v < V; v++) rows &= isnan(d[V + v]) && isnan(d[3 * V + v]) && d[2 * V + v] == 0.0f && isfinite(d[v]);
+        TEST_CHECK(bad == 2 && rows, "xent %s backward: NaN rows for targets >= V, counted (%d)", k, bad);
+    }
+    free(l); free(loss); free(d);
+}
+
 static void test_xent(int N, int V) {
     char what[128];
     size_t n = (size_t)N * V;
@@ -424,6 +447,7 @@ int main(void) {
     test_rope(61, 3, 12, 6); /* rot = dh/2 */
     test_rope(29, 2, 12, 6);
     test_rope(300, 4, 128, 64);
+    test_xent_range();
     test_xent(37, 19);
     test_xent(61, 1001);
     test_xent(257, 517);

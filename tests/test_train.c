@@ -224,8 +224,38 @@ static void test_finite_differences(const char *fam) {
     model_free(&m);
 }
 
+/* A target outside the vocabulary is an error naming it, never a read past
+ * the logits (xent_forward used to index logits[n][target] unchecked). */
+static void test_bad_target(void) {
+    model m;
+    st_file g;
+    batch b;
+    if (load_golden("hawk", &m, &g, &b) != 0) return;
+    model_acts a;
+    model_grads gr;
+    model_acts_alloc(&a, &m, b.B, b.T, 1);
+    model_grads_alloc(&gr, &m, b.B, b.T);
+    model_forward(&m, &a, b.tok, b.pos, NULL);
+    b.tgt[b.B * b.T - 1] = m.cfg.vocab; /* the last row: past the buffer if read */
+    float loss = 0;
+    int rc = model_loss_backward(&m, &a, &gr, b.tok, b.pos, b.tgt, &loss);
+    char want[64];
+    snprintf(want, sizeof want, "target %d at index %d", m.cfg.vocab, b.B * b.T - 1);
+    TEST_CHECK(rc != 0 && strstr(util_last_error(), want) && strstr(util_last_error(), "outside the vocabulary"),
+               "target == V refused by backward: rc %d, %s", rc, rc ? util_last_error() : "accepted");
+    int cnt = -1;
+    double l = model_loss(&m, &a, b.tgt, NULL, &cnt);
+    TEST_CHECK(isnan(l) && cnt == 0, "target == V: loss NaN (got %g, count %d)", l, cnt);
+    model_grads_free(&gr);
+    model_acts_free(&a);
+    free_batch(&b);
+    st_close(&g);
+    model_free(&m);
+}
+
 int main(void) {
     const char *fams[] = {"mqa", "hawk", "griffin"};
+    test_bad_target();
     for (int i = 0; i < 3; i++) {
         test_golden_grads(fams[i]);
         test_golden_adamw(fams[i]);
