@@ -58,12 +58,12 @@ int cmd_bench_model(int argc, char **argv) {
     flag_def defs[] = {
         MODELARGS_SHAPE_FLAGS(&ma),
         MODELARGS_RUN_FLAGS(&ma),
-        {"batch", FLAG_INT, &B, "4", "prefill batch"},
-        {"seq", FLAG_INT, &T, "1024", "prefill length"},
+        {"batch", FLAG_INT, &B, "4", "prefill batch", "[1,1048576]"},
+        {"seq", FLAG_INT, &T, "1024", "prefill length", "[1,16777216]"},
         {"decode-batch", FLAG_STR, &dbs, "1,16", "decode batch sizes"},
-        {"context", FLAG_INT, &ctx, "0", "tokens already in the decode cache (filled by a prefill)"},
-        {"steps", FLAG_INT, &steps, "32", "decode steps per repetition"},
-        {"reps", FLAG_INT, &reps, "5", "repetitions (median reported)"},
+        {"context", FLAG_INT, &ctx, "0", "tokens already in the decode cache (filled by a prefill)", "[0,16777216]"},
+        {"steps", FLAG_INT, &steps, "32", "decode steps per repetition", "[1,16777216]"},
+        {"reps", FLAG_INT, &reps, "5", "repetitions (median reported)", "[1,100000]"},
         {"train", FLAG_BOOL, &train, "0", "also time training steps (forward + backward + AdamW) at --batch x --seq"},
         {NULL}};
     char *pos[1];

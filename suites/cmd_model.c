@@ -20,7 +20,7 @@ static const char *yesno(int x) { return x ? "yes" : "no"; }
 int cmd_info(int argc, char **argv) {
     int threads = 0, json = 0;
     flag_def defs[] = {
-        {"threads", FLAG_INT, &threads, "0", "threads to report (0 = all cores)"},
+        {"threads", FLAG_INT, &threads, "0", "threads to report (0 = all cores)", "[0,4096]"},
         {"json", FLAG_BOOL, &json, "0", "print the machine record as JSON"},
         {NULL}};
     char *pos[1];
@@ -99,7 +99,7 @@ static void human_bytes(char *buf, size_t n, double x) {
 int cmd_models(int argc, char **argv) {
     int len = 4096, exact = 0;
     flag_def defs[] = {
-        {"len", FLAG_INT, &len, "4096", "sequence length for the KV-cache columns"},
+        {"len", FLAG_INT, &len, "4096", "sequence length for the KV-cache columns", "[1,1073741824]"},
         {"exact", FLAG_BOOL, &exact, "0", "print exact parameter counts"},
         {NULL}};
     char *pos[1];
@@ -233,11 +233,11 @@ int cmd_generate(int argc, char **argv) {
     flag_def defs[] = {
         {"m", FLAG_STR, &path, NULL, "checkpoint (.safetensors)"},
         {"prompt", FLAG_STR, &prompt, "", "prompt text (bytes; empty starts from a newline)"},
-        {"n", FLAG_INT, &n, "64", "tokens to sample"},
-        {"temperature", FLAG_FLOAT, &temp, "0.8", "sampling temperature (0 = greedy)"},
-        {"top-k", FLAG_INT, &topk, "0", "sample among the k most likely (0 = all)"},
+        {"n", FLAG_INT, &n, "64", "tokens to sample", "[0,16777216]"},
+        {"temperature", FLAG_FLOAT, &temp, "0.8", "sampling temperature (0 = greedy)", "[0,1000]"},
+        {"top-k", FLAG_INT, &topk, "0", "sample among the k most likely (0 = all)", "[0,16777216]"},
         {"seed", FLAG_LONG, &seed, "0", "sampling seed"},
-        {"batch", FLAG_INT, &batch, "1", "sequences decoded together (batched decode)"},
+        {"batch", FLAG_INT, &batch, "1", "sequences decoded together (batched decode)", "[1,65536]"},
         {"quiet", FLAG_BOOL, &quiet, "0", "print only the timing line"},
         {"device", FLAG_STR, &device, "cpu", "cpu or cuda (weights uploaded once; caches on the device)"},
         MODELARGS_CKPT_FLAGS(&ma),

@@ -19,7 +19,7 @@
 int cmd_roofline(int argc, char **argv) {
     int threads = 0, quick = 0, json = 0;
     flag_def defs[] = {
-        {"threads", FLAG_INT, &threads, "0", "threads to measure (0 = both 1 and all)", 0},
+        {"threads", FLAG_INT, &threads, "0", "threads to measure (0 = both 1 and all)", "[0,4096]"},
         {"quick", FLAG_BOOL, &quick, "0", "128 MiB arrays, 3 reps, sgemm up to 1024", 0},
         {"json", FLAG_BOOL, &json, "0", "print one JSON object instead of the table", 0},
         {NULL, 0, NULL, NULL, NULL, 0}};

@@ -2,8 +2,37 @@
 #include "flags.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Parse d->range: "[lo,hi]" with '(' / ')' for open ends. 0 or -1. */
+static int parse_range(const char *r, double *lo, double *hi, int *lo_open, int *hi_open) {
+    char *e;
+    if (r[0] != '[' && r[0] != '(') return -1;
+    *lo_open = r[0] == '(';
+    *lo = strtod(r + 1, &e);
+    if (e == r + 1 || *e != ',') return -1;
+    const char *h = e + 1;
+    *hi = strtod(h, &e);
+    if (e == h || (*e != ']' && *e != ')') || e[1]) return -1;
+    *hi_open = *e == ')';
+    return 0;
+}
+
+/* 0 when the number x lies in d's range (or d has none), 1 when outside,
+ * -1 when the range text is malformed (a programming error). */
+static int out_of_range(const flag_def *d, double x) {
+    if (!d->range) return 0;
+    double lo, hi;
+    int lo_open, hi_open;
+    if (parse_range(d->range, &lo, &hi, &lo_open, &hi_open)) return -1;
+    return (lo_open ? !(x > lo) : !(x >= lo)) || (hi_open ? !(x < hi) : !(x <= hi));
+}
+
+static void range_error(const flag_def *d, const char *v) {
+    fprintf(stderr, "error: --%s must be in %s (got %s)\n", d->name, d->range, v);
+}
 
 static int set_value(flag_def *d, const char *v) {
     char *end = NULL;
@@ -13,18 +42,23 @@ static int set_value(flag_def *d, const char *v) {
     case FLAG_INT: {
         long x = strtol(v, &end, 10);
         if (errno || !end || *end || end == v || x < -2147483647L || x > 2147483647L) return -1;
+        if (out_of_range(d, (double)x)) return -2;
         *(int *)d->dst = (int)x;
         return 0;
     }
     case FLAG_LONG: {
         long long x = strtoll(v, &end, 10);
         if (errno || !end || *end || end == v) return -1;
+        if (out_of_range(d, (double)x)) return -2;
         *(long long *)d->dst = x;
         return 0;
     }
     case FLAG_FLOAT: {
         double x = strtod(v, &end);
-        if (errno || !end || *end || end == v) return -1;
+        if (!end || *end || end == v) return -1;
+        if (!isfinite(x)) return -3; /* nan, inf, and overflow (1e999) */
+        if (errno && x != 0) return -1;
+        if (out_of_range(d, x)) return -2;
         *(double *)d->dst = x;
         return 0;
     }
@@ -57,7 +91,8 @@ void flags_help(FILE *f, const flag_def *defs, const char *usage, const char *ab
         else
             snprintf(left, sizeof left, "--%s %s", d->name, type_word(d->type));
         fprintf(f, "  %-26s %s", left, d->help ? d->help : "");
-        if (d->def && d->type != FLAG_BOOL) fprintf(f, " (default %s)", d->def);
+        if (d->def && d->type != FLAG_BOOL) fprintf(f, " (default %s%s%s)", d->def, d->range ? "; in " : "", d->range ? d->range : "");
+        else if (d->range) fprintf(f, " (in %s)", d->range);
         if (d->type == FLAG_BOOL && d->def && !strcmp(d->def, "1")) fprintf(f, " (default on; --no-%s to turn off)", d->name);
         fprintf(f, "\n");
     }
@@ -68,8 +103,10 @@ int flags_parse(flag_def *defs, int argc, char **argv, char **pos, int max_pos, 
                 const char *usage, const char *about) {
     for (flag_def *d = defs; d && d->name; d++) {
         d->seen = 0;
-        if (d->def && set_value(d, d->def) != 0) {
-            fprintf(stderr, "internal: bad default for --%s\n", d->name);
+        double lo, hi;
+        int lo_open, hi_open;
+        if ((d->def && set_value(d, d->def) != 0) || (d->range && parse_range(d->range, &lo, &hi, &lo_open, &hi_open))) {
+            fprintf(stderr, "internal: bad default or range for --%s\n", d->name);
             return 2;
         }
     }
@@ -119,9 +156,16 @@ int flags_parse(flag_def *defs, int argc, char **argv, char **pos, int max_pos, 
                 fprintf(stderr, "error: flag '--%s' needs a value (%s)\n", name, type_word(d->type));
                 return 2;
             }
-            if (set_value(d, v) != 0) {
-                fprintf(stderr, "error: bad value '%s' for --%s (expected %s)\n", v, name,
-                        d->type == FLAG_BOOL ? "on/off" : type_word(d->type));
+            int sr = set_value(d, v);
+            if (sr == -2) { range_error(d, v); return 2; }
+            if (sr == -3) {
+                fprintf(stderr, "error: --%s must be a finite number (got %s)\n", name, v);
+                return 2;
+            }
+            if (sr != 0) {
+                fprintf(stderr, "error: bad value '%s' for --%s (expected %s%s%s)\n", v, name,
+                        d->type == FLAG_BOOL ? "on/off" : d->type == FLAG_INT ? "an integer" : d->type == FLAG_LONG ? "an integer" : d->type == FLAG_FLOAT ? "a number" : type_word(d->type),
+                        d->range ? " in " : "", d->range ? d->range : "");
                 return 2;
             }
             d->seen = 1;

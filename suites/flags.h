@@ -13,6 +13,12 @@
  * Accepted forms: --name VALUE, --name=VALUE, and for FLAG_BOOL --name /
  * --no-name. -h / --help print help. Unknown flags are a usage error that
  * names the flag. Returns -1 when parsing succeeded and the command should go on.
+ *
+ * Numbers: a FLAG_FLOAT must be finite (nan, inf are refused); `range`, when
+ * given, is an interval the value must lie in, written "[1,65536]",
+ * "(0,1000]", "[-1,1e6]" ('(' / ')' exclude the end). A value outside is a
+ * usage error naming the flag, the interval and the value ("error: --lr must
+ * be in (0,1000] (got nan)"); --help shows the interval.
  */
 #ifndef GRIFFIN_FLAGS_H
 #define GRIFFIN_FLAGS_H
@@ -26,6 +32,7 @@ typedef struct {
     void *dst;         /* const char **, int *, double *, int *, long long * */
     const char *def;   /* default as text (NULL: leave *dst as it is) */
     const char *help;
+    const char *range; /* numbers: allowed interval, e.g. "[0,1]" (NULL: any finite value of the type) */
     int seen;          /* set by flags_parse when given on the command line */
 } flag_def;
 

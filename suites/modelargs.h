@@ -20,25 +20,25 @@ typedef struct {
 #define MODELARGS_SHAPE_FLAGS(ma)                                                                     \
     {"preset", FLAG_STR, &(ma)->preset, NULL, "model preset (griffin models lists them)"},            \
     {"family", FLAG_STR, &(ma)->family, NULL, "mqa, hawk or griffin (custom shape)"},                 \
-    {"width", FLAG_INT, &(ma)->width, "0", "model width D"},                                          \
-    {"depth", FLAG_INT, &(ma)->depth, "0", "number of blocks N"},                                     \
-    {"heads", FLAG_INT, &(ma)->heads, "0", "query heads H"},                                          \
-    {"head-dim", FLAG_INT, &(ma)->head_dim, "0", "head dim (0 = D/H)"},                               \
-    {"lru-width", FLAG_INT, &(ma)->lru_width, "0", "RG-LRU width D_RNN"},                             \
-    {"mlp", FLAG_INT, &(ma)->mlp, "0", "MLP expansion M"},                                            \
-    {"vocab", FLAG_INT, &(ma)->vocab, "0", "vocabulary size V"},                                      \
-    {"gate-blocks", FLAG_INT, &(ma)->gate_blocks, "0", "RG-LRU gate blocks"},                          \
+    {"width", FLAG_INT, &(ma)->width, "0", "model width D", "[0,65536]"},                                          \
+    {"depth", FLAG_INT, &(ma)->depth, "0", "number of blocks N", "[0,128]"},                                     \
+    {"heads", FLAG_INT, &(ma)->heads, "0", "query heads H", "[0,4096]"},                                          \
+    {"head-dim", FLAG_INT, &(ma)->head_dim, "0", "head dim (0 = D/H)", "[0,4096]"},                               \
+    {"lru-width", FLAG_INT, &(ma)->lru_width, "0", "RG-LRU width D_RNN", "[0,262144]"},                             \
+    {"mlp", FLAG_INT, &(ma)->mlp, "0", "MLP expansion M", "[0,64]"},                                            \
+    {"vocab", FLAG_INT, &(ma)->vocab, "0", "vocabulary size V", "[0,1048576]"},                                      \
+    {"gate-blocks", FLAG_INT, &(ma)->gate_blocks, "0", "RG-LRU gate blocks", "[0,4096]"},                          \
     {"pattern", FLAG_STR, &(ma)->pattern, NULL, "block pattern, one of R/L/G per block (e.g. RRLRR)"}, \
     {"lambda-init", FLAG_STR, &(ma)->lambda_init, NULL, "RG-LRU Lambda init: code or paper"}
 
 #define MODELARGS_CKPT_FLAGS(ma)                                                                       \
-    {"window", FLAG_INT, &(ma)->window, "-1", "local attention window W (overrides the checkpoint)"}, \
-    {"softcap", FLAG_FLOAT, &(ma)->softcap, "-1", "logit soft-cap (0 = off; overrides)"},              \
-    {"embed-scale", FLAG_INT, &(ma)->embed_scale, "-1", "scale embeddings by sqrt(D): 1/0 (overrides)"}, \
-    {"global-attn", FLAG_INT, &(ma)->global_attn, "-1", "inferred attention blocks are global: 1/0"}
+    {"window", FLAG_INT, &(ma)->window, "-1", "local attention window W (overrides the checkpoint)", "[-1,16777216]"}, \
+    {"softcap", FLAG_FLOAT, &(ma)->softcap, "-1", "logit soft-cap (0 = off; overrides)", "[-1,1e6]"},              \
+    {"embed-scale", FLAG_INT, &(ma)->embed_scale, "-1", "scale embeddings by sqrt(D): 1/0 (overrides)", "[-1,1]"}, \
+    {"global-attn", FLAG_INT, &(ma)->global_attn, "-1", "inferred attention blocks are global: 1/0", "[-1,1]"}
 
 #define MODELARGS_RUN_FLAGS(ma)                                                                        \
-    {"threads", FLAG_INT, &(ma)->threads, "0", "threads (0 = all cores)"},                            \
+    {"threads", FLAG_INT, &(ma)->threads, "0", "threads (0 = all cores)", "[0,4096]"},                            \
     {"rglru", FLAG_STR, &(ma)->rglru, NULL, "RG-LRU kernel variant (ref, seq, fused, chunked, assoc)"}, \
     {"attn", FLAG_STR, &(ma)->attn, NULL, "prefill attention variant (ref, banded, tiled)"},          \
     {"gemm", FLAG_STR, &(ma)->gemm, NULL, "GEMM variant (blas, ref)"}

@@ -56,10 +56,10 @@ int cmd_run(int argc, char **argv) {
     flag_def defs[] = {
         {"preset", FLAG_STR, &scale, "cpu", "scale: smoke (CI, minutes), cpu (every figure in about an hour on 2 cores), paper (Appendix C sizes)"},
         {"families", FLAG_STR, &families, "mqa,hawk,griffin", "families to run"},
-        {"threads", FLAG_INT, &threads, "0", "threads (0 = all cores)"},
-        {"reps", FLAG_INT, &reps, "0", "timed repetitions per case (0 = the preset's: smoke 3, cpu 5, paper 5)"},
+        {"threads", FLAG_INT, &threads, "0", "threads (0 = all cores)", "[0,4096]"},
+        {"reps", FLAG_INT, &reps, "0", "timed repetitions per case (0 = the preset's: smoke 3, cpu 5, paper 5)", "[0,100000]"},
         {"seed", FLAG_LONG, &seed, "0", "seed for models, data and tasks"},
-        {"mem-budget", FLAG_FLOAT, &mem_mb, "0", "MiB for decode caches in the throughput suite (0 = the preset's)"},
+        {"mem-budget", FLAG_FLOAT, &mem_mb, "0", "MiB for decode caches in the throughput suite (0 = the preset's)", "[0,16777216]"},
         {"corpus", FLAG_STR, &corpus, NULL, "text corpus folder (longctx; default data/corpus, smoke: /usr/share/common-licenses)"},
         {"db", FLAG_STR, &db, NULL, "results database (default results/griffin.sqlite or $GRIFFIN_DB)"},
         {"no-db", FLAG_BOOL, &no_db, "0", "run without recording (prints the summary only)"},

@@ -29,8 +29,8 @@ b=$(awk -F, '$1==20 && $2!=""{print $2}' "$D/r.safetensors.csv")
 [[ -n "$a" && "$a" == "$b" ]]; ok $? "resumed loss at step 20 equals the uninterrupted one ($a vs $b)"
 cmp -s "$D/full.safetensors" "$D/r.safetensors"; ok $? "resumed parameters bit-identical"
 
-# 3) NaN: a huge learning rate blows up; error names the step, checkpoint kept
-"$G" train "${common[@]}" --steps 60 --lr 1e30 --clip 0 --warmup 0 --ckpt-every 1 --o "$D/nan.safetensors" 2>"$D/nan.err"
+# 3) NaN: a huge learning rate (1000, the largest --lr accepts) blows up; error names the step, checkpoint kept
+"$G" train "${common[@]}" --steps 60 --lr 1000 --clip 0 --warmup 0 --ckpt-every 1 --o "$D/nan.safetensors" 2>"$D/nan.err"
 rc=$?
 [[ $rc -eq 1 ]]; ok $? "NaN run exits 1 (got $rc)"
 grep -Eq "step [0-9]+: (loss|gradient norm) is (NaN|infinite)" "$D/nan.err"; ok $? "NaN error names the step: $(head -c 200 "$D/nan.err")"
@@ -56,5 +56,10 @@ grep -q "windows" "$D/tx.txt"; ok $? "text eval output"
 "$G" train --bogus 2>/dev/null; [[ $? -eq 2 ]]; ok $? "unknown flag exits 2"
 "$G" train --preset tiny-hawk --task nope --o "$D/x" 2>/dev/null; [[ $? -eq 2 ]]; ok $? "unknown task exits 2"
 "$G" train --preset tiny-hawk --corpus /nonexistent --o "$D/x" --quiet --no-db 2>/dev/null; [[ $? -eq 1 ]]; ok $? "missing corpus exits 1"
+# 7) numeric flags: non-finite, out-of-range values are usage errors naming the flag
+for bad in "--lr nan" "--lr inf" "--lr -1" "--lr 1e30" "--seq -5" "--batch 0" "--beta2 1" "--min-lr-ratio 2" "--steps 99999999999"; do
+    "$G" train --preset tiny-hawk --no-db --o "$D/x" $bad 2>"$D/flag.err"; rc=$?
+    [[ $rc -eq 2 && $(wc -l <"$D/flag.err") -eq 1 ]] && grep -q -- "${bad%% *}" "$D/flag.err"; ok $? "train $bad: exit 2, one line naming the flag (rc $rc: $(head -c 120 "$D/flag.err"))"
+done
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]
