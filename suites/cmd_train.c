@@ -6,6 +6,7 @@
  *   griffin eval --m sc.safetensors --task selective-copy --lengths 256,512
  *   griffin eval --m hawk.safetensors --task text --lengths 2048
  */
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,6 +44,30 @@ static void fmt_eta(char *b, size_t n, double s) {
     else if (s < 90) snprintf(b, n, "%.0fs", s);
     else if (s < 5400) snprintf(b, n, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
     else snprintf(b, n, "%.0fh%02.0fm", floor(s / 3600), fmod(s / 60, 60));
+}
+
+/* On resume: keep the CSV's header and its rows up to the resumed step (a
+ * killed run may have logged steps past its last checkpoint, and a last line
+ * cut in the middle), rewritten atomically. 0, or -1 with the error. */
+static int csv_keep_until(const char *path, long long step) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0; /* none yet: a new one is started */
+    char *out = NULL, line[1024];
+    size_t len = 0;
+    FILE *m = open_memstream(&out, &len);
+    CHECK_ALLOC(m);
+    int first = 1;
+    while (fgets(line, sizeof line, f)) {
+        size_t n = strlen(line);
+        if (n == 0 || line[n - 1] != '\n') break; /* a cut (or absurdly long) line ends the log */
+        if (first || atoll(line) <= step) fputs(line, m);
+        first = 0;
+    }
+    fclose(f);
+    fclose(m);
+    int rc = util_write_file_atomic(path, out, len);
+    free(out);
+    return rc;
 }
 
 /* Optional results store: opened only when SQLite is built and the path is usable. */
@@ -182,7 +207,9 @@ int cmd_train(int argc, char **argv) {
     }
     char csvp[4096];
     snprintf(csvp, sizeof csvp, "%s.csv", out);
+    if (resume && csv_keep_until(csvp, (long long)tr.step) != 0) fprintf(stderr, "warning: %s\n", util_last_error());
     FILE *csv = fopen(csvp, resume ? "a" : "w");
+    if (!csv) fprintf(stderr, "warning: %s: %s (no CSV log)\n", csvp, strerror(errno));
     if (csv && !resume) fprintf(csv, "step,loss,lr,grad_norm,tokens_per_s,eval_metric,eval_value\n");
     signal(SIGINT, on_sigint);
     signal(SIGTERM, on_sigint);
@@ -276,7 +303,14 @@ int cmd_train(int argc, char **argv) {
         store_run_end(db_, run, rc == 0 ? "ok" : rc == 130 ? "interrupted" : "failed");
         store_close(db_);
     }
-    if (csv) fclose(csv);
+    if (csv) {
+        int bad = util_stream_check(csv, csvp) != 0; /* a full disk: say so, exit 1 */
+        if (fclose(csv) != 0 && !bad) { util_error("%s: close: %s", csvp, strerror(errno)); bad = 1; }
+        if (bad) {
+            fprintf(stderr, "error: %s\n", util_last_error());
+            if (rc == 0) rc = 1;
+        }
+    }
     free(xs); free(ys); free(ex); free(ey);
     trainer_free(&tr);
     source_free(&src);

@@ -1,10 +1,12 @@
 /* trainer.c — see trainer.h. */
 #include "trainer.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "checkpoint.h"
 #include "ops.h"
@@ -121,14 +123,21 @@ int trainer_step(trainer *t) {
     return 0;
 }
 
-static char *train_path(const char *path) {
-    size_t n = strlen(path) + 8;
+/* PATH.train, or PATH.train.next with next set. */
+static char *train_path(const char *path, int next) {
+    size_t n = strlen(path) + 16;
     char *p = malloc(n);
     CHECK_ALLOC(p);
-    snprintf(p, n, "%s.train", path);
+    snprintf(p, n, "%s.train%s", path, next ? ".next" : "");
     return p;
 }
 
+/* Three atomic steps, so that a kill at any moment leaves a pair that
+ * resumes: (1) the optimizer state for step N as PATH.train.next, (2) the
+ * model as PATH (its metadata says step N), (3) PATH.train.next renamed
+ * over PATH.train. Killed before (2): PATH and PATH.train are both the old
+ * step; between (2) and (3): PATH.train.next carries PATH's step, and
+ * resume takes it. */
 int trainer_save(const trainer *t, const char *path) {
     char step[32], st[256], oc[512], bt[64];
     snprintf(step, sizeof step, "%lld", (long long)t->step);
@@ -140,24 +149,55 @@ int trainer_save(const trainer *t, const char *path) {
     snprintf(oc, sizeof oc, "%.17g %.17g %.17g %.17g %.17g %.17g %.17g %d %d", c->lr, c->lr_min_ratio, c->wd, c->beta1,
              c->beta2, c->eps, c->clip, c->warmup, c->total);
     snprintf(bt, sizeof bt, "%d %d", t->B, t->T);
-    /* the optimizer state first: a crash between the two writes leaves a
-     * .train whose step does not match the model, which resume refuses */
     st_out ts[2] = {{"adam.m", ST_F32, 1, {(int64_t)t->m->nparams}, t->opt.m},
                     {"adam.v", ST_F32, 1, {(int64_t)t->m->nparams}, t->opt.v}};
     const char *k[] = {"train_step", "source_state", "adamw", "batch"};
     const char *v[] = {step, st, oc, bt};
-    char *tp = train_path(path);
-    int rc = st_write(tp, ts, 2, k, v, 4);
-    free(tp);
-    if (rc) return -1;
+    char *next = train_path(path, 1), *cur = train_path(path, 0);
+    int rc = st_write(next, ts, 2, k, v, 4);
     const char *mk[] = {"train_step"};
     const char *mv[] = {step};
-    return ckpt_save(t->m, path, mk, mv, 1);
+    if (rc == 0) rc = ckpt_save(t->m, path, mk, mv, 1);
+    if (rc == 0 && rename(next, cur) != 0) {
+        util_error("%s: rename from %s: %s (the checkpoint %s is complete; resume uses %s)", cur, next, strerror(errno), path, next);
+        rc = -1;
+    }
+    free(next);
+    free(cur);
+    return rc;
+}
+
+/* The step recorded in a checkpoint's metadata (-1: missing or unreadable). */
+static long long file_step(const char *path) {
+    st_file f;
+    if (st_open(&f, path) != 0) return -1;
+    const char *s = st_meta(&f, "train_step");
+    long long v = s ? atoll(s) : -1;
+    st_close(&f);
+    return v;
 }
 
 int trainer_resume(trainer *t, const char *path) {
-    char *tp = train_path(path);
-    st_file f, mf;
+    long long want = file_step(path);
+    if (want < 0) {
+        if (access(path, F_OK) == 0) util_error("%s: no train_step in the checkpoint (not written by griffin train?)", path);
+        else util_error("%s: %s", path, strerror(errno));
+        return -1;
+    }
+    /* the optimizer state of the model's step: PATH.train, or PATH.train.next
+     * when a save was cut between writing the model and renaming */
+    char *tp = train_path(path, 0), *np = train_path(path, 1);
+    long long have = file_step(tp);
+    if (have != want && file_step(np) == want) {
+        if (rename(np, tp) != 0) {
+            util_error("%s: cannot take over %s: %s", tp, np, strerror(errno));
+            free(tp); free(np);
+            return -1;
+        }
+        have = want;
+    }
+    free(np);
+    st_file f;
     int rc = st_open(&f, tp);
     free(tp);
     if (rc) return -1;
@@ -169,11 +209,7 @@ int trainer_resume(trainer *t, const char *path) {
         util_error("%s.train: optimizer state has %lld values, the model %zu", path, (long long)st_numel(m), t->m->nparams);
         goto out;
     }
-    if (st_open(&mf, path) != 0) goto out;
-    const char *mstep = st_meta(&mf, "train_step");
-    int same = mstep && !strcmp(mstep, step);
-    st_close(&mf);
-    if (!same) { util_error("%s and %s.train are from different steps (%s vs %s)", path, path, mstep ? mstep : "none", step); goto out; }
+    if (have != want) { util_error("%s and %s.train are from different steps (%lld vs %s)", path, path, want, step); goto out; }
     int64_t s[SOURCE_STATE_N];
     long long ls[SOURCE_STATE_N];
     if (sscanf(st, "%lld %lld %lld %lld %lld %lld %lld %lld", &ls[0], &ls[1], &ls[2], &ls[3], &ls[4], &ls[5], &ls[6], &ls[7]) != 8) {

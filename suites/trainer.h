@@ -7,7 +7,10 @@
  * Checkpoint layout: PATH is a model checkpoint (loads anywhere a model
  * does); PATH.train holds AdamW m and v, the step, the batch-source
  * position and the training options. Both are written atomically; they
- * carry the same step number, checked on resume.
+ * carry the same step number, checked on resume. A save writes
+ * PATH.train.next, then PATH, then renames PATH.train.next over PATH.train,
+ * so a kill -9 anywhere leaves a pair resume accepts (the old step or the
+ * new one, never a mix).
  */
 #ifndef GRIFFIN_TRAINER_H
 #define GRIFFIN_TRAINER_H
@@ -57,7 +60,8 @@ void trainer_free(trainer *t);
  * the gradient is not finite (the parameters are left as they were before
  * the step; the error names the step). */
 int trainer_step(trainer *t);
-/* Save PATH and PATH.train. 0 or -1. */
+/* Save PATH and PATH.train (see above). 0 or -1 (the error names the file
+ * and the errno; PATH keeps the previous checkpoint when its write fails). */
 int trainer_save(const trainer *t, const char *path);
 /* Restore optimizer state, step and source position from PATH.train into an
  * initialised trainer whose model was loaded from PATH. 0 or -1. */
