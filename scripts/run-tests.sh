@@ -18,9 +18,11 @@ run_one() {
     local s=0
     if [[ "$line" =~ ([0-9]+)\ skipped ]]; then s=${BASH_REMATCH[1]}; skip=$((skip + s)); fi
     if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; fi
+    # a program that exits 0 without its summary line asserted nothing: a failure
+    if [[ -z "$line" && $rc -eq 0 ]]; then f=1; rc=1; echo "    (no 'N passed, N failed' line)" >>"$log"; fi
     pass=$((pass + p)); fail=$((fail + f))
     printf '%-28s %4d passed %3d failed%s  (%ds)%s\n' "$name" "$p" "$f" "$([[ $s -gt 0 ]] && echo ", $s skipped")" $((SECONDS - t0)) "$([[ $rc -ne 0 ]] && echo '  <-- FAILED')"
-    if [[ $s -gt 0 ]]; then grep -m1 '^SKIP' "$log" | sed 's/^/    /'; fi
+    if [[ $s -gt 0 ]]; then grep -i '^SKIP' "$log" | sed 's/^/    /'; fi
     if [[ $rc -ne 0 ]]; then bad+=("$name"); sed 's/^/    /' "$log" | tail -40; fi
     rm -f "$log"
 }

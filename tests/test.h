@@ -5,13 +5,23 @@
  * and returns the process exit code (0 only when nothing failed and at least
  * one check ran). test_skip_all(why, n) ends a program that cannot run here
  * ("SKIP: why", then "0 passed, 0 failed, n skipped"; exit code 0).
+ * TEST_SKIP(why, ...) skips one group inside a program that runs: it prints
+ * "SKIP: why" and the summary line then ends ", N skipped" (never a pass).
  */
 #ifndef GRIFFIN_TEST_H
 #define GRIFFIN_TEST_H
 #include <stdio.h>
 #include <stdlib.h>
 
-static int t_passed, t_failed;
+static int t_passed, t_failed, t_skipped;
+
+#define TEST_SKIP(...)                                                   \
+    do {                                                                 \
+        t_skipped++;                                                     \
+        printf("SKIP: ");                                                \
+        printf(__VA_ARGS__);                                             \
+        printf("\n");                                                   \
+    } while (0)
 
 #define TEST_CHECK(cond, ...)                                            \
     do {                                                                 \
@@ -44,7 +54,8 @@ static inline int test_skip_all(const char *why, int n) {
 }
 
 static inline int test_summary(void) {
-    printf("%d passed, %d failed\n", t_passed, t_failed);
+    if (t_skipped) printf("%d passed, %d failed, %d skipped\n", t_passed, t_failed, t_skipped);
+    else printf("%d passed, %d failed\n", t_passed, t_failed);
     return (t_failed == 0 && t_passed > 0) ? 0 : 1;
 }
 #endif

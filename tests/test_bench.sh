@@ -10,12 +10,14 @@
 # a variant that fails validation is reported as an error, not timed;
 # repetitions come from the flag and stay out of the names; our own flags
 # are consumed; `griffin roofline --quick` prints sane numbers (table and
-# JSON). Needs jq or python3 for the JSON checks. Prints "N passed, N failed".
+# JSON). Needs jq or python3 for the JSON checks (jq comes with
+# scripts/deps.sh); without either they are reported skipped, never passed.
+# Prints "N passed, N failed[, N skipped]".
 set -u
 BUILD=${GRIFFIN_BUILD:-build}
 BENCH="$BUILD/griffin-bench"
 GRIFFIN=${GRIFFIN_BIN:-$BUILD/griffin}
-pass=0; fail=0
+pass=0; fail=0; skip=0
 ok() { pass=$((pass + 1)); echo "ok   $1"; }
 bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
@@ -49,7 +51,9 @@ check "griffin-bench exits 0" test $rc -eq 0
 [[ $rc -ne 0 ]] && sed 's/^/    /' "$tmp/b.err" | tail -20
 check "JSON output parses" test "$(jcount "$tmp/b.json" '.benchmarks | length' 'len(d["benchmarks"])')" -gt 0
 
-if [[ $JSONQ != none ]]; then
+if [[ $JSONQ == none ]]; then
+    skip=$((skip + 1)); echo "SKIP: neither jq nor python3 found: the JSON checks of griffin-bench were not run (scripts/deps.sh installs jq)"
+else
     n_ok=$(jcount "$tmp/b.json" '[.benchmarks[] | select(.run_type=="iteration" and (.error_occurred|not))] | length' \
         'len([b for b in d["benchmarks"] if b["run_type"]=="iteration" and not b.get("error_occurred")])')
     check "6 benchmarks x 2 repetitions timed (got $n_ok)" test "$n_ok" -eq 12
@@ -99,7 +103,9 @@ if [[ -x $GRIFFIN ]]; then
     check "table has a row for 1 thread with numbers" grep -Eq '^1 +[0-9]+\.[0-9]+ \(' "$tmp/r.txt"
     "$GRIFFIN" roofline --quick --json >"$tmp/r.json" 2>&1
     check "griffin roofline --quick --json exits 0" test $? -eq 0
-    if [[ $JSONQ != none ]]; then
+    if [[ $JSONQ == none ]]; then
+        skip=$((skip + 1)); echo "SKIP: neither jq nor python3 found: the roofline JSON checks were not run"
+    else
         n=$(jcount "$tmp/r.json" '[.results[] | select(.read_gbs > 0 and .copy_gbs > 0 and .sgemm_peak_gflops > 0)] | length' \
             "len([r for r in d['results'] if r['read_gbs']>0 and r['copy_gbs']>0 and r['sgemm_peak_gflops']>0])")
         check "roofline JSON: 1 and all threads with positive limits" test "$n" -ge 1
@@ -114,5 +120,5 @@ else
     bad "griffin binary at $GRIFFIN"
 fi
 
-echo "$pass passed, $fail failed"
+if [[ $skip -gt 0 ]]; then echo "$pass passed, $fail failed, $skip skipped"; else echo "$pass passed, $fail failed"; fi
 [[ $fail -eq 0 ]]

@@ -10,7 +10,10 @@ pass=0; fail=0
 check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
 finish() { echo "$pass passed, $fail failed"; [ "$fail" = 0 ] && [ "$pass" -gt 0 ]; exit $?; }
 if [ ! -x "$TOOL" ]; then echo "FAIL: $TOOL not built"; fail=1; finish; fi
-if ! command -v python3 >/dev/null; then echo "skip: python3 not found"; pass=1; finish; fi
+if ! command -v python3 >/dev/null; then
+    # the fixture is written with python3 (scripts/deps.sh installs it): a loud skip, never a pass
+    echo "SKIP: python3 not found, rdb_extract not tested"; echo "$pass passed, $fail failed, 1 skipped"; exit 0
+fi
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/griffin-rdb.XXXXXX")
 trap 'rm -rf "$W"' EXIT

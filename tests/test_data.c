@@ -220,7 +220,7 @@ static void test_fetched(void) {
     const char *dir = getenv("GRIFFIN_CORPUS") ? getenv("GRIFFIN_CORPUS") : "data/corpus";
     char m[4096];
     snprintf(m, sizeof m, "%s/MANIFEST", dir);
-    if (access(m, R_OK) != 0) { printf("skip: %s not fetched (scripts/get-corpus.sh)\n", m); return; }
+    if (access(m, R_OK) != 0) { TEST_SKIP("fetched-corpus checks: %s not found (run scripts/get-corpus.sh)", m); return; }
     corpus_t c;
     TEST_CHECK(corpus_load(&c, dir, "heldout") == 0, "fetched heldout: %s", util_last_error());
     TEST_CHECK(c.n_docs == 7 && corpus_find(&c, "emma") >= 0 && corpus_find(&c, "mobydick") >= 0, "7 novels incl. emma, mobydick");
