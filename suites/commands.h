@@ -23,5 +23,6 @@ int cmd_plot(int argc, char **argv);
 int cmd_train(int argc, char **argv);     /* suites/cmd_train.c */
 int cmd_eval(int argc, char **argv);
 int cmd_run(int argc, char **argv);       /* suites/run.c */
+int cmd_claims(int argc, char **argv);    /* suites/cmd_claims.c */
 
 #endif
