@@ -22,11 +22,17 @@
  * transB=1 as dot products of contiguous W rows, transB=0 as FMAs of W rows
  * into register accumulators.
  *
+ * bf16 weights (gemm_bf16_fast, the "bf16-widen" variant): the same code with
+ * the B operand read as bfloat16 and widened to fp32 as it is loaded (exact),
+ * so A, C and the arithmetic stay fp32: packing widens the B panel once per
+ * block, the small-M path widens W rows in registers (half the bytes streamed).
+ *
  * Buffers: per-thread (thread-local) 64-byte aligned packing buffers, grown on
  * demand and kept for the life of the thread; no allocation per call once warm.
  * Threads: util_threads() OpenMP threads, or 1 when already inside a parallel
  * region (no nested teams) or when the problem is too small to pay for a team.
  */
+#include "bf16.h"
 #include "matmul.h"
 #include "util.h"
 
@@ -138,58 +144,95 @@ static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
     }
 }
 
+/* 16 values at p[i..] (fp32, or bf16 widened exactly); the _n form loads the
+ * first n (1..16) and zeroes the rest without touching memory past them. */
+static inline __attribute__((always_inline)) __m512 gf_widen(__m256i h) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+static inline __attribute__((always_inline)) __m512 gf_ld(const void *p, size_t i, int w16) {
+    if (w16) return gf_widen(_mm256_loadu_si256((const __m256i *)((const uint16_t *)p + i)));
+    return _mm512_loadu_ps((const float *)p + i);
+}
+static inline __attribute__((always_inline)) __m512 gf_ld_n(const void *p, size_t i, int n, int w16) {
+    __mmask16 m = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+    if (!w16) return _mm512_maskz_loadu_ps(m, (const float *)p + i);
+#if defined(__AVX512BW__) && defined(__AVX512VL__)
+    return gf_widen(_mm256_maskz_loadu_epi16(m, (const uint16_t *)p + i));
+#else
+    uint16_t t[16] = {0};
+    memcpy(t, (const uint16_t *)p + i, (size_t)(n < 16 ? n : 16) * 2);
+    return gf_widen(_mm256_loadu_si256((const __m256i *)t));
+#endif
+}
+
 /* rows (16 pointers, row q valid for q < nrows) x k in [k0, k0+kc): writes
- * dst[k * stride + q] for q < nrows, as whole-vector stores masked to nrows. */
-static void pack_transpose(const float *const *rows, int nrows, int kc, float *restrict dst, int stride) {
+ * dst[k * stride + q] for q < nrows, as whole-vector stores masked to nrows.
+ * w16: the rows hold bf16 (widened as loaded). */
+static void pack_transpose(const void *const *rows, int nrows, int kc, float *restrict dst, int stride, int w16) {
     __mmask16 rm = (__mmask16)((1u << nrows) - 1);
     for (int k = 0; k < kc; k += 16) {
         int kn = gf_imin(16, kc - k);
-        __mmask16 km = (__mmask16)((1u << kn) - 1);
         __m512 r[16];
-        for (int q = 0; q < 16; q++) r[q] = q < nrows ? _mm512_maskz_loadu_ps(km, rows[q] + k) : _mm512_setzero_ps();
+        for (int q = 0; q < 16; q++) r[q] = q < nrows ? gf_ld_n(rows[q], (size_t)k, kn, w16) : _mm512_setzero_ps();
         transpose16(r);
         for (int c = 0; c < kn; c++) _mm512_mask_storeu_ps(dst + (size_t)(k + c) * stride, rm, r[c]);
     }
 }
 #endif
 
-static void pack_b_strip(int transB, const float *B, int ldb, int k0, int kc, int j0, int nr,
+/* B[i] as float: fp32, or bf16 widened. */
+static inline float gf_elem(const void *B, size_t i, int w16) {
+    return w16 ? bf16_to_f32(((const uint16_t *)B)[i]) : ((const float *)B)[i];
+}
+
+static void pack_b_strip(int transB, const void *B, int w16, int ldb, int k0, int kc, int j0, int nr,
                          float *restrict dst) {
     if (!transB) {
-        const float *src = B + (size_t)k0 * ldb + j0;
-        if (nr == GF_NR) {
-            for (int k = 0; k < kc; k++) memcpy(dst + (size_t)k * GF_NR, src + (size_t)k * ldb, GF_NR * sizeof(float));
+        size_t src = (size_t)k0 * ldb + j0;
+        if (nr == GF_NR && !w16) {
+            const float *s = (const float *)B + src;
+            for (int k = 0; k < kc; k++) memcpy(dst + (size_t)k * GF_NR, s + (size_t)k * ldb, GF_NR * sizeof(float));
+#if defined(__AVX512F__)
+        } else if (nr == GF_NR) {
+            for (int k = 0; k < kc; k++) {
+                size_t s = src + (size_t)k * ldb;
+                _mm512_store_ps(dst + (size_t)k * GF_NR, gf_ld(B, s, 1));
+                _mm512_store_ps(dst + (size_t)k * GF_NR + 16, gf_ld(B, s + 16, 1));
+            }
+#endif
         } else {
             for (int k = 0; k < kc; k++) {
                 float *d = dst + (size_t)k * GF_NR;
-                const float *s = src + (size_t)k * ldb;
+                size_t s = src + (size_t)k * ldb;
                 int jj = 0;
-                for (; jj < nr; jj++) d[jj] = s[jj];
+                for (; jj < nr; jj++) d[jj] = gf_elem(B, s + jj, w16);
                 for (; jj < GF_NR; jj++) d[jj] = 0.0f;
             }
         }
     } else {
         /* op(B)(k, j) = B[j * ldb + k]: each column of the strip is a contiguous run. */
 #if defined(__AVX512F__)
+        size_t esz = w16 ? 2 : 4;
         for (int h = 0; h < GF_NR; h += 16) {
             int n = gf_imin(16, nr - h);
             if (n <= 0) {
                 for (int k = 0; k < kc; k++) _mm512_store_ps(dst + (size_t)k * GF_NR + h, _mm512_setzero_ps());
                 continue;
             }
-            const float *rows[16];
-            for (int q = 0; q < 16; q++) rows[q] = B + (size_t)(j0 + h + gf_imin(q, n - 1)) * ldb + k0;
+            const void *rows[16];
+            for (int q = 0; q < 16; q++)
+                rows[q] = (const char *)B + ((size_t)(j0 + h + gf_imin(q, n - 1)) * ldb + k0) * esz;
             /* all 16 lanes stored: lanes >= n are zero rows */
             __m512 z = _mm512_setzero_ps();
             if (n < 16)
                 for (int k = 0; k < kc; k++) _mm512_store_ps(dst + (size_t)k * GF_NR + h, z);
-            pack_transpose(rows, n, kc, dst + h, GF_NR);
+            pack_transpose(rows, n, kc, dst + h, GF_NR, w16);
         }
 #else
         int jj = 0;
         for (; jj < nr; jj++) {
-            const float *s = B + (size_t)(j0 + jj) * ldb + k0;
-            for (int k = 0; k < kc; k++) dst[(size_t)k * GF_NR + jj] = s[k];
+            size_t s = (size_t)(j0 + jj) * ldb + k0;
+            for (int k = 0; k < kc; k++) dst[(size_t)k * GF_NR + jj] = gf_elem(B, s + k, w16);
         }
         for (; jj < GF_NR; jj++)
             for (int k = 0; k < kc; k++) dst[(size_t)k * GF_NR + jj] = 0.0f;
@@ -210,12 +253,12 @@ static void pack_a_strip(int transA, const float *A, int lda, int i0, int mr, in
         }
     } else {
 #if defined(__AVX512F__)
-        const float *rows[16];
+        const void *rows[16];
         for (int q = 0; q < 16; q++) rows[q] = A + (size_t)(i0 + gf_imin(q, mr - 1)) * lda + k0;
         if (mr < GF_MR) /* zero rows mr .. MR-1 (the transpose writes rows < mr only) */
             for (int k = 0; k < kc; k++)
                 for (int ii = mr; ii < GF_MR; ii++) dst[(size_t)k * GF_MR + ii] = 0.0f;
-        pack_transpose(rows, mr, kc, dst, GF_MR);
+        pack_transpose(rows, mr, kc, dst, GF_MR, 0);
 #else
         int ii = 0;
         for (; ii < mr; ii++) {
@@ -232,6 +275,27 @@ static void pack_a_strip(int transA, const float *A, int lda, int i0, int mr, in
  * c (mr, nr) = alpha * a_strip . b_strip + beta * c; beta == 0 never reads c.
  * a: kc x MR packed, b: kc x NR packed. */
 #if defined(__AVX512F__)
+/* c (mr, nr) = alpha * (c0 | c1) + beta * c for the first mr rows, masked to nr columns. */
+static inline __attribute__((always_inline)) void ukernel_store(const __m512 *c0, const __m512 *c1, float *restrict c,
+                                                                int ldc, int mr, int nr, float alpha, float beta) {
+    __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1);
+    __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 14
+    for (int i = 0; i < GF_MR; i++) {
+        if (i < mr) {
+            float *row = c + (size_t)i * ldc;
+            __m512 v0 = _mm512_mul_ps(va, c0[i]), v1 = _mm512_mul_ps(va, c1[i]);
+            if (beta != 0.0f) {
+                v0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), v0);
+                v1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), v1);
+            }
+            _mm512_mask_storeu_ps(row, m0, v0);
+            _mm512_mask_storeu_ps(row + 16, m1, v1);
+        }
+    }
+}
+
 static void ukernel(int kc, const float *restrict a, const float *restrict b, float *restrict c, int ldc,
                     int mr, int nr, float alpha, float beta) {
     __m512 c0[GF_MR], c1[GF_MR];
@@ -251,22 +315,7 @@ static void ukernel(int kc, const float *restrict a, const float *restrict b, fl
         a += GF_MR;
         b += GF_NR;
     }
-    __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1);
-    __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
-    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-#pragma GCC unroll 14
-    for (int i = 0; i < GF_MR; i++) {
-        if (i < mr) {
-            float *row = c + (size_t)i * ldc;
-            __m512 v0 = _mm512_mul_ps(va, c0[i]), v1 = _mm512_mul_ps(va, c1[i]);
-            if (beta != 0.0f) {
-                v0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, row), v0);
-                v1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, row + 16), v1);
-            }
-            _mm512_mask_storeu_ps(row, m0, v0);
-            _mm512_mask_storeu_ps(row + 16, m1, v1);
-        }
-    }
+    ukernel_store(c0, c1, c, ldc, mr, nr, alpha, beta);
 }
 #else
 /* Full tiles in registers (AVX2: 12 ymm accumulators; plain C: left to the
@@ -338,16 +387,158 @@ static void ukernel(int kc, const float *restrict a, const float *restrict b, fl
 #endif
 #endif
 
+/* ---- AVX512-BF16 dot products (the "bf16-dp" variant) -------------------
+ * vdpbf16ps multiplies pairs of bf16 and adds both products to one fp32 lane:
+ * C += A B with A rounded to bf16 as it is packed, B the bf16 weights, fp32
+ * accumulation. Packed layouts hold one k pair (two bf16, 32 bits) per
+ * element: A strip [kk][MR], B strip [kk][NR] for kk = 0 .. ceil(kc/2)-1, an
+ * odd k tail padded with a zero. transB = 1 (W rows along K) already holds
+ * the pairs of a column contiguously: its packing is the 32-bit transpose
+ * used for fp32; transB = 0 interleaves rows k and k+1. */
+#if defined(__AVX512BF16__) && defined(__AVX512BW__) && defined(__AVX512VL__) && GF_MR == 14
+#define GF_HAVE_DP 1
+/* Row q (q < nrows) of 16 pointers to bf16 rows, pairs kk in [0, ceil(kc/2)):
+ * dst[kk * stride + q] = the 32-bit pair at k = 2kk (zero past kc). The rows
+ * are bf16 (w16) or fp32 rounded to bf16 on the way (A operand). */
+static void pack_pairs_transpose(const void *const *rows, int nrows, int kc, int32_t *restrict dst, int stride,
+                                 int w16) {
+    __mmask16 rm = (__mmask16)((1u << nrows) - 1);
+    int nkk = (kc + 1) / 2;
+    for (int kk = 0; kk < nkk; kk += 16) {
+        int k = 2 * kk, kn = gf_imin(32, kc - k), cn = gf_imin(16, nkk - kk);
+        __mmask32 km = kn >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << kn) - 1);
+        __m512 r[16];
+        for (int q = 0; q < 16; q++) {
+            if (q >= nrows) { r[q] = _mm512_setzero_ps(); continue; }
+            if (w16) {
+                r[q] = _mm512_castsi512_ps(_mm512_maskz_loadu_epi16(km, (const uint16_t *)rows[q] + k));
+            } else {
+                const float *f = (const float *)rows[q] + k;
+                __m512 lo = gf_ld_n(f, 0, gf_imin(16, kn), 0);
+                __m512 hi = kn > 16 ? gf_ld_n(f, 16, kn - 16, 0) : _mm512_setzero_ps();
+                r[q] = _mm512_castsi512_ps((__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+            }
+        }
+        transpose16(r);
+        for (int c = 0; c < cn; c++) _mm512_mask_storeu_ps((float *)(dst + (size_t)(kk + c) * stride), rm, r[c]);
+    }
+}
+
+static void pack_a_dp(int transA, const float *A, int lda, int i0, int mr, int k0, int kc, int32_t *restrict dst) {
+    int nkk = (kc + 1) / 2;
+    if (transA) {
+        for (int kk = 0; kk < nkk; kk++)
+            for (int ii = 0; ii < GF_MR; ii++) {
+                int k = k0 + 2 * kk;
+                uint16_t lo = ii < mr ? f32_to_bf16(A[(size_t)k * lda + i0 + ii]) : 0;
+                uint16_t hi = ii < mr && 2 * kk + 1 < kc ? f32_to_bf16(A[(size_t)(k + 1) * lda + i0 + ii]) : 0;
+                dst[(size_t)kk * GF_MR + ii] = (int32_t)((uint32_t)lo | (uint32_t)hi << 16);
+            }
+        return;
+    }
+    const void *rows[16];
+    for (int q = 0; q < 16; q++) rows[q] = A + (size_t)(i0 + gf_imin(q, mr - 1)) * lda + k0;
+    if (mr < GF_MR)
+        for (int kk = 0; kk < nkk; kk++)
+            for (int ii = mr; ii < GF_MR; ii++) dst[(size_t)kk * GF_MR + ii] = 0;
+    pack_pairs_transpose(rows, mr, kc, dst, GF_MR, 0);
+}
+
+/* Interleave bf16 rows r0 (k) and r1 (k+1): 32 columns -> 32 pairs in o[0], o[1]. */
+static const int16_t gf_il_idx[2][32] __attribute__((aligned(64))) = {
+    {0, 32, 1, 33, 2, 34, 3, 35, 4, 36, 5, 37, 6, 38, 7, 39, 8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47},
+    {16, 48, 17, 49, 18, 50, 19, 51, 20, 52, 21, 53, 22, 54, 23, 55,
+     24, 56, 25, 57, 26, 58, 27, 59, 28, 60, 29, 61, 30, 62, 31, 63}};
+
+static void pack_b_dp(int transB, const uint16_t *B, int ldb, int k0, int kc, int j0, int nr, int32_t *restrict dst) {
+    int nkk = (kc + 1) / 2;
+    if (transB) {
+        for (int h = 0; h < GF_NR; h += 16) {
+            int n = gf_imin(16, nr - h);
+            if (n <= 0) {
+                for (int kk = 0; kk < nkk; kk++) _mm512_store_si512(dst + (size_t)kk * GF_NR + h, _mm512_setzero_si512());
+                continue;
+            }
+            const void *rows[16];
+            for (int q = 0; q < 16; q++) rows[q] = B + (size_t)(j0 + h + gf_imin(q, n - 1)) * ldb + k0;
+            if (n < 16)
+                for (int kk = 0; kk < nkk; kk++) _mm512_store_si512(dst + (size_t)kk * GF_NR + h, _mm512_setzero_si512());
+            pack_pairs_transpose(rows, n, kc, dst + h, GF_NR, 1);
+        }
+        return;
+    }
+    __mmask32 cm = nr >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << nr) - 1);
+    __m512i i0 = _mm512_load_si512(gf_il_idx[0]), i1 = _mm512_load_si512(gf_il_idx[1]);
+    for (int kk = 0; kk < nkk; kk++) {
+        int k = k0 + 2 * kk;
+        __m512i r0 = _mm512_maskz_loadu_epi16(cm, B + (size_t)k * ldb + j0);
+        __m512i r1 = 2 * kk + 1 < kc ? _mm512_maskz_loadu_epi16(cm, B + (size_t)(k + 1) * ldb + j0) : _mm512_setzero_si512();
+        _mm512_store_si512(dst + (size_t)kk * GF_NR, _mm512_permutex2var_epi16(r0, i0, r1));
+        _mm512_store_si512(dst + (size_t)kk * GF_NR + 16, _mm512_permutex2var_epi16(r0, i1, r1));
+    }
+}
+
+static void ukernel_dp(int nkk, const int32_t *restrict a, const int32_t *restrict b, float *restrict c, int ldc,
+                       int mr, int nr, float alpha, float beta) {
+    __m512 c0[GF_MR], c1[GF_MR];
+#pragma GCC unroll 14
+    for (int i = 0; i < GF_MR; i++) {
+        c0[i] = _mm512_setzero_ps();
+        c1[i] = _mm512_setzero_ps();
+    }
+    for (int kk = 0; kk < nkk; kk++) {
+        __m512bh b0 = (__m512bh)_mm512_load_si512(b), b1 = (__m512bh)_mm512_load_si512(b + 16);
+#pragma GCC unroll 14
+        for (int i = 0; i < GF_MR; i++) {
+            __m512bh ai = (__m512bh)_mm512_set1_epi32(a[i]);
+            c0[i] = _mm512_dpbf16_ps(c0[i], ai, b0);
+            c1[i] = _mm512_dpbf16_ps(c1[i], ai, b1);
+        }
+        a += GF_MR;
+        b += GF_NR;
+    }
+    ukernel_store(c0, c1, c, ldc, mr, nr, alpha, beta);
+}
+#else
+#define GF_HAVE_DP 0
+#endif
+
 /* ---- blocked driver ---------------------------------------------------- */
+/* What the B operand is and how the product is formed. */
+enum { GF_F32 = 0, GF_W16 = 1, GF_DP = 2 };
+
+/* Pack and multiply one kind: packed elements are 4 bytes (a float, or a bf16
+ * pair for GF_DP), kst of them per strip row (kc, or ceil(kc/2) pairs). */
+static inline void blk_pack_b(int mode, int transB, const void *B, int ldb, int pc, int kc, int j, int nr, void *dst) {
+#if GF_HAVE_DP
+    if (mode == GF_DP) { pack_b_dp(transB, (const uint16_t *)B, ldb, pc, kc, j, nr, (int32_t *)dst); return; }
+#endif
+    pack_b_strip(transB, B, mode != GF_F32, ldb, pc, kc, j, nr, (float *)dst);
+}
+static inline void blk_pack_a(int mode, int transA, const float *A, int lda, int i, int mr, int pc, int kc, void *dst) {
+#if GF_HAVE_DP
+    if (mode == GF_DP) { pack_a_dp(transA, A, lda, i, mr, pc, kc, (int32_t *)dst); return; }
+#endif
+    pack_a_strip(transA, A, lda, i, mr, pc, kc, (float *)dst);
+}
+static inline void blk_kernel(int mode, int kst, const void *a, const void *b, float *c, int ldc, int mr, int nr,
+                              float alpha, float beta) {
+#if GF_HAVE_DP
+    if (mode == GF_DP) { ukernel_dp(kst, (const int32_t *)a, (const int32_t *)b, c, ldc, mr, nr, alpha, beta); return; }
+#endif
+    ukernel(kst, (const float *)a, (const float *)b, c, ldc, mr, nr, alpha, beta);
+}
+
 static void gemm_blocked(int nth, int transA, int transB, int M, int N, int K, float alpha, const float *A,
-                         int lda, const float *B, int ldb, float beta, float *C, int ldc) {
-    /* K blocks of even size (no thin tail block). Work items are MC-row blocks
-     * (times pn column parts when there are too few row blocks to keep every
-     * thread busy), handed out dynamically: on a shared or oversubscribed
-     * machine a preempted thread then delays the team by one item, not by
-     * half the product. */
+                         int lda, const void *B, int mode, int ldb, float beta, float *C, int ldc) {
+    /* K blocks of even size (no thin tail block; even K offsets keep the dp
+     * pairs aligned). Work items are MC-row blocks (times pn column parts when
+     * there are too few row blocks to keep every thread busy), handed out
+     * dynamically: on a shared or oversubscribed machine a preempted thread
+     * then delays the team by one item, not by half the product. */
     int nkb = (K + g_kc - 1) / g_kc;
     int KC = (K + nkb - 1) / nkb, NC = g_nc, MC = g_mc;
+    if (mode == GF_DP) KC += KC & 1;
     int nmb = (M + MC - 1) / MC;
     int pn = nth > 1 && nmb < 4 * nth ? (4 * nth + nmb - 1) / nmb : 1;
     int nc_max = gf_imin(NC, N);
@@ -361,11 +552,11 @@ static void gemm_blocked(int nth, int transA, int transB, int M, int N, int K, f
             int nc = gf_imin(NC, N - jc);
             int nstrips = (nc + GF_NR - 1) / GF_NR;
             for (int pc = 0; pc < K; pc += KC) {
-                int kc = gf_imin(KC, K - pc);
+                int kc = gf_imin(KC, K - pc), kst = mode == GF_DP ? (kc + 1) / 2 : kc;
 #pragma omp for schedule(dynamic, 4)
                 for (int s = 0; s < nstrips; s++)
-                    pack_b_strip(transB, B, ldb, pc, kc, jc + s * GF_NR, gf_imin(GF_NR, nc - s * GF_NR),
-                                 bpack + (size_t)s * kc * GF_NR);
+                    blk_pack_b(mode, transB, B, ldb, pc, kc, jc + s * GF_NR, gf_imin(GF_NR, nc - s * GF_NR),
+                               bpack + (size_t)s * kst * GF_NR);
                 float be = pc == 0 ? beta : 1.0f;
 #pragma omp for schedule(dynamic, 1)
                 for (int w = 0; w < nmb * pn; w++) {
@@ -374,14 +565,14 @@ static void gemm_blocked(int nth, int transA, int transB, int M, int N, int K, f
                     if (s0 >= s1) continue;
                     int mcur = gf_imin(MC, M - ic);
                     for (int is = 0; is < mcur; is += GF_MR)
-                        pack_a_strip(transA, A, lda, ic + is, gf_imin(GF_MR, mcur - is), pc, kc,
-                                     apack + (size_t)is * kc);
+                        blk_pack_a(mode, transA, A, lda, ic + is, gf_imin(GF_MR, mcur - is), pc, kc,
+                                   apack + (size_t)is * kst);
                     for (int s = s0; s < s1; s++) {
                         int j = jc + s * GF_NR, nr = gf_imin(GF_NR, N - j);
-                        const float *bp = bpack + (size_t)s * kc * GF_NR;
+                        const float *bp = bpack + (size_t)s * kst * GF_NR;
                         for (int is = 0; is < mcur; is += GF_MR)
-                            ukernel(kc, apack + (size_t)is * kc, bp, C + (size_t)(ic + is) * ldc + j, ldc,
-                                    gf_imin(GF_MR, mcur - is), nr, alpha, be);
+                            blk_kernel(mode, kst, apack + (size_t)is * kst, bp, C + (size_t)(ic + is) * ldc + j, ldc,
+                                       gf_imin(GF_MR, mcur - is), nr, alpha, be);
                     }
                 }
             }
@@ -390,32 +581,31 @@ static void gemm_blocked(int nth, int transA, int transB, int M, int N, int K, f
 }
 
 /* ---- small-M path -------------------------------------------------------
- * xs (M,K) holds alpha * op(A), contiguous. */
+ * xs (M,K) holds alpha * op(A), contiguous. B is fp32 or (w16) bf16. */
 
 /* transB = 1: C[m][n] = sum_k xs[m][k] * B[n][k] + beta C[m][n], n in [n0, n1).
  * Tiles of up to 4 x-rows by 4 W-rows, K in chunks that keep the 4 W rows in L1. */
 #define GF_NT_KCHUNK 1024
 #if defined(__AVX512F__)
-static inline __attribute__((always_inline)) void nt_tile(int MB, const float *xs, int K, const float *w[4],
-                                                          int kb, int ke, float sums[4][4]) {
+static inline __attribute__((always_inline)) void nt_tile(int MB, const float *xs, int K, const void *const w[4],
+                                                          int w16, int kb, int ke, float sums[4][4]) {
     __m512 acc[4][4];
     for (int i = 0; i < MB; i++)
         for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_ps();
     int k = kb;
     for (; k + 16 <= ke; k += 16) {
         __m512 wv[4];
-        for (int j = 0; j < 4; j++) wv[j] = _mm512_loadu_ps(w[j] + k);
+        for (int j = 0; j < 4; j++) wv[j] = gf_ld(w[j], (size_t)k, w16);
         for (int i = 0; i < MB; i++) {
             __m512 xv = _mm512_loadu_ps(xs + (size_t)i * K + k);
             for (int j = 0; j < 4; j++) acc[i][j] = _mm512_fmadd_ps(xv, wv[j], acc[i][j]);
         }
     }
     if (k < ke) {
-        __mmask16 m = (__mmask16)((1u << (ke - k)) - 1);
         __m512 wv[4];
-        for (int j = 0; j < 4; j++) wv[j] = _mm512_maskz_loadu_ps(m, w[j] + k);
+        for (int j = 0; j < 4; j++) wv[j] = gf_ld_n(w[j], (size_t)k, ke - k, w16);
         for (int i = 0; i < MB; i++) {
-            __m512 xv = _mm512_maskz_loadu_ps(m, xs + (size_t)i * K + k);
+            __m512 xv = gf_ld_n(xs + (size_t)i * K, (size_t)k, ke - k, 0);
             for (int j = 0; j < 4; j++) acc[i][j] = _mm512_fmadd_ps(xv, wv[j], acc[i][j]);
         }
     }
@@ -423,36 +613,86 @@ static inline __attribute__((always_inline)) void nt_tile(int MB, const float *x
         for (int j = 0; j < 4; j++) sums[i][j] += _mm512_reduce_add_ps(acc[i][j]);
 }
 #else
-static inline void nt_tile(int MB, const float *xs, int K, const float *w[4], int kb, int ke, float sums[4][4]) {
+static inline void nt_tile(int MB, const float *xs, int K, const void *const w[4], int w16, int kb, int ke,
+                           float sums[4][4]) {
     for (int i = 0; i < MB; i++)
         for (int j = 0; j < 4; j++) {
-            const float *x = xs + (size_t)i * K, *wj = w[j];
+            const float *x = xs + (size_t)i * K;
             float s = 0.0f;
+            if (w16) {
+                const uint16_t *wj = (const uint16_t *)w[j];
 #pragma omp simd reduction(+ : s)
-            for (int k = kb; k < ke; k++) s += x[k] * wj[k];
+                for (int k = kb; k < ke; k++) s += x[k] * bf16_to_f32(wj[k]);
+            } else {
+                const float *wj = (const float *)w[j];
+#pragma omp simd reduction(+ : s)
+                for (int k = kb; k < ke; k++) s += x[k] * wj[k];
+            }
             sums[i][j] += s;
         }
 }
 #endif
 
-static void smallm_nt(int M, int n0, int n1, int K, const float *xs, const float *B, int ldb, float beta,
+#if GF_HAVE_DP
+/* dp forms of the two small-M tiles: x rows are bf16 (xs16, row stride Kp =
+ * K rounded up to even, zero-padded), products summed in pairs. */
+static inline __attribute__((always_inline)) void nt_tile_dp(int MB, const uint16_t *xs, int Kp,
+                                                             const void *const w[4], int kb, int ke,
+                                                             float sums[4][4]) {
+    __m512 acc[4][4];
+    for (int i = 0; i < MB; i++)
+        for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_ps();
+    for (int k = kb; k < ke; k += 32) {
+        int n = gf_imin(32, ke - k);
+        __mmask32 m = n >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << n) - 1);
+        __m512bh wv[4];
+        for (int j = 0; j < 4; j++) wv[j] = (__m512bh)_mm512_maskz_loadu_epi16(m, (const uint16_t *)w[j] + k);
+        for (int i = 0; i < MB; i++) {
+            __m512bh xv = (__m512bh)_mm512_maskz_loadu_epi16(m, xs + (size_t)i * Kp + k);
+            for (int j = 0; j < 4; j++) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], xv, wv[j]);
+        }
+    }
+    for (int i = 0; i < MB; i++)
+        for (int j = 0; j < 4; j++) sums[i][j] += _mm512_reduce_add_ps(acc[i][j]);
+}
+
+#endif
+
+static void smallm_nt(int M, int n0, int n1, int K, const void *xs_, const void *B, int mode, int ldb, float beta,
                       float *C, int ldc) {
+    int w16 = mode != GF_F32;
+    size_t esz = w16 ? 2 : 4;
+    const float *xs = (const float *)xs_;
+#if GF_HAVE_DP
+    const uint16_t *xs16 = (const uint16_t *)xs_;
+    int Kp = K + (K & 1);
+#endif
     for (int n = n0; n < n1; n += 4) {
         int nb = gf_imin(4, n1 - n);
-        const float *w[4];
-        for (int j = 0; j < 4; j++) w[j] = B + (size_t)(n + gf_imin(j, nb - 1)) * ldb; /* clamp: no branches */
+        const void *w[4];
+        for (int j = 0; j < 4; j++) /* clamp: no branches */
+            w[j] = (const char *)B + (size_t)(n + gf_imin(j, nb - 1)) * ldb * esz;
         for (int m = 0; m < M; m += 4) {
             int mb = gf_imin(4, M - m);
             float sums[4][4] = {{0}};
-            const float *x = xs + (size_t)m * K;
+            const float *x = mode == GF_DP ? NULL : xs + (size_t)m * K;
             for (int kb = 0; kb < K; kb += GF_NT_KCHUNK) {
                 int ke = gf_imin(K, kb + GF_NT_KCHUNK);
+#if GF_HAVE_DP
+#define GF_NT(mbv)                                                                                       \
+    (mode == GF_DP ? nt_tile_dp(mbv, xs16 + (size_t)m * Kp, Kp, w, kb, ke, sums)                        \
+     : w16         ? nt_tile(mbv, x, K, w, 1, kb, ke, sums)                                              \
+                   : nt_tile(mbv, x, K, w, 0, kb, ke, sums))
+#else
+#define GF_NT(mbv) (w16 ? nt_tile(mbv, x, K, w, 1, kb, ke, sums) : nt_tile(mbv, x, K, w, 0, kb, ke, sums))
+#endif
                 switch (mb) {
-                case 1: nt_tile(1, x, K, w, kb, ke, sums); break;
-                case 2: nt_tile(2, x, K, w, kb, ke, sums); break;
-                case 3: nt_tile(3, x, K, w, kb, ke, sums); break;
-                default: nt_tile(4, x, K, w, kb, ke, sums); break;
+                case 1: GF_NT(1); break;
+                case 2: GF_NT(2); break;
+                case 3: GF_NT(3); break;
+                default: GF_NT(4); break;
                 }
+#undef GF_NT
             }
             for (int i = 0; i < mb; i++)
                 for (int j = 0; j < nb; j++) {
@@ -473,29 +713,23 @@ static void smallm_nt(int M, int n0, int n1, int K, const float *xs, const float
 #define GF_NN_PD 12
 #define GF_NN_UNIT 128
 #if defined(__AVX512F__)
-static inline __attribute__((always_inline)) void nn_tile(int MB, int NV, const float *xs, int K, int kb, int ke,
-                                                          const float *B, int ldb, int j, int w, int first,
-                                                          float beta, float *C, int ldc) {
-    __m512 acc[4][8];
-    __mmask16 mk[8];
+/* Accumulators of an nn tile: zero on the first K chunk, else the partial
+ * sums in C; mk/nv: the valid columns of each 16-column vector. */
+static inline __attribute__((always_inline)) void nn_acc_init(int MB, int NV, int w, int first, const float *C,
+                                                              int ldc, int j, __m512 acc[4][8], __mmask16 mk[8],
+                                                              int nv[8]) {
     for (int v = 0; v < NV; v++) {
         int r = w - 16 * v;
+        nv[v] = r >= 16 ? 16 : r > 0 ? r : 0;
         mk[v] = r >= 16 ? (__mmask16)0xFFFF : r > 0 ? (__mmask16)((1u << r) - 1) : 0;
     }
     for (int i = 0; i < MB; i++)
         for (int v = 0; v < NV; v++)
             acc[i][v] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mk[v], C + (size_t)i * ldc + j + 16 * v);
-    const float *bk = B + (size_t)kb * ldb + j;
-    for (int k = kb; k < ke; k++, bk += ldb) {
-        const float *pf = bk + (size_t)GF_NN_PD * ldb;
-        for (int v = 0; v < NV; v++) _mm_prefetch((const char *)(pf + 16 * v), _MM_HINT_T0);
-        __m512 bv[8];
-        for (int v = 0; v < NV; v++) bv[v] = _mm512_maskz_loadu_ps(mk[v], bk + 16 * v);
-        for (int i = 0; i < MB; i++) {
-            __m512 xv = _mm512_set1_ps(xs[(size_t)i * K + k]);
-            for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(xv, bv[v], acc[i][v]);
-        }
-    }
+}
+static inline __attribute__((always_inline)) void nn_acc_store(int MB, int NV, int first, float beta, float *C,
+                                                               int ldc, int j, __m512 acc[4][8],
+                                                               const __mmask16 mk[8]) {
     __m512 vb = _mm512_set1_ps(beta);
     for (int i = 0; i < MB; i++) {
         float *c = C + (size_t)i * ldc + j;
@@ -506,19 +740,48 @@ static inline __attribute__((always_inline)) void nn_tile(int MB, int NV, const 
         }
     }
 }
+
+static inline __attribute__((always_inline)) void nn_tile(int MB, int NV, const float *xs, int K, int kb, int ke,
+                                                          const void *B, int w16, int ldb, int j, int w, int first,
+                                                          float beta, float *C, int ldc) {
+    __m512 acc[4][8];
+    __mmask16 mk[8];
+    int nv[8];
+    nn_acc_init(MB, NV, w, first, C, ldc, j, acc, mk, nv);
+    size_t esz = w16 ? 2 : 4, bk = (size_t)kb * ldb + j;
+    for (int k = kb; k < ke; k++, bk += ldb) {
+        const char *pf = (const char *)B + (bk + (size_t)GF_NN_PD * ldb) * esz;
+        for (size_t o = 0; o < (size_t)NV * 16 * esz; o += 64) _mm_prefetch(pf + o, _MM_HINT_T0);
+        __m512 bv[8];
+        for (int v = 0; v < NV; v++)
+            bv[v] = nv[v] == 16 ? gf_ld(B, bk + 16 * v, w16) : nv[v] ? gf_ld_n(B, bk + 16 * v, nv[v], w16) : _mm512_setzero_ps();
+        for (int i = 0; i < MB; i++) {
+            __m512 xv = _mm512_set1_ps(xs[(size_t)i * K + k]);
+            for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(xv, bv[v], acc[i][v]);
+        }
+    }
+    nn_acc_store(MB, NV, first, beta, C, ldc, j, acc, mk);
+}
 #else
-static inline void nn_tile(int MB, int NV, const float *xs, int K, int kb, int ke, const float *B, int ldb, int j,
-                           int w, int first, float beta, float *C, int ldc) {
+static inline void nn_tile(int MB, int NV, const float *xs, int K, int kb, int ke, const void *B, int w16, int ldb,
+                           int j, int w, int first, float beta, float *C, int ldc) {
     float acc[4][128];
     (void)NV;
     for (int i = 0; i < MB; i++)
         for (int v = 0; v < w; v++) acc[i][v] = first ? 0.0f : C[(size_t)i * ldc + j + v];
     for (int k = kb; k < ke; k++) {
-        const float *bk = B + (size_t)k * ldb + j;
+        size_t bk = (size_t)k * ldb + j;
         for (int i = 0; i < MB; i++) {
             float x = xs[(size_t)i * K + k];
+            if (w16) {
+                const uint16_t *b = (const uint16_t *)B + bk;
 #pragma omp simd
-            for (int v = 0; v < w; v++) acc[i][v] += x * bk[v];
+                for (int v = 0; v < w; v++) acc[i][v] += x * bf16_to_f32(b[v]);
+            } else {
+                const float *b = (const float *)B + bk;
+#pragma omp simd
+                for (int v = 0; v < w; v++) acc[i][v] += x * b[v];
+            }
         }
     }
     for (int i = 0; i < MB; i++)
@@ -529,15 +792,62 @@ static inline void nn_tile(int MB, int NV, const float *xs, int K, int kb, int k
 }
 #endif
 
-static void smallm_nn(int M, int n0, int n1, int K, const float *xs, const float *B, int ldb, float beta,
+#if GF_HAVE_DP
+static inline __attribute__((always_inline)) void nn_tile_dp(int MB, int NV, const uint16_t *xs, int Kp, int kb,
+                                                             int ke, const uint16_t *B, int ldb, int j, int w,
+                                                             int first, float beta, float *C, int ldc) {
+    __m512 acc[4][8];
+    __mmask16 mk[8];
+    int nv[8];
+    nn_acc_init(MB, NV, w, first, C, ldc, j, acc, mk, nv);
+    __m512i il = _mm512_load_si512(gf_il_idx[0]);
+    for (int k = kb; k < ke; k += 2) {
+        const uint16_t *r0 = B + (size_t)k * ldb + j, *r1 = r0 + ldb;
+        const char *pf = (const char *)(r0 + (size_t)GF_NN_PD * ldb);
+        for (int o = 0; o < NV * 32; o += 64) {
+            _mm_prefetch(pf + o, _MM_HINT_T0);
+            _mm_prefetch(pf + (size_t)ldb * 2 + o, _MM_HINT_T0);
+        }
+        int two = k + 1 < ke;
+        __m512bh bv[8];
+        for (int v = 0; v < NV; v++) {
+            __m512i a0 = _mm512_castsi256_si512(_mm256_maskz_loadu_epi16(mk[v], r0 + 16 * v));
+            __m512i a1 = two ? _mm512_castsi256_si512(_mm256_maskz_loadu_epi16(mk[v], r1 + 16 * v)) : _mm512_setzero_si512();
+            bv[v] = (__m512bh)_mm512_permutex2var_epi16(a0, il, a1);
+        }
+        for (int i = 0; i < MB; i++) {
+            int32_t pair;
+            memcpy(&pair, xs + (size_t)i * Kp + k, 4);
+            __m512bh xv = (__m512bh)_mm512_set1_epi32(pair);
+            for (int v = 0; v < NV; v++) acc[i][v] = _mm512_dpbf16_ps(acc[i][v], xv, bv[v]);
+        }
+    }
+    nn_acc_store(MB, NV, first, beta, C, ldc, j, acc, mk);
+}
+#endif
+
+static void smallm_nn(int M, int n0, int n1, int K, const void *xs_, const void *B, int mode, int ldb, float beta,
                       float *C, int ldc) {
+    int w16 = mode != GF_F32, Kp = mode == GF_DP ? K + (K & 1) : K;
+    size_t xesz = mode == GF_DP ? 2 : 4; /* x rows: bf16 for dp */
+#if GF_HAVE_DP
+#define GF_NN(mbv, nvv, x_, c_, j_, w_)                                                                     \
+    (mode == GF_DP ? nn_tile_dp(mbv, nvv, (const uint16_t *)(x_), Kp, kb, ke, (const uint16_t *)B, ldb, j_, w_, \
+                                first, beta, c_, ldc)                                                       \
+     : w16 ? nn_tile(mbv, nvv, (const float *)(x_), K, kb, ke, B, 1, ldb, j_, w_, first, beta, c_, ldc)      \
+           : nn_tile(mbv, nvv, (const float *)(x_), K, kb, ke, B, 0, ldb, j_, w_, first, beta, c_, ldc))
+#else
+#define GF_NN(mbv, nvv, x_, c_, j_, w_)                                                                     \
+    (w16 ? nn_tile(mbv, nvv, (const float *)(x_), K, kb, ke, B, 1, ldb, j_, w_, first, beta, c_, ldc)        \
+         : nn_tile(mbv, nvv, (const float *)(x_), K, kb, ke, B, 0, ldb, j_, w_, first, beta, c_, ldc))
+#endif
     for (int kb = 0; kb < K; kb += GF_NN_KB) {
         int ke = gf_imin(K, kb + GF_NN_KB), first = kb == 0;
         if (M <= 2) { /* 8 vectors of columns, 8 or 16 accumulators */
             for (int j = n0; j < n1; j += 128) {
                 int w = gf_imin(128, n1 - j);
-                if (M == 1) nn_tile(1, 8, xs, K, kb, ke, B, ldb, j, w, first, beta, C, ldc);
-                else nn_tile(2, 8, xs, K, kb, ke, B, ldb, j, w, first, beta, C, ldc);
+                if (M == 1) GF_NN(1, 8, xs_, C, j, w);
+                else GF_NN(2, 8, xs_, C, j, w);
             }
             continue;
         }
@@ -545,26 +855,41 @@ static void smallm_nn(int M, int n0, int n1, int K, const float *xs, const float
             int w = gf_imin(64, n1 - j);
             for (int m = 0; m < M; m += 4) {
                 int mb = gf_imin(4, M - m);
-                const float *x = xs + (size_t)m * K;
+                const void *x = (const char *)xs_ + (size_t)m * Kp * xesz;
                 float *c = C + (size_t)m * ldc;
                 switch (mb) {
-                case 1: nn_tile(1, 4, x, K, kb, ke, B, ldb, j, w, first, beta, c, ldc); break;
-                case 2: nn_tile(2, 4, x, K, kb, ke, B, ldb, j, w, first, beta, c, ldc); break;
-                case 3: nn_tile(3, 4, x, K, kb, ke, B, ldb, j, w, first, beta, c, ldc); break;
-                default: nn_tile(4, 4, x, K, kb, ke, B, ldb, j, w, first, beta, c, ldc); break;
+                case 1: GF_NN(1, 4, x, c, j, w); break;
+                case 2: GF_NN(2, 4, x, c, j, w); break;
+                case 3: GF_NN(3, 4, x, c, j, w); break;
+                default: GF_NN(4, 4, x, c, j, w); break;
                 }
             }
         }
     }
+#undef GF_NN
 }
 
 static void gemm_small_m(int nth, int transA, int transB, int M, int N, int K, float alpha, const float *A,
-                         int lda, const float *B, int ldb, float beta, float *C, int ldc) {
-    /* x = alpha * op(A), contiguous (M,K): folds alpha and transA away. */
-    float *xs = buf_get(&tl_x, (size_t)M * K);
-    for (int i = 0; i < M; i++)
-        for (int k = 0; k < K; k++)
-            xs[(size_t)i * K + k] = alpha * (transA ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]);
+                         int lda, const void *B, int mode, int ldb, float beta, float *C, int ldc) {
+    /* x = alpha * op(A), contiguous (M,K): folds alpha and transA away; for
+     * dp rounded to bf16, rows of even length (zero pad). */
+    void *xs;
+    if (mode == GF_DP) {
+        int Kp = K + (K & 1);
+        uint16_t *x16 = (uint16_t *)buf_get(&tl_x, ((size_t)M * Kp + 1) / 2);
+        for (int i = 0; i < M; i++) {
+            for (int k = 0; k < K; k++)
+                x16[(size_t)i * Kp + k] = f32_to_bf16(alpha * (transA ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]));
+            if (Kp > K) x16[(size_t)i * Kp + K] = 0;
+        }
+        xs = x16;
+    } else {
+        float *xf = buf_get(&tl_x, (size_t)M * K);
+        for (int i = 0; i < M; i++)
+            for (int k = 0; k < K; k++)
+                xf[(size_t)i * K + k] = alpha * (transA ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]);
+        xs = xf;
+    }
     /* Work items: contiguous runs of W rows (transB) or columns, about 8 per
      * thread, handed out dynamically (robust to a preempted thread); each item
      * streams its own part of W. */
@@ -576,14 +901,14 @@ static void gemm_small_m(int nth, int transA, int transB, int M, int N, int K, f
         int u0 = (int)((long)nunits * it / nitems), u1 = (int)((long)nunits * (it + 1) / nitems);
         int n0 = u0 * unit, n1 = gf_imin(N, u1 * unit);
         if (n0 >= n1) continue;
-        if (transB) smallm_nt(M, n0, n1, K, xs, B, ldb, beta, C, ldc);
-        else smallm_nn(M, n0, n1, K, xs, B, ldb, beta, C, ldc);
+        if (transB) smallm_nt(M, n0, n1, K, xs, B, mode, ldb, beta, C, ldc);
+        else smallm_nn(M, n0, n1, K, xs, B, mode, ldb, beta, C, ldc);
     }
 }
 
-/* ---- entry point ------------------------------------------------------- */
-void gemm_fast(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
-               const float *B, int ldb, float beta, float *C, int ldc) {
+/* ---- entry points ------------------------------------------------------ */
+static void gemm_fast_any(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                          const void *B, int mode, int ldb, float beta, float *C, int ldc) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0 || alpha == 0.0f) {
         scale_c(M, N, beta, C, ldc);
@@ -597,6 +922,23 @@ void gemm_fast(int transA, int transB, int M, int N, int K, float alpha, const f
 #endif
     if (2.0 * M * N * K < GF_PAR_MIN_FLOPS) nth = 1;
     if (nth < 1) nth = 1;
-    if (M <= GF_SMALL_M) gemm_small_m(nth, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    else gemm_blocked(nth, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (M <= GF_SMALL_M) gemm_small_m(nth, transA, transB, M, N, K, alpha, A, lda, B, mode, ldb, beta, C, ldc);
+    else gemm_blocked(nth, transA, transB, M, N, K, alpha, A, lda, B, mode, ldb, beta, C, ldc);
+}
+
+void gemm_fast(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+               const float *B, int ldb, float beta, float *C, int ldc) {
+    gemm_fast_any(transA, transB, M, N, K, alpha, A, lda, B, GF_F32, ldb, beta, C, ldc);
+}
+
+void gemm_bf16_fast(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                    const uint16_t *B, int ldb, float beta, float *C, int ldc) {
+    gemm_fast_any(transA, transB, M, N, K, alpha, A, lda, B, GF_W16, ldb, beta, C, ldc);
+}
+
+int gemm_bf16_dp_available(void) { return GF_HAVE_DP; }
+
+void gemm_bf16_dp(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                  const uint16_t *B, int ldb, float beta, float *C, int ldc) {
+    gemm_fast_any(transA, transB, M, N, K, alpha, A, lda, B, GF_HAVE_DP ? GF_DP : GF_W16, ldb, beta, C, ldc);
 }

@@ -3,24 +3,53 @@
 #include "matmul.h"
 
 #include <string.h>
+
+#include "bf16.h"
+#include "util.h"
 #ifdef HAVE_OPENBLAS
 #include <cblas.h>
 #endif
 
 typedef void (*gemm_fn)(int, int, int, int, int, float, const float *, int, const float *, int, float,
                         float *, int);
-/* One table maps names to kernels; "auto" resolves to "fast" (OpenBLAS may
- * run generic SSE3 kernels on CPUs it does not know; ours are measured faster). */
+typedef void (*gemm16_fn)(int, int, int, int, int, float, const float *, int, const uint16_t *, int, float,
+                          float *, int);
+/* One table maps names to kernels. An fp32 entry may also set the bf16
+ * kernel (index into the table, -1 = leave it); a bf16 entry sets only that.
+ * "auto" resolves to "fast" (OpenBLAS may run generic SSE3 kernels on CPUs it
+ * does not know; ours are measured faster) and "bf16" to "bf16-dp" where the
+ * build has AVX512-BF16 (measured faster than widening at every batch size
+ * on such CPUs), else "bf16-widen". */
+enum { V_AUTO, V_FAST, V_BLAS, V_REF, V_B_AUTO, V_B_WIDEN, V_B_DP, V_B_REF, V_N };
 static const struct {
-    const char *name, *resolved;
-    gemm_fn fn;
-} g_gemm_variants[] = {
-    {"auto", "fast", gemm_fast},
-    {"fast", "fast", gemm_fast},
-    {"blas", "blas", gemm_blas},
-    {"ref", "ref", gemm_ref},
+    const char *name;
+    gemm_fn fn;     /* fp32 entries */
+    gemm16_fn fn16; /* bf16 entries */
+    int sets16;     /* fp32 entries: the bf16 entry they select too, -1 none */
+} g_gemm_variants[V_N] = {
+    [V_AUTO] = {"auto", gemm_fast, NULL, V_B_AUTO},     [V_FAST] = {"fast", gemm_fast, NULL, V_B_WIDEN},
+    [V_BLAS] = {"blas", gemm_blas, NULL, -1},           [V_REF] = {"ref", gemm_ref, NULL, V_B_REF},
+    [V_B_AUTO] = {"bf16", NULL, gemm_bf16_dp, -1},      [V_B_WIDEN] = {"bf16-widen", NULL, gemm_bf16_fast, -1},
+    [V_B_DP] = {"bf16-dp", NULL, gemm_bf16_dp, -1},     [V_B_REF] = {"bf16-ref", NULL, gemm_bf16_ref, -1},
 };
-static int g_variant = 0;
+static int g_variant = V_AUTO, g_variant16 = V_B_AUTO;
+
+void gemm_bf16_ref(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                   const uint16_t *B, int ldb, float beta, float *C, int ldc) {
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < M; i++) {
+        for (int j = 0; j < N; j++) {
+            double s = 0;
+            for (int k = 0; k < K; k++) {
+                float a = transA ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+                float b = bf16_to_f32(transB ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j]);
+                s += (double)a * b;
+            }
+            float *c = &C[(size_t)i * ldc + j];
+            *c = (float)(alpha * s + (beta == 0.0f ? 0.0 : (double)beta * *c));
+        }
+    }
+}
 
 void gemm_ref(int transA, int transB, int M, int N, int K, float alpha, const float *A,
               int lda, const float *B, int ldb, float beta, float *C, int ldc) {
@@ -60,19 +89,38 @@ void gemm(int transA, int transB, int M, int N, int K, float alpha, const float 
     g_gemm_variants[g_variant].fn(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+void gemm_bf16(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+               const uint16_t *B, int ldb, float beta, float *C, int ldc) {
+    g_gemm_variants[g_variant16].fn16(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 int gemm_set_variant(const char *name) {
-    if (!name) return -1;
-    for (size_t i = 0; i < sizeof g_gemm_variants / sizeof g_gemm_variants[0]; i++)
-        if (!strcmp(name, g_gemm_variants[i].name)) {
-            g_variant = (int)i;
-            return 0;
+    for (int i = 0; name && i < V_N; i++) {
+        if (strcmp(name, g_gemm_variants[i].name)) continue;
+        if (i == V_B_DP && !gemm_bf16_dp_available()) {
+            util_error("gemm variant bf16-dp needs a build for a CPU with avx512_bf16 (this one was not)");
+            return -1;
         }
+        if (g_gemm_variants[i].fn) {
+            g_variant = i;
+            if (g_gemm_variants[i].sets16 >= 0) g_variant16 = g_gemm_variants[i].sets16;
+        } else {
+            g_variant16 = i;
+        }
+        return 0;
+    }
+    util_error("unknown gemm variant '%s' (%s)", name ? name : "(null)", gemm_variants_list());
     return -1;
 }
 
 const char *gemm_variant(void) { return g_gemm_variants[g_variant].name; }
-const char *gemm_variant_resolved(void) { return g_gemm_variants[g_variant].resolved; }
-const char *gemm_variants_list(void) { return "auto|fast|blas|ref"; }
+const char *gemm_variant_resolved(void) { return g_variant == V_AUTO ? "fast" : g_gemm_variants[g_variant].name; }
+const char *gemm_bf16_variant(void) { return g_gemm_variants[g_variant16].name; }
+const char *gemm_bf16_variant_resolved(void) {
+    if (g_variant16 != V_B_AUTO) return g_gemm_variants[g_variant16].name;
+    return gemm_bf16_dp_available() ? "bf16-dp" : "bf16-widen";
+}
+const char *gemm_variants_list(void) { return "auto|fast|blas|ref|bf16|bf16-widen|bf16-dp|bf16-ref"; }
 
 void blas_set_threads(int n) {
 #ifdef HAVE_OPENBLAS

@@ -9,9 +9,24 @@
  *
  * gemm_set_variant("ref") switches every model GEMM to the naive kernel so a
  * suite can tell how much of its time is GEMM. The selection is global.
+ *
+ * bf16 weights: gemm_bf16() is the same product with B stored as bfloat16
+ * (bf16.h) and A, C fp32, for inference with --weights bf16. Its variants sit
+ * in the same table, selected by the same names (see gemm_set_variant):
+ *   bf16-ref    naive loop, double accumulation over the widened B (oracle)
+ *   bf16-widen  gemm_fast's kernels with B widened to fp32 as it is loaded:
+ *               fp32 products and accumulation (AVX-512F, AVX2 or plain C)
+ *   bf16-dp     AVX512-BF16 vdpbf16ps: A is rounded to bf16 as well, pairs of
+ *               exact products accumulated in fp32; only where the build
+ *               targets avx512_bf16 (gemm_bf16_dp_available())
+ *   bf16        "auto": bf16-dp where available, else bf16-widen
+ * Accuracy against the fp32 product with the unrounded weights: relative
+ * error of order 2^-9 (one bf16 rounding per weight, and per activation for
+ * dp); tests/test_gemm.c bounds it by 2^-7 of max|C|.
  */
 #ifndef GRIFFIN_MATMUL_H
 #define GRIFFIN_MATMUL_H
+#include <stdint.h>
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -35,14 +50,35 @@ void gemm_fast_set_blocking(int mc, int kc, int nc);
 /* The micro-kernel gemm_fast was compiled with: "avx512", "avx2" or "c". */
 const char *gemm_fast_isa(void);
 
-/* Select the variant by name: "auto", "fast", "blas", "ref". Returns 0, or -1
- * for an unknown name (the selection is then unchanged). */
+/* bf16-weight GEMMs (B bf16; see above). Same contract as gemm(). */
+void gemm_bf16(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+               const uint16_t *B, int ldb, float beta, float *C, int ldc);
+void gemm_bf16_ref(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                   const uint16_t *B, int ldb, float beta, float *C, int ldc);
+void gemm_bf16_fast(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                    const uint16_t *B, int ldb, float beta, float *C, int ldc);
+/* Runs the widening kernel where dp is not available. */
+void gemm_bf16_dp(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                  const uint16_t *B, int ldb, float beta, float *C, int ldc);
+/* 1 when this build has the AVX512-BF16 kernels (compiled for a CPU with
+ * avx512_bf16), else 0. */
+int gemm_bf16_dp_available(void);
+
+/* Select variants by name. fp32 names: "auto", "fast", "blas", "ref"; "auto",
+ * "fast" and "ref" also set the bf16 kernel (auto, widen, ref); "blas" leaves it
+ * (OpenBLAS has no fp32 x bf16 GEMM). bf16 names: "bf16", "bf16-widen",
+ * "bf16-dp", "bf16-ref" set the bf16 kernel only. Returns 0, or -1 for an
+ * unknown name or bf16-dp where unavailable (util_last_error() says which;
+ * the selection is then unchanged). */
 int gemm_set_variant(const char *name);
-/* The selected name ("auto" by default). */
+/* The selected fp32 name ("auto" by default). */
 const char *gemm_variant(void);
-/* The variant that actually runs ("auto" resolved), for run records. */
+/* The fp32 variant that actually runs ("auto" resolved), for run records. */
 const char *gemm_variant_resolved(void);
-/* The selectable names for --help text: "auto|fast|blas|ref". */
+/* The selected bf16 name ("bf16" by default) and the one that runs. */
+const char *gemm_bf16_variant(void);
+const char *gemm_bf16_variant_resolved(void);
+/* The selectable names for --help text. */
 const char *gemm_variants_list(void);
 
 /* BLAS threading: the number of threads OpenBLAS uses (1 inside OpenMP

@@ -1,5 +1,15 @@
 /* test_gemm.c — GEMM variants against the double-accumulating oracle gemm_ref.
  *
+ * bf16-weight variants (B stored as bfloat16), elementwise against the scale
+ * S = |alpha| |A| |B| + |beta C| (the sum of the absolute terms, so
+ * cancellation cannot hide or fake an error): against gemm_ref on the widened
+ * bf16 weights |C - R1| <= tol S (bf16-ref 1e-6, bf16-widen 1e-5: the same
+ * fp32 arithmetic; bf16-dp 2^-7: it rounds A to bf16, at most u = 2^-8 per
+ * term), and against gemm_ref on the unrounded fp32 weights |C - R0| <=
+ * tol S (2^-7 with one rounded factor, 2^-6 for dp with two: 2u + u^2).
+ * Each bound is twice the worst case of the rounding alone. Same odd shapes,
+ * pads, transposes, alpha/beta, threads and tiny blocks as fp32.
+ *
  * Correctness shapes are odd and misaligned: M, N, K drawn from
  * {1,2,3,5,7,13,17,31,33,64,97,130,257,300}, every transpose combination,
  * leading dimensions larger than the row (the gaps of A and B hold NaN, so
@@ -11,6 +21,7 @@
  *   make build/tests/test_gemm && build/tests/test_gemm
  *   GRIFFIN_TEST_VERBOSE=1 prints every error figure.
  */
+#include "bf16.h"
 #include "matmul.h"
 #include "test.h"
 #include "util.h"
@@ -85,13 +96,80 @@ static void check_case(gemm_fn fn, const char *name, rng_t *r, int tA, int tB, i
     util_free(R);
 }
 
+typedef void (*gemm16_fn)(int, int, int, int, int, float, const float *, int, const uint16_t *, int, float,
+                          float *, int);
+#define BF16_TOL (1.0 / 128)   /* one factor rounded to bf16 (u = 2^-8): 2u */
+#define BF16_TOL2 (1.0 / 64)   /* both factors rounded (dp against fp32 weights): 2 (2u + u^2) */
+
+/* max over the (M,N) region of |c - ref| / S; NaN propagates to a failure. */
+static double scaled_err(const float *c, const float *ref, const float *S, int M, int N, int ldc) {
+    double w = 0;
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            size_t o = (size_t)i * ldc + j;
+            double d = fabs((double)c[o] - ref[o]) / ((double)S[o] + 1e-30);
+            if (isnan(d)) return NAN;
+            if (d > w) w = d;
+        }
+    return w;
+}
+
+static float *abs_copy(const float *p, size_t n) {
+    float *q = (float *)util_alloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) q[i] = fabsf(p[i]);
+    return q;
+}
+
+/* One bf16 case: fn against gemm_ref on the widened weights (tol_exact) and on
+ * the unrounded ones (BF16_TOL); C's gaps must survive. */
+static void check_case16(gemm16_fn fn, const char *name, double tol_exact, double tol_f32, rng_t *r, int tA, int tB, int M, int N,
+                         int K, int pad, float alpha, float beta) {
+    int lda = (tA ? M : K) + pad, ldb = (tB ? K : N) + pad, ldc = N + pad;
+    int brows = tB ? N : K;
+    size_t nb = (size_t)brows * ldb + 16, nc = (size_t)M * ldc + 16;
+    float *A = make_mat(r, tA ? K : M, tA ? M : K, lda, NAN);
+    float *B = make_mat(r, brows, tB ? K : N, ldb, NAN);
+    uint16_t *B16 = (uint16_t *)util_alloc(nb * sizeof(uint16_t));
+    float *Bw = (float *)util_alloc(nb * sizeof(float));
+    bf16_from_f32(B16, B, nb); /* gaps stay NaN */
+    bf16_to_f32_array(Bw, B16, nb);
+    float *C = make_mat(r, M, N, ldc, SENTINEL);
+    if (beta == 0.0f)
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = NAN;
+    float *R1 = (float *)util_alloc(nc * sizeof(float)), *R0 = (float *)util_alloc(nc * sizeof(float));
+    float *S = abs_copy(C, nc), *Aa = abs_copy(A, (size_t)(tA ? K : M) * lda + 16), *Ba = abs_copy(B, nb);
+    memcpy(R1, C, nc * sizeof(float));
+    memcpy(R0, C, nc * sizeof(float));
+    gemm_ref(tA, tB, M, N, K, alpha, A, lda, Bw, ldb, beta, R1, ldc);
+    gemm_ref(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, R0, ldc);
+    gemm_ref(tA, tB, M, N, K, fabsf(alpha), Aa, lda, Ba, ldb, fabsf(beta), S, ldc);
+    fn(tA, tB, M, N, K, alpha, A, lda, B16, ldb, beta, C, ldc);
+    char what[160];
+    snprintf(what, sizeof what, "%s tA=%d tB=%d M=%d N=%d K=%d pad=%d a=%g b=%g t=%d", name, tA, tB, M, N, K, pad,
+             alpha, beta, util_threads());
+    TEST_CLOSE(scaled_err(C, R1, S, M, N, ldc), tol_exact, what);
+    TEST_CLOSE(scaled_err(C, R0, S, M, N, ldc), tol_f32, what);
+    TEST_CHECK(gaps_intact(C, M, N, ldc), "%s: C gap/tail sentinel overwritten", what);
+    util_free(S);
+    util_free(Aa);
+    util_free(Ba);
+    util_free(A);
+    util_free(B);
+    util_free(B16);
+    util_free(Bw);
+    util_free(C);
+    util_free(R1);
+    util_free(R0);
+}
+
 static const int dims[] = {1, 2, 3, 5, 7, 13, 17, 31, 33, 64, 97, 130, 257, 300};
 #define NDIMS ((int)(sizeof dims / sizeof dims[0]))
 
 /* Sweep: nshapes random (M,N,K) triples (plus the fixed ones) x 4 transposes,
  * cycling beta, alpha, padding and thread count. Large triples are thinned so
  * the whole run stays within a few seconds (the oracle is O(MNK) in double). */
-static void sweep(gemm_fn fn, const char *name, int nshapes, uint64_t seed) {
+static void sweep_any(gemm_fn fn, gemm16_fn fn16, double tol16, const char *name, int nshapes, uint64_t seed) {
     rng_t r;
     rng_seed(&r, seed);
     static const int fixed[][3] = {{1, 300, 257},  {2, 257, 300}, {5, 130, 97},  {7, 33, 300},   {13, 64, 31},
@@ -118,8 +196,31 @@ static void sweep(gemm_fn fn, const char *name, int nshapes, uint64_t seed) {
         }
         for (int t = 0; t < 4; t++, c++) {
             util_set_threads(1 + (c & 1));
-            check_case(fn, name, &r, t >> 1, t & 1, M, N, K, pads[(c / 3) % 3], alphas[(c / 9) % 2], betas[c % 3]);
+            if (fn16)
+                check_case16(fn16, name, tol16, tol16 > 1e-3 ? BF16_TOL2 : BF16_TOL, &r, t >> 1, t & 1, M, N, K, pads[(c / 3) % 3], alphas[(c / 9) % 2],
+                             betas[c % 3]);
+            else
+                check_case(fn, name, &r, t >> 1, t & 1, M, N, K, pads[(c / 3) % 3], alphas[(c / 9) % 2], betas[c % 3]);
         }
+    }
+}
+static void sweep(gemm_fn fn, const char *name, int nshapes, uint64_t seed) { sweep_any(fn, NULL, 0, name, nshapes, seed); }
+static void sweep16(gemm16_fn fn, double tol, const char *name, int nshapes, uint64_t seed) {
+    sweep_any(NULL, fn, tol, name, nshapes, seed);
+}
+
+/* The model's bf16 shapes at decode and prefill sizes (M = 1, 16, 64, 130;
+ * K and N of a small model, one odd), both transposes the model uses. */
+static void model_shapes16(gemm16_fn fn, double tol, const char *name) {
+    rng_t r;
+    rng_seed(&r, 21);
+    const int Ms[] = {1, 2, 16, 47, 49, 64, 130};
+    for (int i = 0; i < (int)(sizeof Ms / sizeof Ms[0]); i++) {
+        util_set_threads(1 + (i & 1));
+        double t0 = tol > 1e-3 ? BF16_TOL2 : BF16_TOL;
+        check_case16(fn, name, tol, t0, &r, 0, 1, Ms[i], 320, 257, 0, 1.0f, 0.0f); /* linear: x W^T */
+        check_case16(fn, name, tol, t0, &r, 0, 0, Ms[i], 769, 256, 0, 1.0f, 1.0f); /* MLP up, bias in C */
+        check_case16(fn, name, tol, t0, &r, 0, 0, Ms[i], 40, 40, 280, 1.0f, 1.0f); /* gate block, ld = L */
     }
 }
 
@@ -154,6 +255,23 @@ static void degenerate(void) {
     TEST_CHECK(C[3] == 0.0f && C[4] == 0.0f && C[5] == 0.0f, "alpha=0 beta=0 must zero C");
     gemm_fast(0, 0, 0, 3, 1, 1.0f, A, 1, B, 3, 0.0f, C, 3);
     TEST_CHECK(C[0] == 0.5f, "M=0 must not touch C");
+}
+
+static void variants16(void) {
+    TEST_CHECK(gemm_set_variant("auto") == 0 && !strcmp(gemm_bf16_variant(), "bf16"), "auto selects bf16 auto");
+    TEST_CHECK(!strcmp(gemm_bf16_variant_resolved(), gemm_bf16_dp_available() ? "bf16-dp" : "bf16-widen"),
+               "bf16 auto resolves to %s", gemm_bf16_variant_resolved());
+    TEST_CHECK(gemm_set_variant("bf16-widen") == 0 && !strcmp(gemm_variant(), "auto") &&
+                   !strcmp(gemm_bf16_variant(), "bf16-widen"),
+               "a bf16 name leaves the fp32 selection");
+    TEST_CHECK(gemm_set_variant("ref") == 0 && !strcmp(gemm_bf16_variant(), "bf16-ref"), "ref sets both");
+    TEST_CHECK(gemm_set_variant("blas") == 0 && !strcmp(gemm_bf16_variant(), "bf16-ref"), "blas leaves bf16");
+    TEST_CHECK(gemm_set_variant("fast") == 0 && !strcmp(gemm_bf16_variant(), "bf16-widen"), "fast -> bf16-widen");
+    int dp = gemm_set_variant("bf16-dp");
+    TEST_CHECK(gemm_bf16_dp_available() ? dp == 0 : (dp == -1 && strstr(util_last_error(), "avx512_bf16")),
+               "bf16-dp selectable exactly where available (%d)", dp);
+    TEST_CHECK(gemm_set_variant("bf16-nope") == -1 && strstr(util_last_error(), "bf16-nope"), "unknown bf16 name");
+    gemm_set_variant("auto");
 }
 
 static void variants(void) {
@@ -191,6 +309,23 @@ int main(void) {
     nested();
     sweep(gemm_blas, "blas", 12, 3);
     dispatch();
+    /* bf16 weights */
+    variants16();
+    sweep16(gemm_bf16_ref, 1e-6, "bf16-ref", 6, 4);
+    sweep16(gemm_bf16_fast, 1e-5, "bf16-widen", 40, 5);
+    model_shapes16(gemm_bf16_fast, 1e-5, "bf16-widen");
+    gemm_fast_set_blocking(28, 40, 64);
+    sweep16(gemm_bf16_fast, 1e-5, "bf16-widen-tinyblk", 12, 6);
+    gemm_fast_set_blocking(0, 0, 0);
+    if (gemm_bf16_dp_available()) {
+        sweep16(gemm_bf16_dp, BF16_TOL, "bf16-dp", 40, 7);
+        model_shapes16(gemm_bf16_dp, BF16_TOL, "bf16-dp");
+        gemm_fast_set_blocking(28, 41, 64); /* odd K block: rounded up to even for the pairs */
+        sweep16(gemm_bf16_dp, BF16_TOL, "bf16-dp-tinyblk", 12, 8);
+        gemm_fast_set_blocking(0, 0, 0);
+    } else {
+        printf("SKIP bf16-dp: this build does not target avx512_bf16 (gemm_bf16_dp runs the widening kernel)\n");
+    }
     util_set_threads(0);
     return test_summary();
 }
