@@ -861,7 +861,11 @@ static int run_gnuplot(const char *dir, const char *fig, const char *db, const c
     unsigned char *img = NULL;
     size_t n = 0;
     int rc = -1;
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) goto done;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "error: gnuplot failed (%s %d) drawing %s; %s is untouched\n", WIFEXITED(st) ? "exit" : "signal",
+                WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), tmpfile, outfile);
+        goto done;
+    }
     if (slurp(tmpfile, &img, &n) != 0 || !figure_complete(fmt, img, n)) {
         fprintf(stderr, "error: gnuplot's %s is %s (is %s full?); %s is untouched\n", tmpfile, img ? "incomplete" : "missing",
                 tmpdir, outfile);
