@@ -98,6 +98,8 @@ static const char *hint_for(int rc) {
     case SQLITE_BUSY: return "; another process holds the database longer than the busy timeout";
     case SQLITE_READONLY: return "; the database or its folder is read-only";
     case SQLITE_CANTOPEN: return "; check that the folder exists and is writable";
+    case SQLITE_FULL: return "; the disk holding it is full or a file-size limit was hit (ENOSPC/EFBIG): free space and re-run (committed cases are kept)";
+    case SQLITE_IOERR: return "; the operating system refused a read or write (a full disk, EIO or a file-size limit)";
     default: return "";
     }
 }

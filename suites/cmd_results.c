@@ -67,11 +67,22 @@ static int resolve(store *s, const char *spec, store_id *run) {
 
 /* ---- griffin results ------------------------------------------------------ */
 
+/* Export to a file (atomically: a full disk leaves the previous file) or to
+ * stdout (a failed write is reported, not lost silently). 0 or -1. */
+static int export_to(store *s, store_id run, int fmt, const char *path) {
+    if (!path) return store_export_run(s, stdout, run, fmt) != 0 ? -1 : util_stream_check(stdout, "stdout");
+    util_afile a;
+    if (util_atomic_open(&a, path) != 0) return -1;
+    if (store_export_run(s, a.f, run, fmt) != 0) { util_atomic_abort(&a); return -1; }
+    return util_atomic_commit(&a);
+}
+
 int cmd_results(int argc, char **argv) {
-    const char *db = NULL, *suite = NULL;
+    const char *db = NULL, *suite = NULL, *outp = NULL;
     int csv = 0, js = 0, curves = 0, limit = 30;
     flag_def defs[] = {
         DB_FLAG(db),
+        {"o", FLAG_STR, &outp, NULL, "export: write this file (replaced atomically) instead of stdout", 0},
         {"csv", FLAG_BOOL, &csv, "0", "export: results as CSV (one row per case and metric)", 0},
         {"json", FLAG_BOOL, &js, "0", "export: everything as JSON (results, raw samples, curves, claims)", 0},
         {"curves", FLAG_BOOL, &curves, "0", "export: curves as CSV (name, series, x, y)", 0},
@@ -112,7 +123,7 @@ int cmd_results(int argc, char **argv) {
                     store_close(s);
                     return 2;
                 }
-                r = store_export_run(s, stdout, run, js ? 1 : curves ? 2 : 0);
+                r = export_to(s, run, js ? 1 : curves ? 2 : 0, outp);
             }
             if (r != 0) ret = fail_msg(1);
         }
@@ -794,11 +805,45 @@ static int mkdir_p(const char *path) {
     return 0;
 }
 
+/* gnuplot's output is complete: PNG ends with its IEND chunk, SVG with
+ * </svg>; dumb text only needs to be non-empty. */
+static int figure_complete(const char *fmt, const unsigned char *b, size_t n) {
+    static const unsigned char iend[8] = {'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+    if (!strcmp(fmt, "png")) return n >= 8 && !memcmp(b + n - 8, iend, 8);
+    if (!strcmp(fmt, "svg")) return n >= 6 && memmem(b + (n > 64 ? n - 64 : 0), n > 64 ? 64 : n, "</svg>", 6) != NULL;
+    return n > 0;
+}
+
+/* Read a whole file (malloc'd into *buf). 0 or -1. */
+static int slurp(const char *path, unsigned char **buf, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    *buf = NULL;
+    *n = 0;
+    if (!f) return -1;
+    size_t cap = 1 << 16;
+    unsigned char *b = malloc(cap);
+    CHECK_ALLOC(b);
+    size_t k;
+    while ((k = fread(b + *n, 1, cap - *n, f)) > 0) {
+        *n += k;
+        if (*n == cap) { b = realloc(b, cap *= 2); CHECK_ALLOC(b); }
+    }
+    fclose(f);
+    *buf = b;
+    return 0;
+}
+
 static int run_gnuplot(const char *dir, const char *fig, const char *db, const char *out, const char *fmt,
                        const char *run, const char *metric) {
-    char script[4200], vars[12000];
+    char script[4200], vars[12000], tmpdir[4096];
+    const char *td = getenv("TMPDIR");
+    snprintf(tmpdir, sizeof tmpdir, "%s/griffin-plot.XXXXXX", td && *td ? td : "/tmp");
+    if (!mkdtemp(tmpdir) || strchr(tmpdir, '\'')) {
+        fprintf(stderr, "error: %s: cannot create a temporary folder for gnuplot: %s\n", tmpdir, strerror(errno));
+        return -1;
+    }
     snprintf(script, sizeof script, "%s/%s.gp", dir, fig);
-    snprintf(vars, sizeof vars, "db='%s'; out='%s/%s'; fmt='%s'; run='%s'; dir='%s'; metric='%s'", db, out, fig, fmt,
+    snprintf(vars, sizeof vars, "db='%s'; out='%s/%s'; fmt='%s'; run='%s'; dir='%s'; metric='%s'", db, tmpdir, fig, fmt,
              run, dir, metric);
     pid_t pid = fork();
     if (pid < 0) { perror("fork"); return -1; }
@@ -809,16 +854,35 @@ static int run_gnuplot(const char *dir, const char *fig, const char *db, const c
     }
     int st;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) return -1;
-    char outfile[4200];
-    snprintf(outfile, sizeof outfile, "%s/%s.%s", out, fig, !strcmp(fmt, "dumb") ? "txt" : fmt);
-    struct stat fs;
-    if (stat(outfile, &fs) != 0 || fs.st_size == 0) {
-        fprintf(stderr, "error: gnuplot wrote no %s\n", outfile);
-        return -1;
+    const char *ext = !strcmp(fmt, "dumb") ? "txt" : fmt;
+    char outfile[4200], tmpfile[4200];
+    snprintf(outfile, sizeof outfile, "%s/%s.%s", out, fig, ext);
+    snprintf(tmpfile, sizeof tmpfile, "%s/%s.%s", tmpdir, fig, ext);
+    unsigned char *img = NULL;
+    size_t n = 0;
+    int rc = -1;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "error: gnuplot failed (%s %d) drawing %s; %s is untouched\n", WIFEXITED(st) ? "exit" : "signal",
+                WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), tmpfile, outfile);
+        goto done;
+    }
+    if (slurp(tmpfile, &img, &n) != 0 || !figure_complete(fmt, img, n)) {
+        fprintf(stderr, "error: gnuplot's %s is %s (is %s full?); %s is untouched\n", tmpfile, img ? "incomplete" : "missing",
+                tmpdir, outfile);
+        goto done;
+    }
+    /* the figure replaces the previous one atomically: a full disk keeps the old */
+    if (util_write_file_atomic(outfile, img, n) != 0) {
+        fprintf(stderr, "error: %s\n", util_last_error());
+        goto done;
     }
     printf("wrote %s\n", outfile);
-    return 0;
+    rc = 0;
+done:
+    free(img);
+    unlink(tmpfile);
+    rmdir(tmpdir);
+    return rc;
 }
 
 int cmd_plot(int argc, char **argv) {

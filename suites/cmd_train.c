@@ -296,11 +296,17 @@ int cmd_train(int argc, char **argv) {
     }
     if (db_) {
         double tps = tok_count / (tok_time > 0 ? tok_time : 1e-9);
-        if (nx) store_curve(db_, run, cs, "train_loss", m.cfg.name, xs, ys, nx);
-        if (ne) store_curve(db_, run, cs, is_text ? "heldout_loss" : "heldout_accuracy", m.cfg.name, ex, ey, ne);
-        store_result_samples(db_, run, cs, "tokens_per_s", "tokens/s", STORE_HIGHER, &tps, 1);
-        if (nx) store_result_samples(db_, run, cs, "final_loss", "nats", STORE_LOWER | STORE_DETERMINISTIC, &ys[nx - 1], 1);
-        store_run_end(db_, run, rc == 0 ? "ok" : rc == 130 ? "interrupted" : "failed");
+        /* a refused write (full disk) fails the command; the checkpoint stays */
+        int bad = (nx && store_curve(db_, run, cs, "train_loss", m.cfg.name, xs, ys, nx) != 0) ||
+                  (ne && store_curve(db_, run, cs, is_text ? "heldout_loss" : "heldout_accuracy", m.cfg.name, ex, ey, ne) != 0) ||
+                  store_result_samples(db_, run, cs, "tokens_per_s", "tokens/s", STORE_HIGHER, &tps, 1) != 0 ||
+                  (nx && store_result_samples(db_, run, cs, "final_loss", "nats", STORE_LOWER | STORE_DETERMINISTIC, &ys[nx - 1], 1) != 0);
+        if (bad) fprintf(stderr, "error: results store: %s\n", util_last_error());
+        if (store_run_end(db_, run, rc == 0 && !bad ? "ok" : rc == 130 ? "interrupted" : "failed") != 0) {
+            fprintf(stderr, "error: results store: %s\n", util_last_error());
+            bad = 1;
+        }
+        if (bad && rc == 0) rc = 1;
         store_close(db_);
     }
     if (csv) {

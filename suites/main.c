@@ -4,6 +4,7 @@
  *   griffin --help            list the subcommands
  *   griffin COMMAND --help    the flags of one
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,6 +44,9 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+    /* a file-size limit (ulimit -f) then fails the write with EFBIG, which the
+     * writers report naming the file, instead of killing the process */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -151,7 +151,14 @@ int cmd_run(int argc, char **argv) {
         int src = chosen[i]->fn(&c);
         suite_progress_done(&c);
         if (g_stop) src = 130;
-        if (st) store_run_end(st, c.run, src == 0 ? "ok" : src == 130 ? "interrupted" : "failed");
+        if (src == 0 && c.store_errors) {
+            fprintf(stderr, "error: %s: %d write(s) to the results store failed (above); the run is marked failed\n", c.suite, c.store_errors);
+            src = 1;
+        }
+        if (st && store_run_end(st, c.run, src == 0 ? "ok" : src == 130 ? "interrupted" : "failed") != 0) {
+            fprintf(stderr, "error: %s\n", util_last_error());
+            if (src == 0) src = 1;
+        }
         if (!quiet) fprintf(stderr, "== %s %s in %.1f s\n", c.suite, src == 0 ? "done" : src == 130 ? "interrupted" : "FAILED", util_now() - t0);
         if (src != 0) failed = src == 130 ? 130 : 1;
         for (int k = 0; k < c.nclaims && all_claims.nclaims < SUITE_MAX_CLAIMS; k++) {

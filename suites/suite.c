@@ -13,7 +13,8 @@ store_id suite_case(suite_ctx *c, const char *name, const char *params_json) {
     if (!c->db) return 0;
     store_id cs = 0;
     if (store_case(c->db, c->suite, name, params_json, &cs) != 0) {
-        fprintf(stderr, "warning: results store: %s\n", util_last_error());
+        fprintf(stderr, "error: results store: %s\n", util_last_error());
+        c->store_errors++;
         return 0;
     }
     return cs;
@@ -23,8 +24,10 @@ void suite_samples(suite_ctx *c, store_id cs, const char *metric, const char *un
     if (!c->db || !cs || n <= 0) return;
     /* a timed metric carries the interference of the last timed region */
     const busy_result *b = (flags & STORE_DETERMINISTIC) ? NULL : &c->busy;
-    if (store_result_samples_busy(c->db, c->run, cs, metric, unit, flags, v, n, b) != 0)
-        fprintf(stderr, "warning: results store: %s\n", util_last_error());
+    if (store_result_samples_busy(c->db, c->run, cs, metric, unit, flags, v, n, b) != 0) {
+        fprintf(stderr, "error: results store: %s\n", util_last_error());
+        c->store_errors++;
+    }
 }
 
 void suite_accuracy(suite_ctx *c, store_id cs, const char *metric, long correct, long total) {
@@ -36,8 +39,10 @@ void suite_accuracy(suite_ctx *c, store_id cs, const char *metric, long correct,
 
 void suite_curve(suite_ctx *c, store_id cs, const char *name, const char *series, const double *x, const double *y, int n) {
     if (!c->db || n <= 0) return;
-    if (store_curve(c->db, c->run, cs, name, series, x, y, n) != 0)
-        fprintf(stderr, "warning: results store: %s\n", util_last_error());
+    if (store_curve(c->db, c->run, cs, name, series, x, y, n) != 0) {
+        fprintf(stderr, "error: results store: %s\n", util_last_error());
+        c->store_errors++;
+    }
 }
 
 void suite_claim(suite_ctx *c, const char *claim, const char *measured, const char *verdict) {
@@ -47,8 +52,10 @@ void suite_claim(suite_ctx *c, const char *claim, const char *measured, const ch
         snprintf(c->claim[c->nclaims][2], 200, "%s", verdict);
         c->nclaims++;
     }
-    if (c->db && store_claim(c->db, c->run, c->suite, claim, measured, verdict) != 0)
-        fprintf(stderr, "warning: results store: %s\n", util_last_error());
+    if (c->db && store_claim(c->db, c->run, c->suite, claim, measured, verdict) != 0) {
+        fprintf(stderr, "error: results store: %s\n", util_last_error());
+        c->store_errors++;
+    }
 }
 
 void suite_time_begin(suite_ctx *c) {

@@ -39,6 +39,7 @@ typedef struct {
     /* interference: the timed region bracketed by suite_time_begin/end */
     busy_mark busy_mark;
     busy_result busy;        /* of the last finished timed region */
+    int store_errors;        /* writes the store refused (e.g. a full disk): the run fails */
 } suite_ctx;
 
 typedef int (*suite_fn)(suite_ctx *);
@@ -47,7 +48,8 @@ int suite_latency(suite_ctx *c);
 int suite_longctx(suite_ctx *c);
 int suite_copyret(suite_ctx *c);
 
-/* Recording (no-ops without a database; errors are printed, not fatal). */
+/* Recording (no-ops without a database). A refused write is printed and
+ * counted in c->store_errors: the suite goes on, the run ends failed. */
 store_id suite_case(suite_ctx *c, const char *name, const char *params_json);
 void suite_samples(suite_ctx *c, store_id cs, const char *metric, const char *unit, int flags, const double *v, int n);
 /* A counted accuracy: `correct` of `total` scored items (tokens, answers,
