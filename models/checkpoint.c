@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bf16.h"
 #include "util.h"
 
 void ckpt_overrides_none(ckpt_overrides *o) {
@@ -20,10 +21,10 @@ int ckpt_save(const model *m, const char *path, const char *const *keys, const c
     for (int i = 0; i < m->ntensors; i++) {
         const tensor_desc *t = &m->tensors[i];
         ts[i].name = t->name;
-        ts[i].dtype = ST_F32;
+        ts[i].dtype = t->bf16 ? ST_BF16 : ST_F32;
         ts[i].ndim = t->ndim;
         for (int d = 0; d < t->ndim; d++) ts[i].shape[d] = t->shape[d];
-        ts[i].data = m->params + t->offset;
+        ts[i].data = t->bf16 ? (const void *)(m->params16 + t->offset) : (const void *)(m->params + t->offset);
     }
     char *cfg = config_to_json(&m->cfg);
     const char *mk[18], *mv[18];
@@ -111,7 +112,28 @@ int ckpt_infer_config(const st_file *f, model_config *c, const ckpt_overrides *o
     return config_finalize(c);
 }
 
+/* Tensor s of f into t's storage in m: fp32, or bf16 (a BF16 file tensor
+ * copied as is, an F32 one rounded to nearest even). 0 or -1. */
+static int read_tensor(model *m, const tensor_desc *t, const st_file *f, const st_tensor *s) {
+    if (!t->bf16) return st_read_f32(f, s, m->params + t->offset, t->numel);
+    uint16_t *dst = m->params16 + t->offset;
+    if (s->dtype == ST_BF16) {
+        const uint8_t *src = f->data + s->begin;
+        for (size_t i = 0; i < t->numel; i++) dst[i] = (uint16_t)(src[2 * i] | (src[2 * i + 1] << 8));
+        return 0;
+    }
+    float *tmp = util_alloc(t->numel * sizeof(float));
+    int rc = st_read_f32(f, s, tmp, t->numel);
+    if (rc == 0) bf16_from_f32(dst, tmp, t->numel);
+    util_free(tmp);
+    return rc;
+}
+
 int ckpt_load_parsed(model *m, const st_file *f, const ckpt_overrides *ov) {
+    return ckpt_load_parsed_as(m, f, ov, WEIGHTS_F32);
+}
+
+int ckpt_load_parsed_as(model *m, const st_file *f, const ckpt_overrides *ov, weights_dtype wd) {
     model_config c;
     const char *js = st_meta(f, "griffin_config");
     if (js) {
@@ -129,7 +151,7 @@ int ckpt_load_parsed(model *m, const st_file *f, const ckpt_overrides *ov) {
     } else if (ckpt_infer_config(f, &c, ov) != 0) {
         return -1;
     }
-    if (model_create(m, &c) != 0) return -1;
+    if (model_create_dtype(m, &c, wd) != 0) return -1;
     /* every expected tensor present with the right shape */
     for (int i = 0; i < m->ntensors; i++) {
         const tensor_desc *t = &m->tensors[i];
@@ -145,7 +167,7 @@ int ckpt_load_parsed(model *m, const st_file *f, const ckpt_overrides *ov) {
             util_error("tensor '%s': shape (%s) does not match the config's (%s)", t->name, got, want);
             goto fail;
         }
-        if (st_read_f32(f, s, m->params + t->offset, t->numel) != 0) goto fail;
+        if (read_tensor(m, t, f, s) != 0) goto fail;
     }
     /* and nothing unexpected */
     for (int i = 0; i < f->n; i++)
@@ -160,10 +182,12 @@ fail:
     return -1;
 }
 
-int ckpt_load(model *m, const char *path, const ckpt_overrides *ov) {
+int ckpt_load(model *m, const char *path, const ckpt_overrides *ov) { return ckpt_load_as(m, path, ov, WEIGHTS_F32); }
+
+int ckpt_load_as(model *m, const char *path, const ckpt_overrides *ov, weights_dtype wd) {
     st_file f;
     if (st_open(&f, path) != 0) return -1;
-    int rc = ckpt_load_parsed(m, &f, ov);
+    int rc = ckpt_load_parsed_as(m, &f, ov, wd);
     if (rc != 0) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", util_last_error());

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bf16.h"
 #include "matmul.h"
 #include "ops.h"
 #include "util.h"
@@ -88,6 +89,14 @@ int model_layout(const model_config *c, tensor_desc **out, int *n, size_t *npara
         ADD(i, "mlp_block.ffw_down.bias", INIT_ZERO, 0, 0, D);
     }
     ADD(-1, "final_norm.scale", INIT_ZERO, 0, 0, D);
+    /* the GEMM operands: the embedding and every weight matrix (".weight",
+     * ".w"), not the conv taps (a depthwise filter) nor any bias */
+    for (int i = 0; i < b.n; i++) {
+        const char *nm = b.t[i].name;
+        size_t len = strlen(nm);
+        int w = (len > 7 && !strcmp(nm + len - 7, ".weight")) || (len > 2 && !strcmp(nm + len - 2, ".w"));
+        b.t[i].gemm = !strcmp(nm, "embedder.input_embedding") || (w && !strstr(nm, "conv_1d"));
+    }
     *out = b.t;
     *n = b.n;
     *nparams = b.off;
@@ -96,7 +105,60 @@ int model_layout(const model_config *c, tensor_desc **out, int *n, size_t *npara
 
 static float *tptr(const model *m, float *base, const char *name) {
     const tensor_desc *t = model_find_tensor(m, name);
-    return t ? base + t->offset : NULL;
+    return t && !t->bf16 ? base + t->offset : NULL;
+}
+
+static const uint16_t *tptr16(const model *m, const char *name) {
+    const tensor_desc *t = model_find_tensor(m, name);
+    return t && t->bf16 ? m->params16 + t->offset : NULL;
+}
+
+static void model_view16(model *m) {
+    const model_config *c = &m->cfg;
+    param_view16 *v = &m->w16;
+    v->embed = tptr16(m, "embedder.input_embedding");
+    v->layers = calloc((size_t)c->depth, sizeof *v->layers);
+    CHECK_ALLOC(v->layers);
+    char nm[TENSOR_NAME_MAX + 16];
+    for (int i = 0; i < c->depth; i++) {
+        layer_view16 *l = &v->layers[i];
+#define P(field, suffix) \
+    snprintf(nm, sizeof nm, "blocks.%d.%s", i, suffix); \
+    l->field = tptr16(m, nm)
+        P(wy, "recurrent_block.linear_y.weight");
+        P(wx, "recurrent_block.linear_x.weight");
+        P(wout, "recurrent_block.linear_out.weight");
+        P(gi_w, "recurrent_block.rg_lru.input_gate.w");
+        P(ga_w, "recurrent_block.rg_lru.a_gate.w");
+        P(wq, "attention_block.proj_q.weight");
+        P(wk, "attention_block.proj_k.weight");
+        P(wv, "attention_block.proj_v.weight");
+        P(wo, "attention_block.proj_final.weight");
+        P(up_w, "mlp_block.ffw_up.w");
+        P(down_w, "mlp_block.ffw_down.weight");
+#undef P
+    }
+}
+
+int weights_parse(const char *name, weights_dtype *out) {
+    if (name && !strcmp(name, "f32")) *out = WEIGHTS_F32;
+    else if (name && !strcmp(name, "bf16")) *out = WEIGHTS_BF16;
+    else return -1;
+    return 0;
+}
+
+const char *weights_name(weights_dtype w) { return w == WEIGHTS_BF16 ? "bf16" : "f32"; }
+
+size_t model_param_count(const model *m) {
+    size_t n = 0;
+    for (int i = 0; i < m->ntensors; i++) n += m->tensors[i].numel;
+    return n;
+}
+
+double model_weight_bytes(const model *m) {
+    double b = 0;
+    for (int i = 0; i < m->ntensors; i++) b += (double)m->tensors[i].numel * (m->tensors[i].bf16 ? 2 : 4);
+    return b;
 }
 
 void model_view(const model *m, float *base, param_view *v) {
@@ -154,7 +216,9 @@ const tensor_desc *model_find_tensor(const model *m, const char *name) {
     return NULL;
 }
 
-int model_create(model *m, const model_config *c) {
+int model_create(model *m, const model_config *c) { return model_create_dtype(m, c, WEIGHTS_F32); }
+
+int model_create_dtype(model *m, const model_config *c, weights_dtype wd) {
     memset(m, 0, sizeof *m);
     m->cfg = *c;
     if (config_finalize(&m->cfg) != 0) return -1;
@@ -165,8 +229,24 @@ int model_create(model *m, const model_config *c) {
         m->tensors = NULL;
         return -1;
     }
+    m->wdtype = wd;
+    if (wd == WEIGHTS_BF16) {
+        /* two blocks: the GEMM weights in bf16, the rest fp32; each tensor
+         * 64-byte aligned in its block */
+        size_t o32 = 0, o16 = 0;
+        for (int i = 0; i < m->ntensors; i++) {
+            tensor_desc *t = &m->tensors[i];
+            t->bf16 = t->gemm;
+            if (t->bf16) { t->offset = o16; o16 += (t->numel + 31) & ~(size_t)31; }
+            else { t->offset = o32; o32 += (t->numel + 15) & ~(size_t)15; }
+        }
+        m->nparams = o32;
+        m->nparams16 = o16;
+        m->params16 = util_alloc(o16 * sizeof(uint16_t));
+    }
     m->params = util_alloc(m->nparams * sizeof(float));
     model_view(m, m->params, &m->w);
+    if (wd == WEIGHTS_BF16) model_view16(m);
     snprintf(m->rglru, sizeof m->rglru, "%s", RGLRU_DEFAULT);
     snprintf(m->attn, sizeof m->attn, "%s", ATTN_DEFAULT);
     return 0;
@@ -174,6 +254,8 @@ int model_create(model *m, const model_config *c) {
 
 void model_free(model *m) {
     model_view_free(&m->w);
+    free(m->w16.layers);
+    util_free(m->params16);
     util_free(m->params);
     free(m->tensors);
     memset(m, 0, sizeof *m);
@@ -184,7 +266,8 @@ void model_init_weights(model *m, uint64_t seed) {
      * not shift the others, and the result is independent of threads. */
     for (int i = 0; i < m->ntensors; i++) {
         const tensor_desc *t = &m->tensors[i];
-        float *p = m->params + t->offset;
+        /* a bf16 tensor is drawn in fp32, then rounded */
+        float *p = t->bf16 ? util_alloc(t->numel * sizeof(float)) : m->params + t->offset;
         rng_t r;
         rng_seed(&r, seed * 0x9E3779B97F4A7C15ULL + (uint64_t)i * 0xD1B54A32D192ED03ULL + 1);
         switch (t->init) {
@@ -208,6 +291,10 @@ void model_init_weights(model *m, uint64_t seed) {
                 p[j] = (float)log(1.0 / a - 1.0);
             }
             break;
+        }
+        if (t->bf16) {
+            bf16_from_f32(m->params16 + t->offset, p, t->numel);
+            util_free(p);
         }
     }
 }
@@ -277,21 +364,34 @@ void model_acts_free(model_acts *a) {
 
 /* ---- building blocks --------------------------------------------------------- */
 
+/* A GEMM weight in either storage: exactly one of f (fp32) and h (bf16) is set. */
+typedef struct {
+    const float *f;
+    const uint16_t *h;
+} wmat;
+#define WMAT(w, w16, field) ((wmat){(w)->field, (w16) ? (w16)->field : NULL})
+
+/* C (M,N) = A (M,K) . op(W + woff) + beta C: gemm or gemm_bf16 by storage. */
+static void wgemm(int transB, int M, int N, int K, const float *A, int lda, wmat W, size_t woff, int ldw, float beta,
+                  float *C, int ldc) {
+    if (W.h) gemm_bf16(0, transB, M, N, K, 1.0f, A, lda, W.h + woff, ldw, beta, C, ldc);
+    else gemm(0, transB, M, N, K, 1.0f, A, lda, W.f + woff, ldw, beta, C, ldc);
+}
+
 /* out (N,O) = bias broadcast (or 0) + in (N,I) . W^T, W (O,I) ("nn.Linear"). */
-static void linear(float *out, const float *in, const float *W, const float *bias, int N, int I, int O) {
+static void linear(float *out, const float *in, wmat W, const float *bias, int N, int I, int O) {
     if (bias) {
         for (int n = 0; n < N; n++) memcpy(out + (size_t)n * O, bias, (size_t)O * sizeof(float));
     }
-    gemm(0, 1, N, O, I, 1.0f, in, I, W, I, bias ? 1.0f : 0.0f, out, O);
+    wgemm(1, N, O, I, in, I, W, 0, I, bias ? 1.0f : 0.0f, out, O);
 }
 
 /* Block-diagonal gate: out[:, j*bw:(j+1)*bw] = in[:, block j] . w[j] + b[j]. */
-static void block_diag(float *out, const float *in, const float *w, const float *b, int N, int C, int nb) {
+static void block_diag(float *out, const float *in, wmat w, const float *b, int N, int C, int nb) {
     int bw = C / nb;
     for (int n = 0; n < N; n++) memcpy(out + (size_t)n * C, b, (size_t)C * sizeof(float));
     for (int j = 0; j < nb; j++)
-        gemm(0, 0, N, bw, bw, 1.0f, in + (size_t)j * bw, C, w + (size_t)j * bw * bw, bw, 1.0f,
-             out + (size_t)j * bw, C);
+        wgemm(0, N, bw, bw, in + (size_t)j * bw, C, w, (size_t)j * bw * bw, bw, 1.0f, out + (size_t)j * bw, C);
 }
 
 static void add_inplace(float *y, const float *x, size_t n) {
@@ -301,13 +401,13 @@ static void add_inplace(float *y, const float *x, size_t n) {
 
 /* The gated MLP on normed input n2 (N,D): out (N,D) = res + down(gelu(up0) * up1). */
 static void mlp_forward(float *out, const float *res, float *up, float *gated, const float *n2,
-                        const layer_view *w, int N, int D, int MD) {
+                        const layer_view *w, const layer_view16 *w16, int N, int D, int MD) {
     size_t NM = (size_t)N * MD;
     for (int br = 0; br < 2; br++) {
         float *u = up + (size_t)br * NM;
         const float *b = w->up_b + (size_t)br * MD;
         for (int n = 0; n < N; n++) memcpy(u + (size_t)n * MD, b, (size_t)MD * sizeof(float));
-        gemm(0, 0, N, MD, D, 1.0f, n2, D, w->up_w + (size_t)br * D * MD, MD, 1.0f, u, MD);
+        wgemm(0, N, MD, D, n2, D, WMAT(w, w16, up_w), (size_t)br * D * MD, MD, 1.0f, u, MD);
     }
     geglu_forward(gated, up, up + NM, NM);
     for (int n = 0; n < N; n++) {
@@ -315,17 +415,26 @@ static void mlp_forward(float *out, const float *res, float *up, float *gated, c
         const float *r = res + (size_t)n * D;
         for (int d = 0; d < D; d++) o[d] = r[d] + w->down_b[d];
     }
-    gemm(0, 1, N, D, MD, 1.0f, gated, MD, w->down_w, MD, 1.0f, out, D);
+    wgemm(1, N, D, MD, gated, MD, WMAT(w, w16, down_w), 0, MD, 1.0f, out, D);
 }
 
-static void embed_tokens(float *x, const float *E, const int32_t *tok, size_t N, int D, float scale) {
+static void embed_tokens(float *x, wmat E, const int32_t *tok, size_t N, int D, float scale) {
 #pragma omp parallel for schedule(static) if (N > 256)
     for (size_t n = 0; n < N; n++) {
-        const float *e = E + (size_t)tok[n] * D;
         float *o = x + n * D;
-        for (int d = 0; d < D; d++) o[d] = e[d] * scale;
+        if (E.h) {
+            const uint16_t *e = E.h + (size_t)tok[n] * D;
+            for (int d = 0; d < D; d++) o[d] = bf16_to_f32(e[d]) * scale;
+        } else {
+            const float *e = E.f + (size_t)tok[n] * D;
+            for (int d = 0; d < D; d++) o[d] = e[d] * scale;
+        }
     }
 }
+
+/* The tied embedding as a GEMM weight, and block i's bf16 view (or NULL). */
+static wmat embed_w(const model *m) { return (wmat){m->w.embed, m->w16.embed}; }
+static const layer_view16 *view16(const model *m, int i) { return m->w16.layers ? &m->w16.layers[i] : NULL; }
 
 static int check_tokens(const int32_t *tok, size_t N, int V) {
     for (size_t i = 0; i < N; i++)
@@ -361,21 +470,22 @@ int model_forward(model *m, model_acts *a, const int32_t *tokens, const int32_t 
             }
     }
     float *x = a->layers[0].x_in;
-    embed_tokens(x, m->w.embed, tokens, (size_t)N, D, model_embed_scale(c));
+    embed_tokens(x, embed_w(m), tokens, (size_t)N, D, model_embed_scale(c));
     for (int i = 0; i < c->depth; i++) {
         layer_acts *l = &a->layers[i];
         const layer_view *w = &m->w.layers[i];
+        const layer_view16 *w16 = view16(m, i);
         if (l->x_in != x) memcpy(l->x_in, x, (size_t)N * D * sizeof(float));
         rmsnorm_forward(l->n1, l->rstd1, l->x_in, w->pre_norm, N, D, c->eps);
         if (w->type == 'R') {
-            linear(l->ybr, l->n1, w->wy, w->by, N, D, L);
-            linear(l->xbr, l->n1, w->wx, w->bx, N, D, L);
+            linear(l->ybr, l->n1, WMAT(w, w16, wy), w->by, N, D, L);
+            linear(l->xbr, l->n1, WMAT(w, w16, wx), w->bx, N, D, L);
             conv1d_forward(l->conv, l->xbr, w->conv_w, w->conv_b, pos, B, T, L, c->conv_width);
-            block_diag(l->gx, l->conv, w->gi_w, w->gi_b, N, L, c->gate_blocks);
-            block_diag(l->ga, l->conv, w->ga_w, w->ga_b, N, L, c->gate_blocks);
+            block_diag(l->gx, l->conv, WMAT(w, w16, gi_w), w->gi_b, N, L, c->gate_blocks);
+            block_diag(l->ga, l->conv, WMAT(w, w16, ga_w), w->ga_b, N, L, c->gate_blocks);
             rv->forward(l->h, st ? st->h[i] : NULL, l->conv, l->gx, l->ga, w->a_param, pos, NULL, a->work, B, T, L);
             geglu_forward(l->prod, l->ybr, l->h, (size_t)N * L);
-            linear(a->tout, l->prod, w->wout, w->bout, N, L, D);
+            linear(a->tout, l->prod, WMAT(w, w16, wout), w->bout, N, L, D);
             if (st) {
                 /* conv state: the last K-1 conv inputs, oldest first, zero-padded on the left */
                 int K1 = c->conv_width - 1;
@@ -388,14 +498,14 @@ int model_forward(model *m, model_acts *a, const int32_t *tokens, const int32_t 
                     }
             }
         } else {
-            linear(l->q, l->n1, w->wq, NULL, N, D, HD);
-            linear(l->k, l->n1, w->wk, NULL, N, D, dh);
-            linear(l->v, l->n1, w->wv, NULL, N, D, dh);
+            linear(l->q, l->n1, WMAT(w, w16, wq), NULL, N, D, HD);
+            linear(l->k, l->n1, WMAT(w, w16, wk), NULL, N, D, dh);
+            linear(l->v, l->n1, WMAT(w, w16, wv), NULL, N, D, dh);
             rope_forward(l->q, pos, N, H, dh, rot, c->rope_base);
             rope_forward(l->k, pos, N, 1, dh, rot, c->rope_base);
             int window = w->type == 'L' ? c->window : -1;
             av->forward(l->att, a->saved ? l->lse : NULL, l->q, l->k, l->v, pos, B, T, H, dh, window);
-            linear(a->tout, l->att, w->wo, w->bo, N, HD, D);
+            linear(a->tout, l->att, WMAT(w, w16, wo), w->bo, N, HD, D);
             if (st) {
                 int S = st->slots[i];
                 for (int b = 0; b < B; b++) {
@@ -413,12 +523,12 @@ int model_forward(model *m, model_acts *a, const int32_t *tokens, const int32_t 
         add_inplace(l->res1, a->tout, (size_t)N * D);
         rmsnorm_forward(l->n2, l->rstd2, l->res1, w->post_norm, N, D, c->eps);
         float *next = (i + 1 < c->depth && a->saved) ? a->layers[i + 1].x_in : a->x_out;
-        mlp_forward(next, l->res1, l->up, l->gated, l->n2, w, N, D, MD);
+        mlp_forward(next, l->res1, l->up, l->gated, l->n2, w, w16, N, D, MD);
         x = next;
     }
     if (x != a->x_out) memcpy(a->x_out, x, (size_t)N * D * sizeof(float));
     rmsnorm_forward(a->nf, a->rstdf, a->x_out, m->w.final_norm, N, D, c->eps);
-    gemm(0, 1, N, V, D, 1.0f, a->nf, D, m->w.embed, D, 0.0f, a->logits, V);
+    wgemm(1, N, V, D, a->nf, D, embed_w(m), 0, D, 0.0f, a->logits, V);
     if (c->softcap > 0) softcap_forward(a->logits, (size_t)N * V, c->softcap);
     if (st)
         for (int b = 0; b < B; b++) st->n[b] = T;
@@ -539,13 +649,14 @@ int model_decode_step(model *m, decode_state *s, const int32_t *tokens, const ui
             }
     }
     for (int b = 0; b < B; b++) s->pos[b] = s->n[b];
-    embed_tokens(s->x, m->w.embed, tokens, (size_t)B, D, model_embed_scale(c));
+    embed_tokens(s->x, embed_w(m), tokens, (size_t)B, D, model_embed_scale(c));
     for (int i = 0; i < c->depth; i++) {
         const layer_view *w = &m->w.layers[i];
+        const layer_view16 *w16 = view16(m, i);
         rmsnorm_forward(s->n1, NULL, s->x, w->pre_norm, B, D, c->eps);
         if (w->type == 'R') {
-            linear(s->ybr, s->n1, w->wy, w->by, B, D, L);
-            linear(s->xbr, s->n1, w->wx, w->bx, B, D, L);
+            linear(s->ybr, s->n1, WMAT(w, w16, wy), w->by, B, D, L);
+            linear(s->xbr, s->n1, WMAT(w, w16, wx), w->bx, B, D, L);
             if (active) {
                 /* inactive sequences must keep their conv and RG-LRU state */
                 const int K1 = c->conv_width - 1;
@@ -556,8 +667,8 @@ int model_decode_step(model *m, decode_state *s, const int32_t *tokens, const ui
             } else {
                 conv1d_step(s->cv, s->conv[i], s->xbr, w->conv_w, w->conv_b, B, L, c->conv_width);
             }
-            block_diag(s->gx, s->cv, w->gi_w, w->gi_b, B, L, c->gate_blocks);
-            block_diag(s->ga, s->cv, w->ga_w, w->ga_b, B, L, c->gate_blocks);
+            block_diag(s->gx, s->cv, WMAT(w, w16, gi_w), w->gi_b, B, L, c->gate_blocks);
+            block_diag(s->ga, s->cv, WMAT(w, w16, ga_w), w->ga_b, B, L, c->gate_blocks);
             if (active) {
                 for (int b = 0; b < B; b++) {
                     if (!active[b]) continue;
@@ -569,11 +680,11 @@ int model_decode_step(model *m, decode_state *s, const int32_t *tokens, const ui
                 rv->forward(s->hh, s->h[i], s->cv, s->gx, s->ga, w->a_param, s->pos, s->h[i], NULL, B, 1, L);
             }
             geglu_forward(s->hh, s->ybr, s->hh, (size_t)B * L);
-            linear(s->tout, s->hh, w->wout, w->bout, B, L, D);
+            linear(s->tout, s->hh, WMAT(w, w16, wout), w->bout, B, L, D);
         } else {
-            linear(s->q, s->n1, w->wq, NULL, B, D, HD);
-            linear(s->kk, s->n1, w->wk, NULL, B, D, dh);
-            linear(s->vv, s->n1, w->wv, NULL, B, D, dh);
+            linear(s->q, s->n1, WMAT(w, w16, wq), NULL, B, D, HD);
+            linear(s->kk, s->n1, WMAT(w, w16, wk), NULL, B, D, dh);
+            linear(s->vv, s->n1, WMAT(w, w16, wv), NULL, B, D, dh);
             rope_forward(s->q, s->pos, B, H, dh, rot, c->rope_base);
             rope_forward(s->kk, s->pos, B, 1, dh, rot, c->rope_base);
             int S = s->slots[i];
@@ -588,15 +699,15 @@ int model_decode_step(model *m, decode_state *s, const int32_t *tokens, const ui
                 memcpy(s->k[i] + ((size_t)b * S + slot) * dh, s->kk + (size_t)b * dh, (size_t)dh * sizeof(float));
                 memcpy(s->v[i] + ((size_t)b * S + slot) * dh, s->vv + (size_t)b * dh, (size_t)dh * sizeof(float));
             }
-            linear(s->tout, s->att, w->wo, w->bo, B, HD, D);
+            linear(s->tout, s->att, WMAT(w, w16, wo), w->bo, B, HD, D);
         }
         add_inplace(s->x, s->tout, (size_t)B * D);
         rmsnorm_forward(s->n1, NULL, s->x, w->post_norm, B, D, c->eps);
-        mlp_forward(s->tout, s->x, s->up, s->gated, s->n1, w, B, D, MD);
+        mlp_forward(s->tout, s->x, s->up, s->gated, s->n1, w, w16, B, D, MD);
         memcpy(s->x, s->tout, (size_t)B * D * sizeof(float));
     }
     rmsnorm_forward(s->n1, NULL, s->x, m->w.final_norm, B, D, c->eps);
-    gemm(0, 1, B, V, D, 1.0f, s->n1, D, m->w.embed, D, 0.0f, logits, V);
+    wgemm(1, B, V, D, s->n1, D, embed_w(m), 0, D, 0.0f, logits, V);
     if (c->softcap > 0) softcap_forward(logits, (size_t)B * V, c->softcap);
     for (int b = 0; b < B; b++)
         if (!active || active[b]) s->n[b]++;

@@ -22,6 +22,16 @@
 
 typedef enum { INIT_ZERO = 0, INIT_NORMAL, INIT_APARAM } init_kind;
 
+/* Weight storage. F32: every tensor fp32 (training and inference). BF16
+ * (inference only): the GEMM weights (tensor_desc.gemm: embedding, every
+ * linear and gate matrix) stored once in bfloat16, half the bytes; norms,
+ * biases, conv taps and a_param stay fp32, as do activations and state. The
+ * model's GEMMs then run gemm_bf16 (matmul.h). */
+typedef enum { WEIGHTS_F32 = 0, WEIGHTS_BF16 = 1 } weights_dtype;
+/* "f32" | "bf16" -> *out; 0, or -1 for another name. */
+int weights_parse(const char *name, weights_dtype *out);
+const char *weights_name(weights_dtype w);
+
 typedef struct {
     char name[TENSOR_NAME_MAX];
     int ndim;
@@ -32,6 +42,8 @@ typedef struct {
     float std;        /* for INIT_NORMAL */
     int decay;        /* AdamW weight decay applies */
     int layer;        /* block index or -1 */
+    int gemm;         /* a GEMM operand (bf16 under WEIGHTS_BF16) */
+    int bf16;         /* stored in bf16: offset is into model.params16 */
 } tensor_desc;
 
 /* Named pointers into a parameter-shaped block (weights or gradients). */
@@ -57,6 +69,16 @@ typedef struct {
     float *final_norm;  /* (D) */
     layer_view *layers; /* depth */
 } param_view;
+
+/* The bf16-stored GEMM weights of a WEIGHTS_BF16 model (shapes as above);
+ * the matching float pointers in param_view are then NULL. */
+typedef struct {
+    const uint16_t *wy, *wx, *wout, *gi_w, *ga_w, *wq, *wk, *wv, *wo, *up_w, *down_w;
+} layer_view16;
+typedef struct {
+    const uint16_t *embed;
+    layer_view16 *layers;
+} param_view16;
 
 /* Activations of one forward pass, sized for (B,T) at allocation.
  * When `saved` is set every layer keeps its own buffers (training);
@@ -91,9 +113,13 @@ typedef struct {
     model_config cfg;
     int ntensors;
     tensor_desc *tensors;
-    size_t nparams;
+    size_t nparams;          /* floats in params (every tensor under F32) */
     float *params;           /* one allocation */
     param_view w;
+    weights_dtype wdtype;
+    size_t nparams16;        /* bf16 values in params16 (0 under F32) */
+    uint16_t *params16;      /* the bf16 tensors (WEIGHTS_BF16), one allocation */
+    param_view16 w16;
     char rglru[24];          /* RG-LRU variant name */
     char attn[24];           /* prefill attention variant name */
 } model;
@@ -106,8 +132,16 @@ void model_view_free(param_view *v);
 
 /* Allocate parameters for a (finalized) config. 0 or -1. */
 int model_create(model *m, const model_config *c);
+/* The same with a weight storage type (model_create is WEIGHTS_F32). A BF16
+ * model serves prefill and decode; training needs F32. 0 or -1. */
+int model_create_dtype(model *m, const model_config *c, weights_dtype w);
+/* Parameters (sum of tensor sizes) and the bytes their storage takes: what a
+ * decode step streams. */
+size_t model_param_count(const model *m);
+double model_weight_bytes(const model *m);
 void model_free(model *m);
-/* Seeded initialisation (spec §1 table; reproducible across thread counts). */
+/* Seeded initialisation (spec §1 table; reproducible across thread counts).
+ * A BF16 model gets the same values rounded to bf16. */
 void model_init_weights(model *m, uint64_t seed);
 const tensor_desc *model_find_tensor(const model *m, const char *name);
 

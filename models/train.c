@@ -11,6 +11,10 @@
 #include "util.h"
 
 int model_grads_alloc(model_grads *g, const model *m, int B, int T) {
+    if (m->wdtype != WEIGHTS_F32) {
+        util_error("training needs fp32 weights (this model holds %s weights for inference)", weights_name(m->wdtype));
+        return -1;
+    }
     const model_config *c = &m->cfg;
     memset(g, 0, sizeof *g);
     g->B = B;

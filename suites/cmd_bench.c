@@ -1,9 +1,13 @@
-/* cmd_bench.c — `griffin bench-model`: prefill and decode speed of one
- * model on this machine, as medians of repetitions and as fractions of the
- * limits measured in the same run (sgemm rate for prefill FLOPs, read
- * bandwidth for decode bytes).
+/* cmd_bench.c — `griffin bench-model`: prefill, training and decode speed of
+ * one model on this machine, as medians of repetitions and as fractions of
+ * the limits measured in the same run. Every case has two limits: compute
+ * (its FLOPs at the measured sgemm rate) and memory (the bytes it must
+ * stream: weights in their storage type, plus the decode state, at the
+ * measured read bandwidth); the larger applies, and the line says which and
+ * what fraction of it the case reached (limit time / measured time).
  *
  *   griffin bench-model --preset small-griffin --batch 4 --seq 1024 --decode-batch 1,16
+ *   griffin bench-model hawk-400m --weights bf16 --batch 1 --decode-batch 1,16,64
  */
 #include <math.h>
 #include <stdio.h>
@@ -19,23 +23,40 @@
 #include "suite.h"
 #include "util.h"
 
-/* FLOPs of one prefill of B x T tokens: 2 per weight per token for every
- * matrix (the tied output projection included), plus attention scores and
- * values (4 * H * dh per visible key per query). */
-static double prefill_flops(const model *m, int B, int T) {
-    const model_config *c = &m->cfg;
+/* GEMM weights (2 FLOPs per weight per token; the tied output projection included). */
+static double gemm_weights(const model *m) {
     double w = 0;
     for (int i = 0; i < m->ntensors; i++)
-        if (m->tensors[i].ndim >= 2 && strstr(m->tensors[i].name, "conv_1d") == NULL) w += (double)m->tensors[i].numel;
-    double f = 2.0 * w * B * T;
+        if (m->tensors[i].gemm) w += (double)m->tensors[i].numel;
+    return w;
+}
+
+/* Attention FLOPs per sequence for queries at positions t0 .. t1-1: 4 * H *
+ * dh per visible key (scores and values). */
+static double attn_flops(const model *m, int t0, int t1) {
+    const model_config *c = &m->cfg;
+    double f = 0;
     int dh = config_head_dim(c);
     for (int i = 0; i < c->depth; i++) {
         if (c->pattern[i] == 'R') continue;
         double keys = 0;
-        for (int t = 0; t < T; t++) keys += c->pattern[i] == 'L' ? fmin(t + 1, c->window + 1) : t + 1;
-        f += 4.0 * c->heads * dh * keys * B;
+        for (int t = t0; t < t1; t++) keys += c->pattern[i] == 'L' ? fmin(t + 1, c->window + 1) : t + 1;
+        f += 4.0 * c->heads * dh * keys;
     }
     return f;
+}
+
+/* FLOPs of one prefill of B x T tokens. */
+static double prefill_flops(const model *m, int B, int T) { return 2.0 * gemm_weights(m) * B * T + attn_flops(m, 0, T) * B; }
+
+/* The limit of a case taking `sec`: print which applies and the fraction
+ * of it reached. */
+static void print_limit(double sec, double flops, double bytes, const roofline_result *rr) {
+    double tc = flops / (rr->sgemm_peak_gflops * 1e9), tm = bytes / (rr->read_gbs * 1e9);
+    int mem = tm > tc;
+    printf("    limit: %s %.3f ms (compute %.3f ms at %.0f GFLOP/s, memory %.3f ms at %.1f GB/s) -> %.0f%% of it\n",
+           mem ? "memory" : "compute", 1e3 * (mem ? tm : tc), 1e3 * tc, rr->sgemm_peak_gflops, 1e3 * tm, rr->read_gbs,
+           100 * (mem ? tm : tc) / sec);
 }
 
 static int parse_list(const char *s, int *out, int max) {
@@ -58,6 +79,7 @@ int cmd_bench_model(int argc, char **argv) {
     flag_def defs[] = {
         MODELARGS_SHAPE_FLAGS(&ma),
         MODELARGS_RUN_FLAGS(&ma),
+        MODELARGS_WEIGHTS_FLAG(&ma),
         {"batch", FLAG_INT, &B, "4", "prefill batch", "[1,1048576]"},
         {"seq", FLAG_INT, &T, "1024", "prefill length", "[1,16777216]"},
         {"decode-batch", FLAG_STR, &dbs, "1,16", "decode batch sizes"},
@@ -68,25 +90,39 @@ int cmd_bench_model(int argc, char **argv) {
         {NULL}};
     char *pos[1];
     int np, rc = flags_parse(defs, argc, argv, pos, 1, &np, "griffin bench-model PRESET|--family F [shape flags] [--batch B --seq T --decode-batch 1,16]",
-                             "Prefill tokens/s (and the fraction of the sgemm rate measured now) and decode ms/step\n"
-                             "(and the ratio to the memory-bound limit: bytes read per step / measured read bandwidth).");
+                             "Prefill tokens/s, training tokens/s and decode ms/step, each against its limit measured\n"
+                             "now: compute (FLOPs / sgemm rate) or memory (weight + state bytes / read bandwidth),\n"
+                             "whichever is larger; the line says which applies and the fraction reached.");
     if (rc >= 0) return rc;
     if (np) ma.preset = pos[0];
     int dB[16];
     int ndb = parse_list(dbs, dB, 16);
     if (ndb < 1 || B < 1 || T < 1 || reps < 1 || steps < 1) { fprintf(stderr, "error: bad sizes\n"); return 2; }
     model_config cfg;
-    if (modelargs_config(&ma, &cfg) != 0) return 2;
+    weights_dtype wd;
+    if (modelargs_config(&ma, &cfg) != 0 || modelargs_weights(&ma, &wd) != 0) return 2;
+    if (train && wd != WEIGHTS_F32) { fprintf(stderr, "error: --train needs --weights f32\n"); return 2; }
     model m;
-    if (model_create(&m, &cfg) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); return 1; }
+    if (model_create_dtype(&m, &cfg, wd) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); return 1; }
     model_init_weights(&m, 1);
     if (modelargs_apply(&ma, &m) != 0) return 2;
     suite_ctx sc = {0};
     sc.suite = "bench-model";
-    if (suite_validate(&sc, &m, 1, T) != 0) return 1;
+    /* The check is of the RG-LRU and attention variants against ref; with bf16
+     * weights it runs on the widening GEMM: bf16-dp rounds activations to
+     * bf16, which turns the variants' 1e-7 differences into rounding flips of
+     * 2^-8 (the GEMM itself is checked by tests/test_gemm.c). */
+    char g16[24];
+    snprintf(g16, sizeof g16, "%s", gemm_bf16_variant());
+    if (wd == WEIGHTS_BF16) gemm_set_variant("bf16-widen");
+    int vrc = suite_validate(&sc, &m, 1, T);
+    gemm_set_variant(g16);
+    if (vrc != 0) return 1;
     const roofline_result *rr = roofline_get(util_threads());
-    printf("model %s (%s, pattern %s): %.2fM parameters; threads %d; gemm %s; rglru %s; attention %s\n", cfg.name, family_name(cfg.family),
-           cfg.pattern, m.nparams / 1e6, util_threads(), gemm_variant_resolved(), m.rglru, m.attn);
+    double wbytes = model_weight_bytes(&m);
+    printf("model %s (%s, pattern %s): %.2fM parameters, %s weights (%.1f MB); threads %d; gemm %s; rglru %s; attention %s\n",
+           cfg.name, family_name(cfg.family), cfg.pattern, model_param_count(&m) / 1e6, weights_name(wd), wbytes / 1e6,
+           util_threads(), wd == WEIGHTS_BF16 ? gemm_bf16_variant_resolved() : gemm_variant_resolved(), m.rglru, m.attn);
     printf("limits measured now: sgemm %.1f GFLOP/s, read %.1f GB/s (%d threads)\n", rr->sgemm_peak_gflops, rr->read_gbs, rr->threads);
     /* prefill */
     model_acts a;
@@ -105,6 +141,7 @@ int cmd_bench_model(int argc, char **argv) {
     double med = suite_median(t, reps), fl = prefill_flops(&m, B, T);
     printf("prefill  B=%d T=%d: %.0f tokens/s, %.1f GFLOP/s = %.0f%% of sgemm (median of %d)\n", B, T, B * T / med, fl / med / 1e9,
            100 * fl / med / 1e9 / rr->sgemm_peak_gflops, reps);
+    print_limit(med, fl, wbytes, rr);
     model_acts_free(&a);
     if (train) {
         /* training FLOPs: 3x the forward (backward = 2x) */
@@ -130,6 +167,7 @@ int cmd_bench_model(int argc, char **argv) {
         double tm = suite_median(t, reps);
         printf("train    B=%d T=%d: %.0f tokens/s, %.1f GFLOP/s = %.0f%% of sgemm (3x forward FLOPs; median of %d)\n", B, T, B * T / tm,
                3 * fl / tm / 1e9, 100 * 3 * fl / tm / 1e9 / rr->sgemm_peak_gflops, reps);
+        print_limit(tm, 3 * fl, 3 * wbytes, rr);
         free(tg);
         adamw_free(&opt);
         model_grads_free(&g);
@@ -159,10 +197,14 @@ int cmd_bench_model(int argc, char **argv) {
         }
         double ms = suite_median(t, reps);
         int len = st.n[0];
-        double bytes = 4.0 * m.nparams + (double)b * (double)config_state_bytes(&cfg, len, NULL, NULL, NULL);
+        /* the state at the middle of the timed steps; attention over the keys then */
+        int mid = len - steps * reps / 2;
+        double bytes = wbytes + (double)b * (double)config_state_bytes(&cfg, mid, NULL, NULL, NULL);
+        double flops = (2.0 * gemm_weights(&m) + attn_flops(&m, mid, mid + 1)) * b;
         double limit = bytes / (rr->read_gbs * 1e9);
         printf("decode   B=%-3d at %5d tokens: %.3f ms/step (%.0f tokens/s); memory-bound limit %.3f ms -> %.2fx\n", b, len, 1e3 * ms,
                b / ms, 1e3 * limit, ms / limit);
+        print_limit(ms, flops, bytes, rr);
         free(lg); free(cur);
         decode_state_free(&st);
     }

@@ -78,7 +78,7 @@ int cmd_info(int argc, char **argv) {
     for (const rglru_variant *v = rglru_variants; v->name; v++) printf(" %s", v->name);
     printf("; attention:");
     for (const attn_variant *v = attn_variants; v->name; v++) printf(" %s", v->name);
-    printf("; gemm: blas ref\n");
+    printf("; gemm: %s (bf16-dp %s)\n", gemm_variants_list(), gemm_bf16_dp_available() ? "built" : "not built: no avx512_bf16 target");
     return 0;
 }
 
@@ -174,11 +174,15 @@ static int parse_device(const char *d) {
     return 1;
 }
 
-static int load_model(const model_args *ma, const char *path, model *m) {
+/* Load --m with --weights; dev: the model goes to the GPU (fp32 weights only). */
+static int load_model(const model_args *ma, const char *path, model *m, int dev) {
     ckpt_overrides ov;
+    weights_dtype wd;
     modelargs_overrides(ma, &ov);
+    if (modelargs_weights(ma, &wd) != 0) return 2;
+    if (dev && wd != WEIGHTS_F32) { fprintf(stderr, "error: --weights bf16 runs on the cpu (the CUDA model uploads fp32 weights)\n"); return 2; }
     if (!path) { fprintf(stderr, "error: --m CHECKPOINT is required\n"); return 2; }
-    if (ckpt_load(m, path, &ov) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); return 1; }
+    if (ckpt_load_as(m, path, &ov, wd) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); return 1; }
     if (modelargs_apply(ma, m) != 0) { model_free(m); return 2; }
     return 0;
 }
@@ -240,6 +244,7 @@ int cmd_generate(int argc, char **argv) {
         {"batch", FLAG_INT, &batch, "1", "sequences decoded together (batched decode)", "[1,65536]"},
         {"quiet", FLAG_BOOL, &quiet, "0", "print only the timing line"},
         {"device", FLAG_STR, &device, "cpu", "cpu or cuda (weights uploaded once; caches on the device)"},
+        MODELARGS_WEIGHTS_FLAG(&ma),
         MODELARGS_CKPT_FLAGS(&ma),
         MODELARGS_RUN_FLAGS(&ma),
         {NULL}};
@@ -252,7 +257,7 @@ int cmd_generate(int argc, char **argv) {
     int dev = parse_device(device);
     if (dev < 0) return 2;
     model m;
-    if ((rc = load_model(&ma, path, &m)) != 0) return rc;
+    if ((rc = load_model(&ma, path, &m, dev)) != 0) return rc;
     const int V = m.cfg.vocab;
     int T = (int)strlen(prompt);
     const char *p = T ? prompt : "\n";
@@ -361,6 +366,7 @@ int cmd_forward(int argc, char **argv) {
         {"text", FLAG_STR, &text, NULL, "input text (bytes are the tokens)"},
         {"tokens", FLAG_STR, &tokfile, NULL, "input token ids: .npy (int32/int64) or a text file of integers"},
         {"o", FLAG_STR, &out, NULL, "output logits .npy (float32, T x V)"},
+        MODELARGS_WEIGHTS_FLAG(&ma),
         MODELARGS_CKPT_FLAGS(&ma),
         MODELARGS_RUN_FLAGS(&ma),
         {NULL}};
@@ -385,7 +391,7 @@ int cmd_forward(int argc, char **argv) {
     int dev = parse_device(device);
     if (dev < 0) { free(tok); return 2; }
     model m;
-    if ((rc = load_model(&ma, path, &m)) != 0) { free(tok); return rc; }
+    if ((rc = load_model(&ma, path, &m, dev)) != 0) { free(tok); return rc; }
     int32_t *ps = malloc(T * sizeof(int32_t));
     CHECK_ALLOC(ps);
     for (size_t i = 0; i < T; i++) ps[i] = (int32_t)i;

@@ -70,6 +70,15 @@ void modelargs_overrides(const model_args *ma, ckpt_overrides *o) {
     o->global_attn = ma->global_attn;
 }
 
+int modelargs_weights(const model_args *ma, weights_dtype *w) {
+    *w = WEIGHTS_F32;
+    if (ma->weights && weights_parse(ma->weights, w) != 0) {
+        fprintf(stderr, "error: --weights must be f32 or bf16, not '%s'\n", ma->weights);
+        return -1;
+    }
+    return 0;
+}
+
 void modelargs_threads(const model_args *ma) {
     int n = ma->threads > 0 ? ma->threads : 0;
     util_set_threads(n);
@@ -87,7 +96,7 @@ int modelargs_apply(const model_args *ma, model *m) {
         snprintf(m->attn, sizeof m->attn, "%s", ma->attn);
     }
     if (ma->gemm && gemm_set_variant(ma->gemm) != 0) {
-        fprintf(stderr, "error: unknown --gemm variant '%s' (%s)\n", ma->gemm, gemm_variants_list());
+        fprintf(stderr, "error: --gemm: %s\n", util_last_error());
         return -1;
     }
     return 0;

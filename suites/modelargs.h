@@ -13,7 +13,7 @@ typedef struct {
     int width, depth, heads, head_dim, lru_width, mlp, window, vocab, gate_blocks, embed_scale;
     double softcap;
     int global_attn;
-    const char *rglru, *attn, *gemm;
+    const char *rglru, *attn, *gemm, *weights;
     int threads;
 } model_args;
 
@@ -41,7 +41,14 @@ typedef struct {
     {"threads", FLAG_INT, &(ma)->threads, "0", "threads (0 = all cores)", "[0,4096]"},                            \
     {"rglru", FLAG_STR, &(ma)->rglru, NULL, "RG-LRU kernel variant (ref, seq, fused, chunked, assoc)"}, \
     {"attn", FLAG_STR, &(ma)->attn, NULL, "prefill attention variant (ref, banded, tiled)"},          \
-    {"gemm", FLAG_STR, &(ma)->gemm, NULL, "GEMM variant (blas, ref)"}
+    {"gemm", FLAG_STR, &(ma)->gemm, NULL, "GEMM variant (auto, fast, blas, ref; bf16 weights: bf16, bf16-widen, bf16-dp, bf16-ref)"}
+
+/* --weights on the inference commands (forward, generate, bench-model). */
+#define MODELARGS_WEIGHTS_FLAG(ma) \
+    {"weights", FLAG_STR, &(ma)->weights, "f32", "weight storage: f32, or bf16 (GEMM weights in bfloat16, half the bytes)"}
+
+/* --weights as a storage type (f32 when not given). 0, or -1 printed. */
+int modelargs_weights(const model_args *ma, weights_dtype *w);
 
 /* Build a config from --preset and/or --family plus shape overrides.
  * 0, or -1 after printing the problem (usage error). */

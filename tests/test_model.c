@@ -6,7 +6,13 @@
  *    prefill handing its state to decode, batched decode of sequences at
  *    different positions equal to single-sequence decode;
  *  - every RG-LRU / attention variant gives the same logits;
- *  - checkpoint round trip, config inferred from shapes.
+ *  - checkpoint round trip, config inferred from shapes;
+ *  - bf16 weights (--weights bf16): the GEMM weights stored in bf16, half the
+ *    bytes; logits within 2^-5 of max|logit| of the fp32 model with the same
+ *    (unrounded) weights; decode == prefill on the widening GEMM at the fp32
+ *    bound (1e-4) and on bf16-dp (activations rounded to bf16 too, so one
+ *    rounding flip moves a logit by up to 2^-8 relative: 2^-7); bf16 checkpoints
+ *    round trip bit for bit and load into either storage; training refused.
  * Run from the repository root (reads tests/golden/).
  */
 #include <math.h>
@@ -15,9 +21,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bf16.h"
 #include "checkpoint.h"
+#include "matmul.h"
 #include "model.h"
 #include "test.h"
+#include "train.h"
 #include "util.h"
 
 static double rel_err(const float *a, const float *b, size_t n) { return util_max_rel_err(a, b, n); }
@@ -143,11 +152,11 @@ static void test_golden(const char *fam) {
 }
 
 /* A tiny model with non-zero biases and norm scales so every parameter matters. */
-static void make_model_w(model *m, const char *preset, uint64_t seed, int window) {
+static void make_model_full(model *m, const char *preset, uint64_t seed, int window, weights_dtype wd) {
     model_config c;
     config_preset(preset, &c);
     if (window >= 0) { c.window = window; config_finalize(&c); }
-    model_create(m, &c);
+    model_create_dtype(m, &c, wd);
     model_init_weights(m, seed);
     rng_t r;
     rng_seed(&r, seed + 77);
@@ -158,13 +167,13 @@ static void make_model_w(model *m, const char *preset, uint64_t seed, int window
     }
 }
 
-static void make_model(model *m, const char *preset, uint64_t seed) { make_model_w(m, preset, seed, -1); }
+static void make_model(model *m, const char *preset, uint64_t seed) { make_model_full(m, preset, seed, -1, WEIGHTS_F32); }
 
 /* window < 0: the preset's (W = 8 in the tiny presets); 0 means each token
  * attends only to itself (W + 1 = 1 key), in prefill and decode alike. */
-static void test_decode_equals_prefill(const char *preset, int window) {
+static void test_decode_equals_prefill_as(const char *preset, int window, weights_dtype wd, double tol) {
     model m;
-    make_model_w(&m, preset, 3, window);
+    make_model_full(&m, preset, 3, window, wd);
     const int B = 3, T = 29, V = m.cfg.vocab; /* W = 8 in the tiny preset: the ring wraps */
     TEST_CHECK(T > m.cfg.window + 2, "T > W");
     int32_t *tok = malloc((size_t)B * T * 4), *pos = malloc((size_t)B * T * 4);
@@ -186,8 +195,9 @@ static void test_decode_equals_prefill(const char *preset, int window) {
         for (int b = 0; b < B; b++) memcpy(dec + ((size_t)b * T + t) * V, lg + (size_t)b * V, (size_t)V * 4);
     }
     char what[160];
-    snprintf(what, sizeof what, "%s: decode == prefill (T=%d, W=%d)", preset, T, m.cfg.window);
-    TEST_CLOSE(rel_err(dec, a.logits, (size_t)B * T * V), 1e-4, what);
+    snprintf(what, sizeof what, "%s %s (gemm %s): decode == prefill (T=%d, W=%d)", preset, weights_name(wd),
+             wd == WEIGHTS_BF16 ? gemm_bf16_variant() : gemm_variant(), T, m.cfg.window);
+    TEST_CLOSE(rel_err(dec, a.logits, (size_t)B * T * V), tol, what);
     /* a full global cache is an error, not a crash */
     if (strchr(m.cfg.pattern, 'G')) {
         int rc = model_decode_step(&m, &st, cur, NULL, lg);
@@ -211,8 +221,8 @@ static void test_decode_equals_prefill(const char *preset, int window) {
             if (e > worst) worst = e;
         }
     }
-    snprintf(what, sizeof what, "%s: prefill(%d) then decode == prefill", preset, T1);
-    TEST_CLOSE(worst, 1e-4, what);
+    snprintf(what, sizeof what, "%s %s: prefill(%d) then decode == prefill", preset, weights_name(wd), T1);
+    TEST_CLOSE(worst, tol, what);
     /* 3) batched decode of sequences at different positions: sequence b
      * starts b*5 steps late (inactive until then) */
     decode_state_reset(&st, &m, -1);
@@ -234,8 +244,8 @@ static void test_decode_equals_prefill(const char *preset, int window) {
             if (e > worst) worst = e;
         }
     }
-    snprintf(what, sizeof what, "%s: batched decode at different positions", preset);
-    TEST_CLOSE(worst, 1e-4, what);
+    snprintf(what, sizeof what, "%s %s: batched decode at different positions", preset, weights_name(wd));
+    TEST_CLOSE(worst, tol, what);
     TEST_CHECK(started[2], "all sequences ran");
     free(tok1); free(pos1);
     model_acts_free(&a1);
@@ -243,6 +253,93 @@ static void test_decode_equals_prefill(const char *preset, int window) {
     free(lg); free(dec); free(tok); free(pos);
     model_acts_free(&a);
     model_free(&m);
+}
+
+static void test_decode_equals_prefill(const char *preset, int window) { test_decode_equals_prefill_as(preset, window, WEIGHTS_F32, 1e-4); }
+
+/* bf16 storage: half the bytes, logits near the fp32 model's, checkpoints. */
+static void test_bf16_weights(const char *preset) {
+    model m32, m16;
+    make_model_full(&m32, preset, 5, -1, WEIGHTS_F32);
+    make_model_full(&m16, preset, 5, -1, WEIGHTS_BF16);
+    const int B = 2, T = 21, V = m32.cfg.vocab;
+    char what[200];
+    double gemm_bytes = 0;
+    for (int i = 0; i < m16.ntensors; i++)
+        if (m16.tensors[i].gemm) {
+            TEST_CHECK(m16.tensors[i].bf16, "%s: %s stored in bf16", preset, m16.tensors[i].name);
+            gemm_bytes += 2.0 * (double)m16.tensors[i].numel;
+        } else {
+            TEST_CHECK(!m16.tensors[i].bf16, "%s: %s stays fp32", preset, m16.tensors[i].name);
+        }
+    TEST_CHECK(model_param_count(&m16) == model_param_count(&m32), "same parameter count");
+    TEST_CHECK(fabs(model_weight_bytes(&m32) - 4.0 * (double)model_param_count(&m32)) < 1 &&
+                   fabs(model_weight_bytes(&m16) - (model_weight_bytes(&m32) - gemm_bytes)) < 1,
+               "%s: bf16 weight bytes %.0f = fp32 %.0f less half the GEMM weights", preset, model_weight_bytes(&m16),
+               model_weight_bytes(&m32));
+    /* same values, rounded */
+    int same = 1;
+    for (int i = 0; i < m16.ntensors && same; i++) {
+        const tensor_desc *t = &m16.tensors[i], *u = model_find_tensor(&m32, t->name);
+        for (size_t j = 0; j < t->numel && same; j++) {
+            float f = m32.params[u->offset + j];
+            same = t->bf16 ? m16.params16[t->offset + j] == f32_to_bf16(f) : m16.params[t->offset + j] == f;
+        }
+    }
+    TEST_CHECK(same, "%s: bf16 model holds the fp32 model's weights rounded to bf16", preset);
+    /* logits against the fp32 model, every bf16 GEMM variant */
+    int32_t *tok = malloc((size_t)B * T * 4), *pos = malloc((size_t)B * T * 4);
+    rng_t r;
+    rng_seed(&r, 13);
+    for (int i = 0; i < B * T; i++) { tok[i] = (int32_t)rng_below(&r, (uint32_t)V); pos[i] = i % T; }
+    model_acts a32, a16;
+    model_acts_alloc(&a32, &m32, B, T, 0);
+    model_acts_alloc(&a16, &m16, B, T, 0);
+    TEST_CHECK(model_forward(&m32, &a32, tok, pos, NULL) == 0, "f32 forward");
+    const char *vs[] = {"bf16-ref", "bf16-widen", "bf16-dp"};
+    for (int v = 0; v < 3; v++) {
+        if (v == 2 && !gemm_bf16_dp_available()) continue;
+        gemm_set_variant(vs[v]);
+        TEST_CHECK(model_forward(&m16, &a16, tok, pos, NULL) == 0, "bf16 forward");
+        snprintf(what, sizeof what, "%s: bf16 weights (%s) vs fp32 logits", preset, vs[v]);
+        TEST_CLOSE(rel_err(a16.logits, a32.logits, (size_t)B * T * V), 1.0 / 32, what);
+    }
+    gemm_set_variant("auto");
+    /* training needs fp32 */
+    model_grads g;
+    TEST_CHECK(model_grads_alloc(&g, &m16, B, T) == -1 && strstr(util_last_error(), "fp32"), "training a bf16 model refused");
+    /* checkpoints: a bf16 model writes BF16 tensors; they load bit for bit into
+     * bf16 storage and widened into fp32; an fp32 file loads rounded */
+    char dir[] = "/tmp/griffin-test-XXXXXX", p16[300], p32[300];
+    TEST_CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(p16, sizeof p16, "%s/b.safetensors", dir);
+    snprintf(p32, sizeof p32, "%s/f.safetensors", dir);
+    TEST_CHECK(ckpt_save(&m16, p16, NULL, NULL, 0) == 0 && ckpt_save(&m32, p32, NULL, NULL, 0) == 0, "save: %s", util_last_error());
+    model x;
+    TEST_CHECK(ckpt_load_as(&x, p16, NULL, WEIGHTS_BF16) == 0, "load bf16 file as bf16: %s", util_last_error());
+    TEST_CHECK(x.nparams16 == m16.nparams16 && !memcmp(x.params16, m16.params16, m16.nparams16 * 2) &&
+                   !memcmp(x.params, m16.params, m16.nparams * 4),
+               "bf16 round trip bit for bit");
+    model_free(&x);
+    TEST_CHECK(ckpt_load_as(&x, p32, NULL, WEIGHTS_BF16) == 0, "load f32 file as bf16: %s", util_last_error());
+    TEST_CHECK(!memcmp(x.params16, m16.params16, m16.nparams16 * 2), "f32 file rounds to the same bf16 weights");
+    model_free(&x);
+    TEST_CHECK(ckpt_load(&x, p16, NULL) == 0, "load bf16 file as f32: %s", util_last_error());
+    same = 1;
+    for (int i = 0; i < x.ntensors && same; i++) {
+        const tensor_desc *t = &x.tensors[i], *u = model_find_tensor(&m16, t->name);
+        for (size_t j = 0; j < t->numel && same; j++)
+            same = x.params[t->offset + j] == (u->bf16 ? bf16_to_f32(m16.params16[u->offset + j]) : m16.params[u->offset + j]);
+    }
+    TEST_CHECK(same, "bf16 file widens exactly into fp32 storage");
+    model_free(&x);
+    snprintf(p16, sizeof p16, "rm -rf %s", dir);
+    TEST_CHECK(system(p16) == 0, "cleanup");
+    free(tok); free(pos);
+    model_acts_free(&a32);
+    model_acts_free(&a16);
+    model_free(&m32);
+    model_free(&m16);
 }
 
 static void test_checkpoint_roundtrip(void) {
@@ -344,5 +441,16 @@ int main(void) {
     test_decode_equals_prefill("tiny-griffin", 0); /* self only: decode used to see two keys */
     test_decode_equals_prefill("tiny-griffin", 1);
     test_checkpoint_roundtrip();
+    const char *fams[] = {"tiny-mqa", "tiny-hawk", "tiny-griffin"};
+    for (int i = 0; i < 3; i++) {
+        test_bf16_weights(fams[i]);
+        gemm_set_variant("bf16-widen");
+        test_decode_equals_prefill_as(fams[i], -1, WEIGHTS_BF16, 1e-4);
+        if (gemm_bf16_dp_available()) {
+            gemm_set_variant("bf16-dp");
+            test_decode_equals_prefill_as(fams[i], -1, WEIGHTS_BF16, 1.0 / 128);
+        }
+        gemm_set_variant("auto");
+    }
     return test_summary();
 }
