@@ -2,7 +2,17 @@
 // (Debian libbenchmark-dev) behind an extern "C" API. gb_state is a
 // benchmark::State, gb_bench a benchmark::internal::Benchmark; C function
 // pointers are wrapped in lambdas that carry the context pointer.
+//
+// Every call of a benchmark function (one repetition, or one of the calls
+// Google Benchmark makes to size the iteration count) is bracketed with
+// busy_begin/busy_end (kernels/busy.h), and the raw CPU-seconds of the
+// interval go out as three counters on that row: busy_cpu_s (all CPUs x
+// wall), busy_others_s (what other processes ran, signed), busy_steal_s
+// (hypervisor steal). `griffin import-gbench` adds them up over a
+// benchmark's repetitions and stores others / cpu as result.busy, so the
+// regression check can refuse to judge a timing taken on a busy machine.
 #include "gbench.h"
+#include "busy.h"
 
 #include <benchmark/benchmark.h>
 
@@ -20,8 +30,17 @@ inline benchmark::internal::Benchmark *B(gb_bench *b) {
 extern "C" {
 
 gb_bench *gb_register(const char *name, gb_fn fn, void *ctx) {
-    benchmark::internal::Benchmark *b = benchmark::RegisterBenchmark(
-        name, [fn, ctx](benchmark::State &st) { fn(reinterpret_cast<gb_state *>(&st), ctx); });
+    benchmark::internal::Benchmark *b = benchmark::RegisterBenchmark(name, [fn, ctx](benchmark::State &st) {
+        busy_mark mk;
+        busy_begin(&mk);
+        fn(reinterpret_cast<gb_state *>(&st), ctx);
+        busy_result r = busy_end(&mk);
+        if (!st.error_occurred() && r.cpu_s > 0) {  // counters are read after the function returns
+            st.counters["busy_cpu_s"] = benchmark::Counter(r.cpu_s);
+            st.counters["busy_others_s"] = benchmark::Counter(r.others_s);
+            st.counters["busy_steal_s"] = benchmark::Counter(r.steal_s);
+        }
+    });
     return reinterpret_cast<gb_bench *>(b);
 }
 

@@ -1,6 +1,7 @@
 /* busy.c — see busy.h. */
 #include "busy.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -43,7 +44,7 @@ busy_result busy_end(const busy_mark *m) {
     int have = read_stat(t);
     double own = own_cpu_seconds() - m->own_cpu;
     r.wall = util_now() - m->wall;
-    if (!have || !m->have_stat || r.wall < BUSY_MIN_SECONDS) return r;
+    if (!have || !m->have_stat) return r;
     /* user nice system idle iowait irq softirq steal (guest is inside user) */
     double d[8], total = 0;
     for (int i = 0; i < 8; i++) {
@@ -57,6 +58,10 @@ busy_result busy_end(const busy_mark *m) {
     double nonidle = total - idle - steal;           /* ticks some process ran */
     double own_ticks = own * hz;
     double other_ticks = nonidle - own_ticks;        /* tick sampling: may dip below 0 */
+    r.cpu_s = total / hz;
+    r.others_s = other_ticks / hz;                   /* signed: sums of many short intervals cancel the rounding */
+    r.steal_s = steal / hz;
+    if (r.wall < BUSY_MIN_SECONDS) return r;
     r.ok = 1;
     r.steal = clamp01(steal / total);
     r.own = clamp01(own_ticks / total);
@@ -71,4 +76,9 @@ busy_result busy_sample(double seconds) {
     struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
     while (nanosleep(&ts, &ts) != 0) {}
     return busy_end(&m);
+}
+
+double busy_fraction(double cpu_s, double others_s, double steal_s) {
+    if (!(cpu_s > 0)) return NAN;
+    return clamp01(((others_s > 0 ? others_s : 0) + (steal_s > 0 ? steal_s : 0)) / cpu_s);
 }

@@ -189,7 +189,23 @@ static const char SCHEMA_V3[] =
     "  id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,\n"
     "  case_id INTEGER REFERENCES bench_case(id), reason TEXT NOT NULL, created TEXT NOT NULL) STRICT;\n";
 
-static const char *const MIGRATIONS[STORE_SCHEMA_VERSION] = {SCHEMA_V1, SCHEMA_V2, SCHEMA_V3};
+/* v4: what the regression gate needs beyond v3. result.successes / trials:
+ * a counted accuracy keeps its counts (the check judges it with a
+ * two-proportion test, not as a bare fraction); checks.rolling: 1 when the
+ * check judged against the rolling baseline (last:K), whose findings decide
+ * which results later rolling baselines may use; checks.rule: the options
+ * the check ran with (JSON), so every stored verdict names its rule. */
+static const char SCHEMA_V4[] =
+    "ALTER TABLE result ADD COLUMN successes INTEGER;\n"
+    "ALTER TABLE result ADD COLUMN trials INTEGER;\n"
+    "ALTER TABLE checks ADD COLUMN rolling INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE checks ADD COLUMN rule TEXT;\n"
+    "UPDATE checks SET rolling = 1 WHERE baseline LIKE 'last:%';\n"
+    "CREATE INDEX checks_run ON checks(run_id);\n"
+    "CREATE INDEX finding_check ON finding(check_id, case_id, metric);\n"
+    "CREATE INDEX acceptance_run ON acceptance(run_id);\n";
+
+static const char *const MIGRATIONS[STORE_SCHEMA_VERSION] = {SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4};
 
 #define NOW_SQL "strftime('%Y-%m-%dT%H:%M:%SZ','now')"
 
@@ -723,6 +739,12 @@ static int insert_result(store *s, store_id run, store_id cs, const char *metric
         (flags & STORE_DETERMINISTIC) ? 1 : 0, sm->n, sm->median, sm->mean, sm->stddev, sm->mad, sm->min, sm->max);
 }
 
+/* busy (unless NULL or !ok) into result.busy / steal of result rid. */
+static int set_busy(store *s, store_id rid, const busy_result *busy) {
+    if (!busy || !busy->ok || s->version < 3) return 0;
+    return stmt_exec(s, NULL, "UPDATE result SET busy=?, steal=? WHERE id=?", "rrI", busy->others, busy->steal, rid);
+}
+
 int store_result_samples(store *s, store_id run, store_id cs, const char *metric, const char *unit,
                          int flags, const double *samples, int n) {
     return store_result_samples_busy(s, run, cs, metric, unit, flags, samples, n, NULL);
@@ -736,9 +758,7 @@ int store_result_samples_busy(store *s, store_id run, store_id cs, const char *m
     store_id rid;
     if (store_tx_begin(s)) return -1;
     if (insert_result(s, run, cs, metric, unit, flags, &sm, &rid) != 0) goto fail;
-    if (busy && busy->ok && s->version >= 3 &&
-        stmt_exec(s, NULL, "UPDATE result SET busy=?, steal=? WHERE id=?", "rrI", busy->others, busy->steal, rid) != 0)
-        goto fail;
+    if (set_busy(s, rid, busy) != 0) goto fail;
     if (stmt_prepare(s, &st, "INSERT INTO sample(result_id, rep, value) VALUES(?,?,?)", "") != 0) goto fail;
     for (int i = 0; i < n; i++)
         if (stmt_step_reset(s, st, "Iir", rid, i, samples[i]) != 0) goto fail;
@@ -752,11 +772,34 @@ fail:
 
 int store_result_aggregate(store *s, store_id run, store_id cs, const char *metric, const char *unit,
                            int flags, int n, double median, double mean, double stddev, double mad,
-                           double min, double max) {
+                           double min, double max, const busy_result *busy) {
     stats_summary sm = {n, median, mean, stddev, mad, min, max};
     store_id rid;
     if (store_tx_begin(s)) return -1;
-    if (insert_result(s, run, cs, metric, unit, flags, &sm, &rid) != 0) { store_tx_rollback(s); return -1; }
+    if (insert_result(s, run, cs, metric, unit, flags, &sm, &rid) != 0 || set_busy(s, rid, busy) != 0) {
+        store_tx_rollback(s);
+        return -1;
+    }
+    return store_tx_commit(s);
+}
+
+int store_result_count(store *s, store_id run, store_id cs, const char *metric, int flags, long successes, long trials) {
+    if (!metric || trials < 0 || successes < 0 || successes > trials) {
+        util_error("store_result_count %s: need 0 <= successes (%ld) <= trials (%ld)", metric ? metric : "?", successes, trials);
+        return -1;
+    }
+    if (s->version < 4) { util_error("store_result_count: database schema %d predates counted results", s->version); return -1; }
+    double v = trials > 0 ? (double)successes / (double)trials : NAN;
+    store_id rid;
+    if (store_tx_begin(s)) return -1;
+    if (store_result_samples(s, run, cs, metric, "fraction", flags | STORE_DETERMINISTIC, &v, 1) != 0 ||
+        query_upserted_id(s, &rid, "result", "SELECT id FROM result WHERE run_id=? AND case_id=? AND metric=?", "IIt", run,
+                          cs, metric) != 0 ||
+        stmt_exec(s, NULL, "UPDATE result SET successes=?, trials=? WHERE id=?", "III",
+                  (store_id)successes, (store_id)trials, rid) != 0) {
+        store_tx_rollback(s);
+        return -1;
+    }
     return store_tx_commit(s);
 }
 
@@ -1027,19 +1070,22 @@ int store_export_run(store *s, FILE *f, store_id run, int fmt) {
     }
     if (stmt_prepare(s, &st,
         "SELECT r.id, c.suite, c.name, c.params, c.case_key, r.metric, r.unit, r.direction, r.deterministic, r.n,"
-        " r.median, r.mean, r.stddev, r.mad, r.min, r.max"
+        " r.median, r.mean, r.stddev, r.mad, r.min, r.max, r.busy, r.steal, r.successes, r.trials"
         " FROM result r JOIN bench_case c ON c.id=r.case_id WHERE r.run_id=? ORDER BY c.name, c.params, r.metric", "I", run) != 0) goto fail;
     if (stmt_prepare(s, &sm, "SELECT value FROM sample WHERE result_id=? ORDER BY rep", "") != 0) goto fail;
+    /* busy/steal: the fraction of the machine other processes took while the
+     * case was timed; successes/trials: a counted accuracy's counts */
     static const char *cols[] = {"suite", "case", "params", "case_key", "metric", "unit", "direction", "deterministic", "n",
-                                 "median", "mean", "stddev", "mad", "min", "max"};
+                                 "median", "mean", "stddev", "mad", "min", "max", "busy", "steal", "successes", "trials"};
+    enum { NCOLS = (int)(sizeof cols / sizeof *cols) };
     int rc;
     if (!fmt) {
         fprintf(f, "run,commit,machine");
-        for (int i = 0; i < 15; i++) fprintf(f, ",%s", cols[i]);
+        for (int i = 0; i < NCOLS; i++) fprintf(f, ",%s", cols[i]);
         fputc('\n', f);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
             fprintf(f, "%s,%s%s,%s", ri.uuid, ri.commit, ri.dirty ? "+dirty" : "", ri.fingerprint);
-            for (int i = 1; i <= 15; i++) {
+            for (int i = 1; i <= NCOLS; i++) {
                 fputc(',', f);
                 if (i >= 10) csv_real(f, col_real(st, i));
                 else csv_field(f, (const char *)sqlite3_column_text(st, i));
@@ -1080,7 +1126,7 @@ int store_export_run(store *s, FILE *f, store_id run, int fmt) {
         if (!first) jbuf_puts(&b, ",");
         first = 0;
         jbuf_puts(&b, "{");
-        for (int i = 1; i <= 15; i++) {
+        for (int i = 1; i <= NCOLS; i++) {
             if (i > 1) jbuf_puts(&b, ",");
             jbuf_str(&b, cols[i - 1]);
             jbuf_puts(&b, ":");
@@ -1140,57 +1186,60 @@ void store_metrics_free(store_metric *m, int n) {
     free(m);
 }
 
+/* The verdict of the newest rolling check of the result's run for its case
+ * and metric, and whether an acceptance covers the result. */
+#define VERDICT_SQL                                                                                       \
+    "(SELECT f.verdict FROM finding f JOIN checks k ON k.id=f.check_id WHERE k.run_id=r.run_id AND k.rolling=1" \
+    " AND f.case_id=r.case_id AND f.metric=r.metric ORDER BY f.id DESC LIMIT 1)"
+#define ACCEPTED_SQL                                                                              \
+    "EXISTS (SELECT 1 FROM acceptance a WHERE a.run_id=r.run_id AND (a.case_id IS NULL OR a.case_id=r.case_id)" \
+    " AND (a.metric IS NULL OR a.metric=r.metric))"
+
 int store_load_metrics(store *s, const store_id *runs, int nruns, store_metric **out, int *nout) {
     sqlite3_stmt *st = NULL, *sm = NULL;
     store_metric *ms = NULL;
     int n = 0, cap = 0;
-    int *npooled = NULL;
     char *ids = ids_json(runs, nruns);
     *out = NULL;
     *nout = 0;
     if (stmt_prepare(s, &st,
         "SELECT r.id, c.id, c.case_key, c.suite, c.name, c.params, r.metric, r.unit, r.direction, r.deterministic,"
-        " r.n, r.median, r.mad FROM result r JOIN bench_case c ON c.id=r.case_id"
+        " r.n, r.median, r.mad, r.run_id, r.busy, r.steal, r.successes, r.trials, " VERDICT_SQL ", " ACCEPTED_SQL
+        " FROM result r JOIN bench_case c ON c.id=r.case_id"
         " WHERE r.run_id IN (SELECT value FROM json_each(?)) ORDER BY c.case_key, r.metric, r.run_id", "t", ids) != 0 ||
         stmt_prepare(s, &sm, "SELECT value FROM sample WHERE result_id=? AND value IS NOT NULL ORDER BY rep", "") != 0)
         goto fail;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *key = (const char *)sqlite3_column_text(st, 2);
-        const char *metric = (const char *)sqlite3_column_text(st, 6);
-        store_metric *m;
-        if (n > 0 && !strcmp(ms[n - 1].case_key, key) && !strcmp(ms[n - 1].metric, metric)) {
-            m = &ms[n - 1]; /* pool with the previous run's result */
-            npooled[n - 1]++;
-            m->n += sqlite3_column_int(st, 10);
-        } else {
-            if (n == cap) {
-                cap = cap ? cap * 2 : 64;
-                ms = realloc(ms, sizeof *ms * (size_t)cap);
-                npooled = realloc(npooled, sizeof(int) * (size_t)cap);
-                CHECK_ALLOC(ms);
-                CHECK_ALLOC(npooled);
-            }
-            m = &ms[n];
-            memset(m, 0, sizeof *m);
-            npooled[n] = 1;
-            n++;
-            m->case_id = sqlite3_column_int64(st, 1);
-            snprintf(m->case_key, sizeof m->case_key, "%s", key);
-            col_copy(st, 3, m->suite, sizeof m->suite);
-            col_copy(st, 4, m->name, sizeof m->name);
-            m->params = strdup((const char *)sqlite3_column_text(st, 5));
-            CHECK_ALLOC(m->params);
-            snprintf(m->metric, sizeof m->metric, "%s", metric);
-            col_copy(st, 7, m->unit, sizeof m->unit);
-            m->flags = (!strcmp((const char *)sqlite3_column_text(st, 8), "higher") ? STORE_HIGHER : STORE_LOWER) |
-                       (sqlite3_column_int(st, 9) ? STORE_DETERMINISTIC : 0);
-            m->n = sqlite3_column_int(st, 10);
-            m->median = col_real(st, 11);
-            m->mad = col_real(st, 12);
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            ms = realloc(ms, sizeof *ms * (size_t)cap);
+            CHECK_ALLOC(ms);
         }
-        /* keep the stored median of each pooled result in case there are no samples */
-        SQLITE_CHECK(s, sqlite3_bind_int64(sm, 1, sqlite3_column_int64(st, 0)));
+        store_metric *m = &ms[n++];
+        memset(m, 0, sizeof *m);
+        m->result_id = sqlite3_column_int64(st, 0);
+        m->case_id = sqlite3_column_int64(st, 1);
+        col_copy(st, 2, m->case_key, sizeof m->case_key);
+        col_copy(st, 3, m->suite, sizeof m->suite);
+        col_copy(st, 4, m->name, sizeof m->name);
+        m->params = strdup((const char *)sqlite3_column_text(st, 5));
+        CHECK_ALLOC(m->params);
+        col_copy(st, 6, m->metric, sizeof m->metric);
+        col_copy(st, 7, m->unit, sizeof m->unit);
+        m->flags = (!strcmp((const char *)sqlite3_column_text(st, 8), "higher") ? STORE_HIGHER : STORE_LOWER) |
+                   (sqlite3_column_int(st, 9) ? STORE_DETERMINISTIC : 0);
+        m->n = sqlite3_column_int(st, 10);
+        m->median = col_real(st, 11);
+        m->mad = col_real(st, 12);
+        m->run_id = sqlite3_column_int64(st, 13);
+        m->busy = col_real(st, 14);
+        m->steal = col_real(st, 15);
+        m->successes = sqlite3_column_type(st, 16) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 16);
+        m->trials = sqlite3_column_type(st, 17) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 17);
+        col_copy(st, 18, m->last_verdict, sizeof m->last_verdict);
+        m->accepted = sqlite3_column_int(st, 19);
+        SQLITE_CHECK(s, sqlite3_bind_int64(sm, 1, m->result_id));
         int rc2;
         while ((rc2 = sqlite3_step(sm)) == SQLITE_ROW) {
             m->samples = realloc(m->samples, sizeof(double) * (size_t)(m->ns + 1));
@@ -1201,15 +1250,9 @@ int store_load_metrics(store *s, const store_id *runs, int nruns, store_metric *
         SQLITE_CHECK(s, sqlite3_reset(sm));
     }
     SQLITE_CHECK(s, rc);
-    for (int i = 0; i < n; i++) /* pooled: recompute the robust summary from all samples */
-        if (npooled[i] > 1 && ms[i].ns > 0) {
-            ms[i].median = stats_median(ms[i].samples, ms[i].ns);
-            ms[i].mad = stats_mad(ms[i].samples, ms[i].ns);
-        }
     sqlite3_finalize(st);
     sqlite3_finalize(sm);
     free(ids);
-    free(npooled);
     *out = ms;
     *nout = n;
     return 0;
@@ -1217,7 +1260,6 @@ fail:
     sqlite3_finalize(st);
     sqlite3_finalize(sm);
     free(ids);
-    free(npooled);
     store_metrics_free(ms, n);
     return -1;
 }
@@ -1240,22 +1282,107 @@ int store_runs_after(store *s, store_id after, store_id *runs, int max, int *n) 
     return collect_ids(s, st, runs, max, n);
 }
 
-int store_check_begin(store *s, store_id run, const char *baseline_desc, store_id *check) {
-    return tx_exec(s, check, "INSERT INTO checks(run_id, baseline, created) VALUES(?,?," NOW_SQL ")", "It",
-                   run, baseline_desc);
+int store_latest_with_results(store *s, const char *suite, store_id *run) {
+    return query_id(s, run,
+                    "SELECT max(r.id) FROM run r WHERE r.status='ok' AND (?1 IS NULL OR r.suite=?1)"
+                    " AND EXISTS (SELECT 1 FROM result x WHERE x.run_id=r.id)", "t", suite);
 }
 
-int store_check_finding(store *s, store_id check, const store_metric *m, double base_median,
-                        double new_median, double ratio, double threshold, double p, const char *verdict) {
+int store_check_begin(store *s, store_id run, const char *baseline_desc, int rolling, const char *rule_json,
+                      store_id *check) {
+    return tx_exec(s, check, "INSERT INTO checks(run_id, baseline, created, rolling, rule) VALUES(?,?," NOW_SQL ",?,?)",
+                   "Itit", run, baseline_desc, rolling ? 1 : 0, rule_json);
+}
+
+int store_check_finding(store *s, store_id check, const store_finding *f) {
     return tx_exec(s, NULL,
-        "INSERT INTO finding(check_id, case_id, metric, base_median, new_median, ratio, threshold, p, verdict)"
-        " VALUES(?,?,?,?,?,?,?,?,?)", "IItrrrrrt",
-        check, m->case_id, m->metric, base_median, new_median, ratio, threshold, p, verdict);
+        "INSERT INTO finding(check_id, case_id, metric, base_median, new_median, ratio, threshold, p, verdict, lo, hi, q, reason)"
+        " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)", "IItrrrrrtrrrt",
+        check, f->case_id, f->metric, f->base, f->now, f->ratio, f->threshold, f->p, f->verdict, f->lo, f->hi, f->q,
+        f->reason);
 }
 
 int store_check_end(store *s, store_id check, int exit_code, int n_regressions) {
     return tx_exec(s, NULL, "UPDATE checks SET exit_code=?, n_regressions=? WHERE id=?", "iiI",
                    exit_code, n_regressions, check);
+}
+
+int store_accept(store *s, store_id run, const char *case_spec, const char *metric, const char *reason, int *n_rules,
+                 int *n_flagged) {
+    sqlite3_stmt *st = NULL;
+    *n_rules = *n_flagged = 0;
+    if (store_tx_begin(s)) return -1;
+    if (!case_spec) {
+        if (stmt_exec(s, NULL, "INSERT INTO acceptance(run_id, case_id, metric, reason, created) VALUES(?,NULL,?,?," NOW_SQL ")",
+                      "Itt", run, metric, reason) != 0)
+            goto fail;
+        *n_rules = 1;
+    } else {
+        /* one row per case of this run that matches by name or case key */
+        if (stmt_prepare(s, &st,
+            "SELECT DISTINCT c.id FROM result r JOIN bench_case c ON c.id=r.case_id WHERE r.run_id=?1"
+            " AND (c.name=?2 OR c.case_key=?2) AND (?3 IS NULL OR r.metric=?3)", "Itt", run, case_spec, metric) != 0)
+            goto fail;
+        int rc;
+        store_id ids[4096];
+        int nid = 0;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW && nid < 4096) ids[nid++] = sqlite3_column_int64(st, 0);
+        SQLITE_CHECK(s, rc);
+        sqlite3_finalize(st);
+        st = NULL;
+        for (int i = 0; i < nid; i++)
+            if (stmt_exec(s, NULL, "INSERT INTO acceptance(run_id, case_id, metric, reason, created) VALUES(?,?,?,?," NOW_SQL ")",
+                          "IItt", run, ids[i], metric, reason) != 0)
+                goto fail;
+        *n_rules = nid;
+    }
+    {
+        store_id cnt = 0;
+        if (query_id(s, &cnt,
+                     "SELECT count(*) FROM result r WHERE r.run_id=? AND " ACCEPTED_SQL " AND " VERDICT_SQL
+                     " IN ('regressed','REGRESSION')", "I", run) < 0)
+            goto fail;
+        *n_flagged = (int)cnt;
+    }
+    return store_tx_commit(s);
+fail:
+    sqlite3_finalize(st);
+    store_tx_rollback(s);
+    return -1;
+}
+
+int store_list_baselines(store *s, FILE *f) {
+    sqlite3_stmt *st = NULL;
+    if (stmt_prepare(s, &st, "SELECT b.name, b.run_id, r.suite, substr(r.uuid,1,8), b.created FROM baseline b"
+                             " JOIN run r ON r.id=b.run_id ORDER BY b.name", "") != 0)
+        goto fail;
+    int rc, rows = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!rows++) fprintf(f, "named baselines:\n");
+        fprintf(f, "  %-20s run %lld (%s, %s), set %s\n", sqlite3_column_text(st, 0), (long long)sqlite3_column_int64(st, 1),
+                sqlite3_column_text(st, 2), sqlite3_column_text(st, 3), sqlite3_column_text(st, 4));
+    }
+    SQLITE_CHECK(s, rc);
+    if (!rows) fprintf(f, "named baselines: none (griffin baseline set NAME RUN)\n");
+    sqlite3_finalize(st);
+    if (stmt_prepare(s, &st, "SELECT a.run_id, coalesce(c.name || ' ' || c.params, 'every case'), coalesce(a.metric, 'every metric'),"
+                             " coalesce(a.reason,''), a.created FROM acceptance a LEFT JOIN bench_case c ON c.id=a.case_id"
+                             " ORDER BY a.id", "") != 0)
+        goto fail;
+    rows = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!rows++) fprintf(f, "accepted into the rolling baseline:\n");
+        fprintf(f, "  run %lld: %s, %s%s%s (%s)\n", (long long)sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1),
+                sqlite3_column_text(st, 2), sqlite3_column_text(st, 3)[0] ? ": " : "", sqlite3_column_text(st, 3),
+                sqlite3_column_text(st, 4));
+    }
+    SQLITE_CHECK(s, rc);
+    if (!rows) fprintf(f, "accepted into the rolling baseline: nothing yet (griffin baseline accept RUN)\n");
+    sqlite3_finalize(st);
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    return -1;
 }
 
 #else /* !HAVE_SQLITE: every entry point fails with the reason */

@@ -32,7 +32,7 @@
 #include "busy.h"
 #include "machine.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_DEFAULT_PATH "results/griffin.sqlite"
 
 typedef struct store store;
@@ -42,7 +42,8 @@ typedef long long store_id;
 enum {
     STORE_LOWER = 0,          /* lower is better (times) */
     STORE_HIGHER = 1,         /* higher is better (rates, accuracy) */
-    STORE_DETERMINISTIC = 2,  /* same seed gives the same value (loss, accuracy): the check uses an absolute tolerance */
+    STORE_DETERMINISTIC = 2,  /* same seed gives the same value (loss, accuracy, sizes): the check uses a relative
+                                 tolerance, or a two-proportion test when the counts are stored (store_result_count) */
 };
 
 /* Path resolution: explicit path, else $GRIFFIN_DB, else STORE_DEFAULT_PATH. */
@@ -101,10 +102,15 @@ int store_result_samples(store *s, store_id run, store_id cs, const char *metric
 int store_result_samples_busy(store *s, store_id run, store_id cs, const char *metric, const char *unit,
                               int flags, const double *samples, int n, const busy_result *busy);
 /* Aggregates only (no raw samples), e.g. a Google Benchmark file with
- * aggregate rows only. NaN for unknown fields. */
+ * aggregate rows only. NaN for unknown fields; busy as above. */
 int store_result_aggregate(store *s, store_id run, store_id cs, const char *metric, const char *unit,
                            int flags, int n, double median, double mean, double stddev, double mad,
-                           double min, double max);
+                           double min, double max, const busy_result *busy);
+/* A counted result: `successes` of `trials` scored items (an accuracy),
+ * stored with its counts (schema v4) and as the fraction (unit "fraction",
+ * one sample, STORE_DETERMINISTIC added), so the check can judge it with a
+ * two-proportion test. Needs 0 <= successes <= trials. */
+int store_result_count(store *s, store_id run, store_id cs, const char *metric, int flags, long successes, long trials);
 /* An x/y series. cs may be 0 (no case). name: the figure's curve name (see
  * plots/README.md); series: the legend label. NaN y is stored as NULL. */
 int store_curve(store *s, store_id run, store_id cs, const char *name, const char *series,
@@ -158,35 +164,62 @@ int store_show_run(store *s, FILE *f, store_id run);
 /* fmt: 0 CSV of results, 1 JSON of everything (samples, curves, claims), 2 CSV of curves. */
 int store_export_run(store *s, FILE *f, store_id run, int fmt);
 
-/* One metric of one case in one or more runs, with every raw sample. */
+/* One result (one metric of one case in one run), with every raw sample and
+ * what the regression gate needs to know about it. */
 typedef struct {
-    store_id case_id;
+    store_id result_id, run_id, case_id;
     char case_key[17];
     char suite[64], name[128];
     char *params;          /* canonical JSON (owned) */
     char metric[64], unit[32];
     int flags;
-    int n;                 /* repetitions (aggregated over pooled runs) */
-    double median, mad;    /* as stored (single run) or recomputed (pooled) */
+    int n;                 /* repetitions */
+    double median, mad;    /* as stored */
     double *samples;       /* ns raw samples (owned), may be 0 when aggregates only */
     int ns;
+    double busy, steal;    /* fraction of the machine others took while it was timed; NaN: not measured */
+    long long successes, trials; /* counted results (store_result_count); -1 when not counted */
+    char last_verdict[16]; /* verdict of the newest rolling check of its run ("" when never checked) */
+    int accepted;          /* an acceptance (griffin baseline accept) covers it */
 } store_metric;
-/* Load every metric of the given runs, pooling samples of equal
- * (case key, metric) across runs. Caller frees with store_metrics_free. */
+/* Load every result of the given runs, one entry per (run, case, metric),
+ * ordered by case key, metric, run id. Caller frees with store_metrics_free. */
 int store_load_metrics(store *s, const store_id *runs, int nruns, store_metric **out, int *n);
 void store_metrics_free(store_metric *m, int n);
 /* Up to k most recent runs with status ok, id < before, the given suite
- * and (unless fingerprint is NULL) that machine fingerprint. */
+ * and (unless fingerprint is NULL) that machine fingerprint; newest first. */
 int store_recent_runs(store *s, const char *suite, const char *fingerprint, store_id before, int k,
                       store_id *runs, int *n);
+/* The newest ok run (of the suite, unless NULL) that has results: 0 found,
+ * 1 none (no error set), -1 error. */
+int store_latest_with_results(store *s, const char *suite, store_id *run);
 /* Runs with id > after and status ok (for checking everything a nightly made). */
 int store_runs_after(store *s, store_id after, store_id *runs, int max, int *n);
 
-/* Regression check records. */
-int store_check_begin(store *s, store_id run, const char *baseline_desc, store_id *check);
-int store_check_finding(store *s, store_id check, const store_metric *m, double base_median,
-                        double new_median, double ratio, double threshold, double p,
-                        const char *verdict);
+/* Regression check records. rolling: the check judged against the rolling
+ * baseline (its 'regressed' findings keep those results out of later
+ * rolling baselines until accepted). rule_json: the check's options. */
+int store_check_begin(store *s, store_id run, const char *baseline_desc, int rolling, const char *rule_json,
+                      store_id *check);
+typedef struct {
+    store_id case_id;
+    const char *metric;
+    double base, now, ratio;  /* baseline level, this run, now / base */
+    double threshold, p, q;   /* smallest change that counts; raw and Holm-adjusted p */
+    double lo, hi;            /* interval of the change (see results/check.h) */
+    const char *verdict;      /* "regressed", "improved", "same", "not judged" */
+    const char *reason;       /* why not judged, or how it was judged */
+} store_finding;
+int store_check_finding(store *s, store_id check, const store_finding *f);
 int store_check_end(store *s, store_id check, int exit_code, int n_regressions);
+/* Accept results of a run into the rolling baseline: every result
+ * (case_spec NULL), or the cases named case_spec (a case name or case key),
+ * optionally only one metric. Stores the acceptance even when nothing is
+ * flagged; *n_rules: acceptance rows written, *n_flagged: flagged results of
+ * the run now covered. */
+int store_accept(store *s, store_id run, const char *case_spec, const char *metric, const char *reason, int *n_rules,
+                 int *n_flagged);
+/* Named baselines and acceptances, for `griffin baseline list`. */
+int store_list_baselines(store *s, FILE *f);
 
 #endif

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "check.h"
 #include "flags.h"
 #include "json.h"
 #include "machine.h"
@@ -44,6 +45,7 @@ int cmd_check(int argc, char **argv) { return no_sqlite(argc, argv); }
 int cmd_compare(int argc, char **argv) { return no_sqlite(argc, argv); }
 int cmd_baseline(int argc, char **argv) { return no_sqlite(argc, argv); }
 int cmd_plot(int argc, char **argv) { return no_sqlite(argc, argv); }
+int cmd_history(int argc, char **argv) { return no_sqlite(argc, argv); }
 #else
 
 /* Print the last store error; returns code (the exit status to give). */
@@ -58,12 +60,10 @@ static int resolve(store *s, const char *spec, store_id *run) {
     return store_run_resolve(s, spec, run) != 0 ? fail_msg(2) : 0;
 }
 
-/* Flags every command shares, and those of check and compare. */
+/* Flags every command shares. */
+#define XSTR_(x) #x
+#define XSTR(x) XSTR_(x) /* a numeric default as flag text */
 #define DB_FLAG(var) {"db", FLAG_STR, &(var), NULL, "database (default $GRIFFIN_DB or " STORE_DEFAULT_PATH ")", 0}
-#define CMP_FLAGS(o, det_tol_help)                                                                  \
-    {"alpha", FLAG_FLOAT, &(o).alpha, "0.01", "Mann-Whitney two-sided significance level", 0},      \
-    {"min-effect", FLAG_FLOAT, &(o).min_effect, "0.05", "smallest relative change that counts", 0}, \
-    {"det-tol", FLAG_FLOAT, &(o).det_tol, "1e-4", det_tol_help, 0}
 
 /* ---- griffin results ------------------------------------------------------ */
 
@@ -132,269 +132,247 @@ int cmd_results(int argc, char **argv) {
     return ret;
 }
 
-/* ---- griffin baseline ------------------------------------------------------ */
+/* ---- the check report ---------------------------------------------------- */
 
-int cmd_baseline(int argc, char **argv) {
-    const char *db = NULL;
-    flag_def defs[] = {DB_FLAG(db), {NULL}};
-    char *pos[4];
-    int npos = 0;
-    const char *usage = "griffin baseline set NAME RUN | get NAME";
-    int rc = flags_parse(defs, argc, argv, pos, 4, &npos, usage,
-                         "Name a run as a baseline for `griffin check --baseline NAME`.");
-    if (rc >= 0) return rc;
-    if (npos < 2 || (!strcmp(pos[0], "set") && npos < 3) || (strcmp(pos[0], "set") && strcmp(pos[0], "get"))) {
-        fprintf(stderr, "usage: %s\n", usage);
-        return 2;
-    }
-    if (!strncmp(pos[1], "last:", 5)) {
-        fprintf(stderr, "error: baseline names may not start with 'last:' (that form means the last K runs)\n");
-        return 2;
-    }
-    store *s;
-    if ((rc = open_db(&s, db))) return rc;
-    store_id run;
-    int ret = 0;
-    if (!strcmp(pos[0], "set")) {
-        if ((ret = resolve(s, pos[2], &run)) == 0) {
-            if (store_baseline_set(s, pos[1], run) != 0) ret = fail_msg(1);
-            else printf("baseline '%s' = run %lld\n", pos[1], run);
+/* Flags of check and compare: the rule (results/check.h). */
+#define RULE_FLAGS(o)                                                                                             \
+    {"alpha", FLAG_FLOAT, &(o).alpha, "0.01", "false-alarm level of the whole check (Holm over every tested metric)", 0}, \
+    {"min-effect", FLAG_FLOAT, &(o).min_effect, "0.05", "smallest relative change of a timed metric that counts", 0},   \
+    {"busy-max", FLAG_FLOAT, &(o).busy_max, XSTR(BUSY_JUDGE_MAX), "not judged when others took more than this fraction of the CPU", 0}, \
+    {"drift", FLAG_FLOAT, &(o).drift, XSTR(CHECK_DEFAULT_DRIFT), "assumed run-to-run spread when fewer than 3 baseline runs measure it", 0}, \
+    {"det-rtol", FLAG_FLOAT, &(o).det_rtol, "0.02", "relative tolerance of deterministic metrics (losses, sizes)", 0},  \
+    {"min-reps", FLAG_INT, &(o).min_reps, "5", "repetitions a timed metric needs to be judged", 0},                   \
+    {"level", FLAG_FLOAT, &(o).level, "0.95", "two-sided level of the reported intervals", 0}
+
+/* A value with its unit, times in the most readable unit. */
+static void fmt_value(char *out, size_t cap, double v, const char *unit) {
+    static const struct { const char *u; double s; } tu[] = {{"ns", 1e-9}, {"us", 1e-6}, {"ms", 1e-3}, {"s", 1}};
+    if (!isfinite(v)) { snprintf(out, cap, "-"); return; }
+    if (!strcmp(unit, "fraction")) { snprintf(out, cap, "%.2f%%", 100 * v); return; }
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(unit, tu[i].u)) {
+            double sec = v * tu[i].s, a = fabs(sec);
+            const char *u = a >= 1 ? "s" : a >= 1e-3 ? "ms" : a >= 1e-6 ? "us" : "ns";
+            double d = a >= 1 ? 1 : a >= 1e-3 ? 1e-3 : a >= 1e-6 ? 1e-6 : 1e-9;
+            snprintf(out, cap, "%.4g %s", sec / d, u);
+            return;
         }
-    } else {
-        int r = store_baseline_get(s, pos[1], &run);
-        if (r == 0) printf("%lld\n", run);
-        else { fprintf(stderr, "error: %s\n", r > 0 ? "no such baseline" : util_last_error()); ret = r > 0 ? 2 : 1; }
-    }
-    store_close(s);
-    return ret;
+    snprintf(out, cap, "%.4g%s%s", v, unit[0] ? " " : "", unit);
 }
 
-/* ---- comparison table (check and compare) ---------------------------------- */
+static int verdict_order(const check_finding *f) {
+    switch (f->verdict) {
+    case CHECK_REGRESSED: return 0;
+    case CHECK_IMPROVED: return 1;
+    case CHECK_NOT_JUDGED: return 2;
+    default: return 3;
+    }
+}
 
-typedef struct {
-    double alpha, min_effect, det_tol;
-} cmp_opts;
-
-typedef struct {
-    const store_metric *m;     /* new side (or the baseline when missing) */
-    double base, now, ratio, effect, thr, p;
-    int nb, nn;
-    const char *verdict;
-} cmp_row;
-
+static const check_finding *g_sort_f;
 static int row_cmp(const void *a, const void *b) {
-    const cmp_row *x = a, *y = b;
-    double ex = isnan(x->effect) ? -1e300 : x->effect, ey = isnan(y->effect) ? -1e300 : y->effect;
-    return (ex < ey) - (ex > ey); /* largest (worst) effect first */
+    const check_finding *x = &g_sort_f[*(const int *)a], *y = &g_sort_f[*(const int *)b];
+    int ox = verdict_order(x), oy = verdict_order(y);
+    if (ox != oy) return ox - oy;
+    double ex = isnan(x->change) ? 0 : fabs(x->change), ey = isnan(y->change) ? 0 : fabs(y->change);
+    if (ex != ey) return ex < ey ? 1 : -1;
+    int c = strcmp(x->name, y->name);
+    return c ? c : strcmp(x->metric, y->metric);
 }
 
-static const store_metric *find_metric(const store_metric *ms, int n, const store_metric *key) {
-    for (int i = 0; i < n; i++)
-        if (!strcmp(ms[i].case_key, key->case_key) && !strcmp(ms[i].metric, key->metric)) return &ms[i];
-    return NULL;
+/* The first words of a not-judged reason (for the summary's tally). */
+static void reason_key(const char *r, char *out, size_t cap) {
+    size_t n = strcspn(r, "(:;");
+    while (n > 0 && r[n - 1] == ' ') n--;
+    snprintf(out, cap, "%.*s", (int)n, r);
 }
 
-/* Compare every metric of `now` with `base`. Fills counts; prints the table;
- * stores findings when check > 0. Returns -1 on a store error. */
-static int compare_sets(store *s, const store_metric *base, int nbase, const store_metric *now, int nnow,
-                        const cmp_opts *o, store_id check, int *n_reg, int *n_insufficient, int *n_compared) {
-    cmp_row *rows = calloc((size_t)(nnow + nbase + 1), sizeof *rows);
-    CHECK_ALLOC(rows);
-    int nr = 0;
-    *n_reg = *n_insufficient = *n_compared = 0;
-    for (int i = 0; i < nnow; i++) {
-        const store_metric *m = &now[i];
-        const store_metric *b = find_metric(base, nbase, m);
-        cmp_row *r = &rows[nr++];
-        r->m = m;
-        r->now = m->median;
-        r->nn = m->ns ? m->ns : m->n;
-        r->base = r->ratio = r->effect = r->thr = r->p = NAN;
-        if (!b) { r->verdict = "new"; continue; }
-        r->base = b->median;
-        r->nb = b->ns ? b->ns : b->n;
-        int higher = (m->flags & STORE_HIGHER) != 0;
-        r->ratio = m->median / b->median;
-        if ((m->flags & STORE_DETERMINISTIC) || (b->flags & STORE_DETERMINISTIC)) {
-            double worse = higher ? b->median - m->median : m->median - b->median;
-            r->effect = b->median != 0 ? worse / fabs(b->median) : worse;
-            r->thr = o->det_tol;
-            r->verdict = worse > o->det_tol ? "REGRESSION" : worse < -o->det_tol ? "improved" : "same";
-            if (worse > o->det_tol) (*n_reg)++;
-            (*n_compared)++;
-            continue;
-        }
-        double adj = higher ? b->median / m->median : m->median / b->median; /* > 1: worse */
-        r->effect = adj - 1.0;
-        r->thr = fmax(o->min_effect, 3.0 * 1.4826 * b->mad / fabs(b->median));
-        if (isnan(r->thr)) r->thr = o->min_effect;
-        if (m->ns == 0 || b->ns == 0 || stats_mannwhitney_floor(m->ns, b->ns) >= o->alpha) {
-            r->verdict = "too few reps";
-            (*n_insufficient)++;
-            continue;
-        }
-        r->p = stats_mannwhitney_p(m->samples, m->ns, b->samples, b->ns);
-        (*n_compared)++;
-        if (adj - 1.0 > r->thr && r->p < o->alpha) { r->verdict = "REGRESSION"; (*n_reg)++; }
-        else if (1.0 / adj - 1.0 > r->thr && r->p < o->alpha) r->verdict = "improved";
-        else r->verdict = "same";
+static void print_row(const check_finding *f) {
+    char what[120], b[24], nw[24], ch[16] = "", iv[32] = "", pv[12] = "", qv[12] = "", test[12] = "", busy[8] = "-";
+    snprintf(what, sizeof what, "%s %s %s", f->name, f->params, f->metric);
+    const char *v = f->verdict == CHECK_REGRESSED ? "REGRESSED" : check_verdict_name(f->verdict);
+    if (!isnan(f->busy)) snprintf(busy, sizeof busy, "%.0f%%", 100 * f->busy);
+    if (f->verdict == CHECK_NOT_JUDGED) {
+        fmt_value(nw, sizeof nw, f->now, f->unit);
+        printf("  %-10s  %-64.64s  %12s  %s\n", v, what, nw, f->reason);
+        return;
     }
-    for (int i = 0; i < nbase; i++) {
-        if (find_metric(now, nnow, &base[i])) continue;
-        cmp_row *r = &rows[nr++];
-        r->m = &base[i];
-        r->base = base[i].median;
-        r->now = r->ratio = r->effect = r->thr = r->p = NAN;
-        r->nb = base[i].ns ? base[i].ns : base[i].n;
-        r->verdict = "missing";
-    }
-    qsort(rows, (size_t)nr, sizeof *rows, row_cmp);
-    printf("%-12s %-26s %-26s %-16s %11s %11s %8s %6s %9s %7s\n", "verdict", "case", "params", "metric", "baseline",
-           "new", "change", "thresh", "p", "n b/new");
-    for (int i = 0; i < nr; i++) {
-        cmp_row *r = &rows[i];
-        char ch[16] = "", th[16] = "", pv[16] = "";
-        if (!isnan(r->effect)) snprintf(ch, sizeof ch, "%+.1f%%", 100 * r->effect);
-        if (!isnan(r->thr)) snprintf(th, sizeof th, (r->m->flags & STORE_DETERMINISTIC) ? "%.0g" : "%.1f%%",
-                                     (r->m->flags & STORE_DETERMINISTIC) ? r->thr : 100 * r->thr);
-        if (!isnan(r->p)) snprintf(pv, sizeof pv, "%.2g", r->p);
-        printf("%-12s %-26.26s %-26.26s %-16.16s %11.4g %11.4g %8s %6s %9s %3d/%-3d %s\n", r->verdict, r->m->name,
-               r->m->params, r->m->metric, r->base, r->now, ch, th, pv, r->nb, r->nn, r->m->unit);
-        if (check > 0 && store_check_finding(s, check, r->m, r->base, r->now, r->ratio, r->thr, r->p, r->verdict) != 0) {
-            free(rows);
-            return -1;
+    fmt_value(b, sizeof b, f->base, f->unit);
+    fmt_value(nw, sizeof nw, f->now, f->unit);
+    int pts = f->kind == CHECK_KIND_COUNTED; /* accuracy points, not a ratio */
+    if (!isnan(f->change)) snprintf(ch, sizeof ch, pts ? "%+.2fpt" : "%+.1f%%", 100 * f->change);
+    if (!isnan(f->lo) && f->kind != CHECK_KIND_DETERMINISTIC)
+        snprintf(iv, sizeof iv, pts ? "[%+.2f, %+.2f]" : "[%+.1f%%, %+.1f%%]", 100 * f->lo, 100 * f->hi);
+    if (!isnan(f->p)) snprintf(pv, sizeof pv, "%.2g", f->p);
+    if (!isnan(f->q)) snprintf(qv, sizeof qv, "%.2g", f->q);
+    if (f->kind == CHECK_KIND_COUNTED) snprintf(test, sizeof test, "2-prop");
+    else if (f->kind == CHECK_KIND_DETERMINISTIC) snprintf(test, sizeof test, "rtol %g%%", 100 * f->threshold);
+    else if (isinf(f->df)) snprintf(test, sizeof test, "z drift");
+    else if (!isnan(f->df)) snprintf(test, sizeof test, "t(%g)", f->df);
+    printf("  %-10s  %-64.64s  %12s  %12s  %8s  %-20s  %8s  %8s  %-8s %4d %4d %5s\n", v, what, b, nw, ch, iv, pv, qv, test,
+           f->base_runs, f->reps, busy);
+}
+
+static void print_report(const check_report *rep, const check_opts *o, int all, int brief) {
+    for (int r = 0; r < rep->nruns; r++) {
+        const check_run *cr = &rep->runs[r];
+        printf("== check: run %lld (%s, %.8s, commit %s%s, %s)\n", cr->run, cr->suite, cr->uuid, cr->commit,
+               cr->dirty ? "+dirty" : "", cr->started);
+        if (cr->setup) { printf("   SETUP ERROR: %s\n\n", cr->error); continue; }
+        printf("   against %s\n", cr->baseline);
+        int *idx = malloc(sizeof(int) * (size_t)(cr->count + 1));
+        CHECK_ALLOC(idx);
+        int n = 0, nderived = 0, nsame = 0;
+        for (int i = cr->first; i < cr->first + cr->count; i++) {
+            const check_finding *f = &rep->f[i];
+            int derived = f->primary >= 0 && f->verdict != CHECK_NOT_JUDGED;
+            if (derived) nderived++;
+            if (f->verdict == CHECK_SAME && !derived) nsame++;
+            if ((derived && !all) || (brief && f->verdict == CHECK_SAME)) continue;
+            idx[n++] = i;
         }
+        g_sort_f = rep->f;
+        qsort(idx, (size_t)n, sizeof(int), row_cmp);
+        if (n) printf("  %-10s  %-64s  %12s  %12s  %8s  %-20s  %8s  %8s  %-8s %4s %4s %5s\n", "verdict", "case, params, metric",
+                      "baseline", "this run", "change", "95% interval", "p", "q", "test", "runs", "reps", "busy");
+        for (int k = 0; k < n; k++) print_row(&rep->f[idx[k]]);
+        if (brief && nsame) printf("  (%d metric%s judged the same: not listed with --brief)\n", nsame, nsame == 1 ? "" : "s");
+        if (nderived && !all)
+            printf("  (%d derived metric%s, exact functions of another metric of their case, take its verdict: --all lists them)\n",
+                   nderived, nderived == 1 ? "" : "s");
+        if (cr->count == 0) printf("  (the run has no results)\n");
+        free(idx);
+        printf("\n");
     }
-    if (nr == 0) printf("(no results to compare)\n");
-    free(rows);
+    /* tally of the reasons for not judging */
+    char keys[16][80];
+    int cnt[16] = {0}, nk = 0, judged = rep->n_regressed + rep->n_improved + rep->n_same;
+    for (int i = 0; i < rep->nf; i++) {
+        if (rep->f[i].verdict != CHECK_NOT_JUDGED) continue;
+        char k[80];
+        reason_key(rep->f[i].reason, k, sizeof k);
+        int j;
+        for (j = 0; j < nk; j++) if (!strcmp(keys[j], k)) break;
+        if (j == nk && nk < 16) snprintf(keys[nk++], sizeof keys[0], "%s", k);
+        if (j < 16) cnt[j]++;
+    }
+    printf("summary: %d metric%s judged (%d regressed, %d improved, %d same)", judged, judged == 1 ? "" : "s", rep->n_regressed,
+           rep->n_improved, rep->n_same);
+    printf("; %d not judged", rep->n_not_judged);
+    for (int j = 0; j < nk; j++) printf("%s%d %s", j ? ", " : " (", cnt[j], keys[j]);
+    if (nk) printf(")");
+    if (rep->n_derived) printf("; %d derived", rep->n_derived);
+    if (rep->n_setup) printf("; %d run%s could not be checked", rep->n_setup, rep->n_setup == 1 ? "" : "s");
+    printf("\n         false alarms held to %g for the whole check: Holm over %d tested metric%s\n", o->alpha, rep->n_tested,
+           rep->n_tested == 1 ? "" : "s");
+}
+
+/* The exit code of a check (only the CLI decides it): 1 something regressed,
+ * 2 a run could not be checked or nothing at all was judged, 0 otherwise. */
+static int report_exit(const check_report *rep) {
+    int judged = rep->n_regressed + rep->n_improved + rep->n_same;
+    if (rep->n_regressed) return 1;
+    if (rep->n_setup || judged == 0) return 2;
     return 0;
 }
 
 /* ---- griffin check ---------------------------------------------------------- */
 
-static int check_one(store *s, store_id run, const char *baseline, int allow_cross, const cmp_opts *o) {
-    store_run_info ri, bi;
-    if (store_run_get(s, run, &ri) != 0) return fail_msg(2);
-    if (strcmp(ri.status, "ok"))
-        fprintf(stderr, "warning: run %lld has status '%s'; checking what it stored\n", run, ri.status);
-    store_id runs[256];
-    int nruns = 0;
-    char desc[160];
-    if (!strncmp(baseline, "last:", 5)) {
-        int k = atoi(baseline + 5);
-        if (k < 1 || k > 256) { fprintf(stderr, "error: --baseline last:K needs 1 <= K <= 256\n"); return 2; }
-        if (store_recent_runs(s, ri.suite, allow_cross ? NULL : ri.fingerprint, run, k, runs, &nruns) != 0)
-            return fail_msg(2);
-        if (nruns == 0) {
-            int nother = 0;
-            store_id other[1];
-            if (!allow_cross) store_recent_runs(s, ri.suite, NULL, run, 1, other, &nother);
-            if (nother)
-                fprintf(stderr, "error: fingerprint mismatch: no earlier ok '%s' runs on machine %s (there are some on other "
-                                "machines; --allow-cross-machine compares across them)\n", ri.suite, ri.fingerprint);
-            else
-                fprintf(stderr, "error: no baseline: no earlier ok '%s' runs before run %lld\n", ri.suite, run);
-            return 2;
-        }
-        snprintf(desc, sizeof desc, "last:%d (%d runs, %lld..%lld)", k, nruns, runs[nruns - 1], runs[0]);
-    } else {
-        int r = store_baseline_get(s, baseline, &runs[0]);
-        if (r != 0) {
-            fprintf(stderr, "error: %s\n", r > 0 ? "no baseline by that name (set one with `griffin baseline set NAME RUN`)"
-                                                  : util_last_error());
-            return 2;
-        }
-        nruns = 1;
-        if (store_run_get(s, runs[0], &bi) != 0) return fail_msg(2);
-        if (strcmp(bi.fingerprint, ri.fingerprint) && !allow_cross) {
-            fprintf(stderr, "error: fingerprint mismatch: baseline '%s' (run %lld) is machine %s, run %lld is machine %s "
-                            "(--allow-cross-machine to compare anyway)\n", baseline, runs[0], bi.fingerprint, run, ri.fingerprint);
-            return 2;
-        }
-        snprintf(desc, sizeof desc, "%s (run %lld)", baseline, runs[0]);
-    }
-    printf("check: run %lld (%s, %s, commit %s%s) against %s\n", run, ri.suite, ri.uuid, ri.commit, ri.dirty ? "+dirty" : "", desc);
-    store_metric *bm = NULL, *nm = NULL;
-    int nb = 0, nn = 0;
-    if (store_load_metrics(s, runs, nruns, &bm, &nb) != 0 || store_load_metrics(s, &run, 1, &nm, &nn) != 0) {
-        fprintf(stderr, "error: %s\n", util_last_error());
-        store_metrics_free(bm, nb);
+static int parse_rule_flags_sane(const check_opts *o) {
+    if (!(o->alpha > 0 && o->alpha < 1) || !(o->min_effect >= 0) || !(o->busy_max >= 0 && o->busy_max <= 1) ||
+        !(o->drift >= 0) || !(o->det_rtol >= 0) || o->min_reps < 1 || !(o->level > 0 && o->level < 1)) {
+        fprintf(stderr, "error: need 0 < --alpha < 1, --min-effect >= 0, 0 <= --busy-max <= 1, --drift >= 0, "
+                        "--det-rtol >= 0, --min-reps >= 1, 0 < --level < 1\n");
         return 2;
     }
-    store_id check = 0;
-    int nreg = 0, ninsuf = 0, ncmp = 0, ret;
-    if (store_check_begin(s, run, desc, &check) != 0 ||
-        compare_sets(s, bm, nb, nm, nn, o, check, &nreg, &ninsuf, &ncmp) != 0) {
-        ret = fail_msg(2);
-    } else {
-        ret = nreg ? 1 : ninsuf ? 2 : 0;
-        if (nreg) printf("%d regression(s)\n", nreg);
-        else if (ninsuf)
-            printf("setup error: %d metric(s) have too few repetitions for p < %g (need n with 2/C(n+m,n) < %g; use >= 5 per side)\n",
-                   ninsuf, o->alpha, o->alpha);
-        else printf("clean: %d metric(s) compared, no regression\n", ncmp);
-        if (store_check_end(s, check, ret, nreg) != 0) ret = fail_msg(2);
-    }
-    store_metrics_free(bm, nb);
-    store_metrics_free(nm, nn);
-    return ret;
+    return 0;
 }
 
 int cmd_check(int argc, char **argv) {
     const char *db = NULL, *baseline = NULL, *runspec = NULL, *since = NULL;
-    int allow_cross = 0;
-    cmp_opts o;
+    int all = 0, brief = 0;
+    check_opts o;
+    check_opts_default(&o);
     flag_def defs[] = {
         DB_FLAG(db),
-        {"baseline", FLAG_STR, &baseline, "last:5", "a name set by `griffin baseline set`, or last:K (pooled samples of the K previous ok runs of the same suite and machine)", 0},
+        {"baseline", FLAG_STR, &baseline, "last:10", "last:K (each metric's K newest eligible results on this machine: "
+         "not busy, not flagged unless accepted) or a name set by `griffin baseline set`", 0},
         {"run", FLAG_STR, &runspec, "latest", "the run to check (id, uuid prefix, latest)", 0},
-        {"since", FLAG_STR, &since, NULL, "check every ok run with id greater than this one (e.g. all runs a nightly job made)", 0},
-        {"allow-cross-machine", FLAG_BOOL, &allow_cross, "0", "compare across machine fingerprints", 0},
-        CMP_FLAGS(o, "absolute tolerance for deterministic metrics (loss, accuracy)"),
+        {"since", FLAG_STR, &since, NULL, "check every ok run with id greater than this one (e.g. all runs a nightly made)", 0},
+        {"allow-cross-machine", FLAG_BOOL, &o.allow_cross, "0", "compare across machine fingerprints", 0},
+        RULE_FLAGS(o),
+        {"all", FLAG_BOOL, &all, "0", "also list derived metrics", 0},
+        {"brief", FLAG_BOOL, &brief, "0", "list only metrics that changed or were not judged", 0},
         {NULL}};
     char *pos[2];
     int npos = 0;
-    int rc = flags_parse(defs, argc, argv, pos, 0, &npos, "griffin check [--baseline NAME|last:K] [--run RUN | --since RUN]",
-                         "Regression check: a metric regresses when its direction-adjusted median ratio exceeds\n"
-                         "max(min-effect, 3 x 1.4826 x MAD/median of the baseline) and the two-sided Mann-Whitney p < alpha;\n"
-                         "deterministic metrics use --det-tol. Exit 0 clean, 1 regression, 2 setup error (no baseline,\n"
-                         "fingerprint mismatch, too few repetitions).");
+    int rc = flags_parse(defs, argc, argv, pos, 0, &npos, "griffin check [--baseline last:K|NAME] [--run RUN | --since RUN]",
+                         "Regression check, one verdict per metric: regressed, improved, same, or not judged with the\n"
+                         "reason. Timed metrics: run medians against the baseline's run-to-run spread (t-test on log\n"
+                         "medians), Holm over every tested metric; counted accuracies: two-proportion test; other\n"
+                         "deterministic metrics: --det-rtol. The verdicts are stored; a metric flagged 'regressed' stays\n"
+                         "out of later rolling baselines until `griffin baseline accept`. README: reading a check report.\n"
+                         "Exit 0 nothing regressed, 1 something regressed, 2 nothing could be judged or setup error\n"
+                         "(no baseline, unreadable database, fingerprint mismatch).");
     if (rc >= 0) return rc;
+    if ((rc = parse_rule_flags_sane(&o))) return rc;
+    if (!strncmp(baseline, "last:", 5)) o.window = atoi(baseline + 5);
     store *s;
     if ((rc = open_db(&s, db))) return rc;
-    int ret = 0;
+    store_id *runs = NULL;
+    int n = 0, ret = 0;
     if (since) {
-        store_id after = 0, runs[512];
-        int n = 0;
-        if (strcmp(since, "0") && (ret = resolve(s, since, &after)) != 0) { store_close(s); return ret; }
-        if (store_runs_after(s, after, runs, 512, &n) != 0) { store_close(s); return fail_msg(2); }
-        if (n == 0) { fprintf(stderr, "error: no finished runs after run %lld to check\n", after); store_close(s); return 2; }
-        for (int i = 0; i < n; i++) {
-            int r = check_one(s, runs[i], baseline, allow_cross, &o);
-            if (r == 1 || (r == 2 && ret == 0)) ret = r; /* a regression outranks a setup error */
-            printf("\n");
-        }
+        store_id after = 0;
+        runs = malloc(sizeof(store_id) * 4096);
+        CHECK_ALLOC(runs);
+        if (strcmp(since, "0") && (ret = resolve(s, since, &after)) != 0) goto out;
+        if (store_runs_after(s, after, runs, 4096, &n) != 0) { ret = fail_msg(2); goto out; }
+        if (n == 0) { fprintf(stderr, "error: no finished runs after run %lld to check\n", after); ret = 2; goto out; }
     } else {
-        store_id run;
-        if ((ret = resolve(s, runspec, &run)) == 0) ret = check_one(s, run, baseline, allow_cross, &o);
+        runs = malloc(sizeof(store_id));
+        CHECK_ALLOC(runs);
+        if ((ret = resolve(s, runspec, &runs[0])) != 0) goto out;
+        n = 1;
+        store_run_info ri;
+        if (store_run_get(s, runs[0], &ri) != 0) { ret = fail_msg(2); goto out; }
+        if (strcmp(ri.status, "ok"))
+            fprintf(stderr, "warning: run %lld has status '%s'; checking what it stored\n", runs[0], ri.status);
     }
+    check_report rep;
+    if (check_runs(s, runs, n, baseline, &o, 1, &rep) != 0) {
+        ret = fail_msg(2);
+    } else {
+        print_report(&rep, &o, all, brief);
+        ret = report_exit(&rep);
+        printf("result: %s\n", ret == 1 ? "REGRESSION" : ret == 0 ? "clean (nothing regressed)"
+                               : rep.n_setup ? "setup error (see above)" : "nothing could be judged");
+    }
+    check_report_free(&rep);
+out:
+    free(runs);
     store_close(s);
     return ret;
 }
 
 int cmd_compare(int argc, char **argv) {
     const char *db = NULL;
-    cmp_opts o;
+    int all = 0, brief = 0;
+    check_opts o;
+    check_opts_default(&o);
     flag_def defs[] = {
         DB_FLAG(db),
-        CMP_FLAGS(o, "absolute tolerance for deterministic metrics"),
+        RULE_FLAGS(o),
+        {"all", FLAG_BOOL, &all, "0", "also list derived metrics", 0},
+        {"brief", FLAG_BOOL, &brief, "0", "list only metrics that changed or were not judged", 0},
         {NULL}};
     char *pos[3];
     int npos = 0;
     int rc = flags_parse(defs, argc, argv, pos, 2, &npos, "griffin compare RUN_A RUN_B",
-                         "The regression table between two runs (A = baseline, B = new); nothing is stored. Exit 0.");
+                         "The check's table between two runs (A = baseline, B = new), with the run-to-run drift\n"
+                         "assumed (--drift): two runs cannot measure it. Nothing is stored. Exit 0 (1 on a store error).");
     if (rc >= 0) return rc;
     if (npos != 2) { fprintf(stderr, "usage: griffin compare RUN_A RUN_B\n"); return 2; }
+    if ((rc = parse_rule_flags_sane(&o))) return rc;
     store *s;
     if ((rc = open_db(&s, db))) return rc;
     store_id a, b;
@@ -403,17 +381,269 @@ int cmd_compare(int argc, char **argv) {
     if (store_run_get(s, a, &ia) || store_run_get(s, b, &ib)) { store_close(s); return fail_msg(2); }
     if (strcmp(ia.fingerprint, ib.fingerprint))
         fprintf(stderr, "warning: the runs are from different machines (%s vs %s)\n", ia.fingerprint, ib.fingerprint);
-    printf("compare: run %lld (%s) -> run %lld (%s)\n", a, ia.commit, b, ib.commit);
-    store_metric *ma = NULL, *mb = NULL;
-    int na = 0, nb = 0, nreg, ninsuf, ncmp;
+    o.allow_cross = 1;
+    check_report rep;
     int ret = 0;
-    if (store_load_metrics(s, &a, 1, &ma, &na) || store_load_metrics(s, &b, 1, &mb, &nb) ||
-        compare_sets(s, ma, na, mb, nb, &o, 0, &nreg, &ninsuf, &ncmp))
-        ret = fail_msg(1);
-    store_metrics_free(ma, na);
-    store_metrics_free(mb, nb);
+    if (check_compare(s, a, b, &o, &rep) != 0) ret = fail_msg(1);
+    else print_report(&rep, &o, all, brief);
+    check_report_free(&rep);
     store_close(s);
     return ret;
+}
+
+/* ---- griffin baseline ------------------------------------------------------ */
+
+int cmd_baseline(int argc, char **argv) {
+    const char *db = NULL, *metric = NULL, *cs = NULL, *reason = NULL;
+    flag_def defs[] = {
+        DB_FLAG(db),
+        {"metric", FLAG_STR, &metric, NULL, "accept: only this metric (e.g. real_time)", 0},
+        {"case", FLAG_STR, &cs, NULL, "accept: only this case (its name, e.g. scan/seq, or its 16-digit case key)", 0},
+        {"reason", FLAG_STR, &reason, NULL, "accept: why (kept with the acceptance)", 0},
+        {NULL}};
+    char *pos[4];
+    int npos = 0;
+    const char *usage = "griffin baseline set NAME RUN | get NAME | list | accept RUN [--metric M] [--case C] [--reason TEXT]";
+    int rc = flags_parse(defs, argc, argv, pos, 4, &npos, usage,
+                         "set/get: name a run as a fixed baseline for `griffin check --baseline NAME`.\n"
+                         "accept: let a run's flagged results into the rolling baseline (an intended change, e.g. a\n"
+                         "deliberate trade-off): until then a metric flagged 'regressed' in a run stays out of that\n"
+                         "metric's rolling baseline, so a slowdown never becomes its own baseline.\n"
+                         "list: the named baselines and every acceptance.");
+    if (rc >= 0) return rc;
+    const char *sub = npos > 0 ? pos[0] : "";
+    int ok = (!strcmp(sub, "set") && npos == 3) || (!strcmp(sub, "get") && npos == 2) || (!strcmp(sub, "list") && npos == 1) ||
+             (!strcmp(sub, "accept") && npos == 2);
+    if (!ok) { fprintf(stderr, "usage: %s\n", usage); return 2; }
+    if ((!strcmp(sub, "set") || !strcmp(sub, "get")) && !strncmp(pos[1], "last:", 5)) {
+        fprintf(stderr, "error: baseline names may not start with 'last:' (that form means the last K runs)\n");
+        return 2;
+    }
+    store *s;
+    if ((rc = open_db(&s, db))) return rc;
+    store_id run;
+    int ret = 0;
+    if (!strcmp(sub, "set")) {
+        if ((ret = resolve(s, pos[2], &run)) == 0) {
+            if (store_baseline_set(s, pos[1], run) != 0) ret = fail_msg(1);
+            else printf("baseline '%s' = run %lld\n", pos[1], run);
+        }
+    } else if (!strcmp(sub, "get")) {
+        int r = store_baseline_get(s, pos[1], &run);
+        if (r == 0) printf("%lld\n", run);
+        else { fprintf(stderr, "error: %s\n", r > 0 ? "no such baseline" : util_last_error()); ret = r > 0 ? 2 : 1; }
+    } else if (!strcmp(sub, "list")) {
+        if (store_list_baselines(s, stdout) != 0) ret = fail_msg(1);
+    } else if ((ret = resolve(s, pos[1], &run)) == 0) {
+        int nrules = 0, nflag = 0;
+        if (store_accept(s, run, cs, metric, reason, &nrules, &nflag) != 0) ret = fail_msg(1);
+        else if (nrules == 0) {
+            fprintf(stderr, "error: run %lld has no case '%s'%s%s: nothing accepted\n", run, cs, metric ? " with metric " : "",
+                    metric ? metric : "");
+            ret = 2;
+        } else
+            printf("run %lld: accepted %s%s%s%s into the rolling baseline; %d flagged result%s now count%s\n", run,
+                   cs ? "case " : "every case", cs ? cs : "", metric ? ", metric " : "", metric ? metric : "", nflag,
+                   nflag == 1 ? "" : "s", nflag == 1 ? "s" : "");
+    }
+    store_close(s);
+    return ret;
+}
+
+/* ---- griffin history -------------------------------------------------------- */
+
+/* The run a history view ends at: --run, else the newest ok run (of --suite)
+ * with results. 0 found, 1 none (message printed), 2 error. */
+static int history_end(store *s, const char *runspec, const char *suite, store_id *run) {
+    if (runspec && *runspec) return resolve(s, runspec, run) ? 2 : 0;
+    int r = store_latest_with_results(s, suite, run);
+    if (r < 0) return fail_msg(2);
+    return r > 0 ? 1 : 0;
+}
+
+static const char *direction_words(int flags) { return (flags & STORE_HIGHER) ? "higher is better" : "lower is better"; }
+
+/* Eight-level bars of the run medians (log scale), '.' for a missing run. */
+static void sparkline(const check_series *se, char *out, size_t cap) {
+    static const char *bars[8] = {"\u2581", "\u2582", "\u2583", "\u2584", "\u2585", "\u2586", "\u2587", "\u2588"};
+    double lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < se->npt; i++)
+        if (se->pt[i].value > 0 && isfinite(se->pt[i].value)) {
+            lo = fmin(lo, log(se->pt[i].value));
+            hi = fmax(hi, log(se->pt[i].value));
+        }
+    size_t len = 0;
+    out[0] = 0;
+    for (int i = 0; i < se->npt && len + 4 < cap; i++) {
+        double v = se->pt[i].value;
+        if (!(v > 0) || !isfinite(v)) { out[len++] = '.'; out[len] = 0; continue; }
+        int k = hi > lo ? (int)floor(7.999 * (log(v) - lo) / (hi - lo)) : 3;
+        len += (size_t)snprintf(out + len, cap - len, "%s", bars[k]);
+    }
+}
+
+static void print_series(const check_series *se, const check_history *h) {
+    char spark[512], marks[160], last[24], mid[24], blo[24], bhi[24];
+    printf("%s %s \xc2\xb7 %s (%s%s%s)\n", se->name, se->params, se->metric, se->unit, se->unit[0] ? ", " : "",
+           direction_words(se->flags));
+    sparkline(se, spark, sizeof spark);
+    int n = se->npt < (int)sizeof marks - 1 ? se->npt : (int)sizeof marks - 1;
+    for (int i = 0; i < n; i++) {
+        const check_hpoint *p = &se->pt[i];
+        marks[i] = p->flagged ? 'F' : p->is_busy ? 'B' : p->accepted ? 'A' : ' ';
+        for (int k = 0; k < se->ncp; k++) if (se->cp[k] == i && marks[i] == ' ') marks[i] = '|';
+    }
+    marks[n] = 0;
+    printf("  %s\n  %s\n", spark, marks);
+    const check_hpoint *lp = &se->pt[se->npt - 1];
+    fmt_value(last, sizeof last, lp->value, se->unit);
+    fmt_value(mid, sizeof mid, lp->band_mid, se->unit);
+    fmt_value(blo, sizeof blo, lp->band_lo, se->unit);
+    fmt_value(bhi, sizeof bhi, lp->band_hi, se->unit);
+    printf("  newest run %lld: %s; its accepted baseline %s, a clean run falls in [%s, %s]\n", lp->run, last, mid, blo, bhi);
+    for (int k = 0; k < se->ncp; k++) {
+        const check_hpoint *p = &se->pt[se->cp[k]];
+        printf("  change point: a new level from run %lld (commit %s, %s): %+.1f%%\n", p->run, p->commit, p->date,
+               100 * se->cp_shift[k]);
+    }
+    if (se->ncp == 0) printf("  no change point (E-Divisive over %d runs)\n", se->npt);
+    (void)h;
+}
+
+int cmd_history(int argc, char **argv) {
+    const char *db = NULL, *runspec = NULL, *suite = NULL, *metric = NULL, *cname = NULL;
+    int nruns = 30, all = 0;
+    check_opts o;
+    check_opts_default(&o);
+    flag_def defs[] = {
+        DB_FLAG(db),
+        {"run", FLAG_STR, &runspec, NULL, "the newest run shown (default: the newest ok run with results)", 0},
+        {"suite", FLAG_STR, &suite, NULL, "the newest run of this suite", 0},
+        {"runs", FLAG_INT, &nruns, "30", "how many runs (of that suite, on that machine) to show", 0},
+        {"metric", FLAG_STR, &metric, NULL, "only this metric (e.g. real_time)", 0},
+        {"case", FLAG_STR, &cname, NULL, "only cases whose name contains this", 0},
+        {"window", FLAG_INT, &o.window, "10", "K of the rolling baseline drawn as the band (last:K)", 0},
+        {"busy-max", FLAG_FLOAT, &o.busy_max, XSTR(BUSY_JUDGE_MAX), "a run above this interference is marked busy", 0},
+        {"all", FLAG_BOOL, &all, "0", "also show derived metrics", 0},
+        {NULL}};
+    char *pos[2];
+    int npos = 0;
+    int rc = flags_parse(defs, argc, argv, pos, 0, &npos, "griffin history [--suite S | --run RUN] [--metric M] [--runs 30]",
+                         "Each metric's run medians over the last runs of one suite on one machine: bars (log scale),\n"
+                         "marks (F flagged regressed, B busy: not judged, A accepted, | a change point), the newest\n"
+                         "accepted baseline with the range a clean run falls in, and where a step change began\n"
+                         "(E-Divisive means over the run medians, as MongoDB's and Hunter's performance CI use).");
+    if (rc >= 0) return rc;
+    if (nruns < 2 || o.window < 1) { fprintf(stderr, "error: --runs needs >= 2 and --window >= 1\n"); return 2; }
+    store *s;
+    if ((rc = open_db(&s, db))) return rc;
+    store_id end;
+    int r = history_end(s, runspec, suite, &end);
+    if (r) {
+        if (r == 1) fprintf(stderr, "error: no ok run with results%s%s yet\n", suite ? " of suite " : "", suite ? suite : "");
+        store_close(s);
+        return 2;
+    }
+    check_history h;
+    if (check_history_load(s, end, nruns, metric, &o, &h) != 0) { store_close(s); return fail_msg(2); }
+    printf("history: suite %s on machine %s, %d runs (%lld .. %lld)\n\n", h.suite, h.fingerprint, h.nruns, h.runs[0],
+           h.runs[h.nruns - 1]);
+    int shown = 0, hidden = 0;
+    for (int i = 0; i < h.ns; i++) {
+        if (cname && !strstr(h.s[i].name, cname)) continue;
+        if (h.s[i].derived && !all) { hidden++; continue; }
+        print_series(&h.s[i], &h);
+        printf("\n");
+        shown++;
+    }
+    if (hidden) printf("(%d derived metrics not shown: --all)\n", hidden);
+    if (!shown) printf("(no metric matches)\n");
+    check_history_free(&h);
+    store_close(s);
+    return 0;
+}
+
+/* The data of the history figure: `data` (one block per series, separated
+ * by two blank lines: run, % of the series' newest accepted baseline, band
+ * low, band high, flagged, busy, accepted, each NaN where it does not
+ * apply) and `data`.gp (gnuplot arrays: panels, their series, change
+ * points). One panel per (case name, metric), at most 12; at most 8 series
+ * (params) per panel. Derived metrics are left out. */
+static int write_history_data(const check_history *h, const char *data) {
+    char gp[4200];
+    snprintf(gp, sizeof gp, "%s.gp", data);
+    FILE *fd = fopen(data, "w"), *fg = fopen(gp, "w");
+    if (!fd || !fg) {
+        fprintf(stderr, "error: cannot write %s: %s\n", fd ? gp : data, strerror(errno));
+        if (fd) fclose(fd);
+        if (fg) fclose(fg);
+        return -1;
+    }
+    enum { MAXP = 12, MAXS = 8 };
+    int pfirst[MAXP], plast[MAXP], np = 0, nblock = 0, more = 0;
+    const check_series *pser[MAXP];
+    char titles[MAXP * MAXS][240];
+    int cpp[64], ncpp = 0;
+    store_id cpx[64];
+    int *done = calloc((size_t)(h->ns + 1), sizeof(int));
+    CHECK_ALLOC(done);
+    for (int i = 0; i < h->ns; i++) {
+        const check_series *a = &h->s[i];
+        if (done[i] || a->derived) continue;
+        if (np == MAXP) { more++; continue; }
+        pser[np] = a;
+        pfirst[np] = nblock;
+        int ns = 0;
+        for (int j = i; j < h->ns; j++) {
+            const check_series *b = &h->s[j];
+            if (done[j] || b->derived || strcmp(a->name, b->name) || strcmp(a->metric, b->metric)) continue;
+            done[j] = 1;
+            if (ns == MAXS) continue;
+            double ref = NAN;
+            for (int t = b->npt - 1; t >= 0 && isnan(ref); t--) if (isfinite(b->pt[t].band_mid)) ref = b->pt[t].band_mid;
+            for (int t = b->npt - 1; t >= 0 && isnan(ref); t--) if (isfinite(b->pt[t].value)) ref = b->pt[t].value;
+            if (!(ref != 0) || !isfinite(ref)) ref = 1;
+            fprintf(fd, "# %s %s %s\n", b->name, b->params, b->metric);
+            for (int t = 0; t < b->npt; t++) {
+                const check_hpoint *p = &b->pt[t];
+                double y = 100 * p->value / ref;
+                fprintf(fd, "%lld %.6g %.6g %.6g %.6g %.6g %.6g\n", p->run, y, 100 * p->band_lo / ref, 100 * p->band_hi / ref,
+                        p->flagged ? y : NAN, p->is_busy ? y : NAN, p->accepted ? y : NAN);
+            }
+            fprintf(fd, "\n\n");
+            snprintf(titles[nblock], sizeof titles[0], "%s", b->params[0] ? b->params : b->name);
+            for (int k = 0; k < b->ncp && ncpp < 64; k++) {
+                cpx[ncpp] = b->pt[b->cp[k]].run;
+                cpp[ncpp++] = np + 1;
+            }
+            nblock++;
+            ns++;
+        }
+        plast[np++] = nblock - 1;
+    }
+    free(done);
+    fprintf(fg, "# written by griffin plot history from the results database\nNP = %d\nNB = %d\nMORE = %d\n", np, nblock, more);
+    fprintf(fg, "XMIN = %lld\nXMAX = %lld\n", h->nruns ? h->runs[0] : 0, h->nruns ? h->runs[h->nruns - 1] : 1);
+    fprintf(fg, "SUITE = '%s'\nMACHINE = '%s'\nNRUNS = %d\n", h->suite, h->fingerprint, h->nruns);
+    fprintf(fg, "array PT[%d]\narray P0[%d]\narray P1[%d]\narray ST[%d]\narray CPX[%d]\narray CPP[%d]\nNCP = %d\n", np ? np : 1,
+            np ? np : 1, np ? np : 1, nblock ? nblock : 1, ncpp ? ncpp : 1, ncpp ? ncpp : 1, ncpp);
+    for (int p = 0; p < np; p++) {
+        char t[300];
+        snprintf(t, sizeof t, "%s: %s%s%s, %s", pser[p]->name, pser[p]->metric, pser[p]->unit[0] ? " in " : "", pser[p]->unit,
+                 direction_words(pser[p]->flags));
+        for (char *c = t; *c; c++) if (*c == '\'') *c = ' ';
+        fprintf(fg, "PT[%d] = '%s'\nP0[%d] = %d\nP1[%d] = %d\n", p + 1, t, p + 1, pfirst[p], p + 1, plast[p]);
+    }
+    for (int b = 0; b < nblock; b++) {
+        for (char *c = titles[b]; *c; c++) if (*c == '\'') *c = ' ';
+        fprintf(fg, "ST[%d] = '%s'\n", b + 1, titles[b]);
+    }
+    for (int k = 0; k < ncpp; k++) fprintf(fg, "CPX[%d] = %lld\nCPP[%d] = %d\n", k + 1, cpx[k], k + 1, cpp[k]);
+    int bad = ferror(fd) || ferror(fg);
+    bad |= fclose(fd) != 0;
+    bad |= fclose(fg) != 0;
+    if (bad) { fprintf(stderr, "error: writing %s failed (disk full?)\n", data); return -1; }
+    return 0;
 }
 
 /* ---- griffin import-gbench -------------------------------------------------- */
@@ -442,7 +672,9 @@ static int is_meta_field(const char *k) {
     static const char *const meta[] = {"name", "family_index", "per_family_instance_index", "run_name", "run_type",
                                        "repetitions", "repetition_index", "threads", "iterations", "time_unit",
                                        "aggregate_name", "aggregate_unit", "error_occurred", "error_message",
-                                       "label", "skipped", "skip_message", NULL};
+                                       "label", "skipped", "skip_message",
+                                       /* interference counters (bench/gbench_shim.cc): stored as result.busy */
+                                       "busy_cpu_s", "busy_others_s", "busy_steal_s", NULL};
     for (int i = 0; meta[i]; i++) if (!strcmp(k, meta[i])) return 1;
     return 0;
 }
@@ -541,6 +773,27 @@ static const char *metric_unit(const char *k, const json *row) {
     if (!strcmp(k, "bytes_per_second")) return "B/s";
     if (!strcmp(k, "items_per_second")) return "items/s";
     return "";
+}
+
+/* The interference over a benchmark's repetitions from the shim's counters:
+ * what others ran over all CPU time of every repetition, summed first and
+ * divided once (each repetition alone is too short for the clock ticks). */
+static busy_result rows_busy(json **rows, int n) {
+    busy_result b;
+    memset(&b, 0, sizeof b);
+    double cpu = 0, others = 0, steal = 0;
+    for (int i = 0; i < n; i++) {
+        cpu += json_get_num(rows[i], "busy_cpu_s", 0);
+        others += json_get_num(rows[i], "busy_others_s", 0);
+        steal += json_get_num(rows[i], "busy_steal_s", 0);
+    }
+    if (cpu > 0) {
+        b.ok = 1;
+        b.cpu_s = cpu;
+        b.others = busy_fraction(cpu, others, steal);
+        b.steal = steal / cpu;
+    }
+    return b;
 }
 
 typedef struct {
@@ -662,6 +915,7 @@ int cmd_import_gbench(int argc, char **argv) {
         ncases++;
         if (g[k].ni > 0) {
             json *first = g[k].iters[0];
+            busy_result br = rows_busy(g[k].iters, g[k].ni);
             double *xs = malloc(sizeof(double) * (size_t)g[k].ni);
             CHECK_ALLOC(xs);
             for (int f = 0; f < first->n; f++) {
@@ -672,7 +926,7 @@ int cmd_import_gbench(int argc, char **argv) {
                     json *v = json_get(g[k].iters[i], key);
                     if (v && v->type == JSON_NUM) xs[n++] = v->num;
                 }
-                if (store_result_samples(s, run, cs, key, metric_unit(key, first), metric_flags(key), xs, n) != 0) {
+                if (store_result_samples_busy(s, run, cs, key, metric_unit(key, first), metric_flags(key), xs, n, &br) != 0) {
                     free(xs);
                     goto fail;
                 }
@@ -704,13 +958,14 @@ int cmd_import_gbench(int argc, char **argv) {
                 else if (!strcmp(an, "stddev")) sd = g[k].aggs[i];
             }
             json *ref = med ? med : mean;
+            busy_result br = rows_busy(mean ? &mean : &ref, ref ? 1 : 0); /* means of the counters: the same ratio */
             for (int f = 0; ref && f < ref->n; f++) {
                 const char *key = ref->keys[f];
                 if (is_meta_field(key) || ref->items[f]->type != JSON_NUM) continue;
                 int reps = (int)json_get_num(ref, "repetitions", 0);
                 if (store_result_aggregate(s, run, cs, key, metric_unit(key, ref), metric_flags(key), reps,
                                            json_get_num(med, key, NAN), json_get_num(mean, key, NAN),
-                                           json_get_num(sd, key, NAN), NAN, NAN, NAN) != 0)
+                                           json_get_num(sd, key, NAN), NAN, NAN, NAN, &br) != 0)
                     goto fail;
                 nmetrics++;
             }
@@ -744,7 +999,7 @@ static const struct {
 } FIGURES[] = {
     {"scan", "scan", "RG-LRU scan variants: GB/s vs T (App. D)"},
     {"roofline", "roofline", "each kernel's achieved rate against the measured limits"},
-    {"history", "(nightly)", "metric medians with spread over runs (the nightly check)"},
+    {"history", "(nightly)", "the nightly check's view: one panel per metric, accepted baseline band, flagged/busy runs, change points"},
     {"fig3_train_step", "throughput", "training step time vs T, relative to MQA at the shortest T (Fig. 3)"},
     {"fig1b_decode_throughput", "throughput", "decode tokens/s vs sample length (Fig. 1b)"},
     {"fig4_latency", "latency", "time to sample N tokens (Fig. 4)"},
@@ -834,8 +1089,8 @@ static int slurp(const char *path, unsigned char **buf, size_t *n) {
 }
 
 static int run_gnuplot(const char *dir, const char *fig, const char *db, const char *out, const char *fmt,
-                       const char *run, const char *metric) {
-    char script[4200], vars[12000], tmpdir[4096];
+                       const char *run, const char *metric, const char *data) {
+    char script[4200], vars[16400], tmpdir[4096];
     const char *td = getenv("TMPDIR");
     snprintf(tmpdir, sizeof tmpdir, "%s/griffin-plot.XXXXXX", td && *td ? td : "/tmp");
     if (!mkdtemp(tmpdir) || strchr(tmpdir, '\'')) {
@@ -843,8 +1098,8 @@ static int run_gnuplot(const char *dir, const char *fig, const char *db, const c
         return -1;
     }
     snprintf(script, sizeof script, "%s/%s.gp", dir, fig);
-    snprintf(vars, sizeof vars, "db='%s'; out='%s/%s'; fmt='%s'; run='%s'; dir='%s'; metric='%s'", db, tmpdir, fig, fmt,
-             run, dir, metric);
+    snprintf(vars, sizeof vars, "db='%s'; out='%s/%s'; fmt='%s'; run='%s'; dir='%s'; metric='%s'; data='%s'", db, tmpdir, fig, fmt,
+             run, dir, metric, data);
     pid_t pid = fork();
     if (pid < 0) { perror("fork"); return -1; }
     if (pid == 0) {
@@ -949,13 +1204,30 @@ int cmd_plot(int argc, char **argv) {
     store *s;
     if ((rc = open_db(&s, path))) return rc; /* validates and migrates the file */
     char runid[32] = "";
+    store_id r = 0;
     if (runspec) {
-        store_id r;
         if ((rc = resolve(s, runspec, &r))) { store_close(s); return rc; }
         snprintf(runid, sizeof runid, "%lld", r);
     }
+    if (mkdir_p(out) != 0) { fprintf(stderr, "error: cannot create %s: %s\n", out, strerror(errno)); store_close(s); return 2; }
+    /* history: the check's own view (bands, flags, change points) as data files */
+    char hdata[4200] = "";
+    for (int i = 0; i < NFIG; i++) {
+        if (!want[i] || strcmp(FIGURES[i].name, "history")) continue;
+        store_id end = r;
+        int found = r > 0 ? 0 : store_latest_with_results(s, NULL, &end);
+        if (found < 0) { store_close(s); return fail_msg(2); }
+        if (found > 0) break; /* nothing yet: the script draws its placeholder */
+        check_opts o;
+        check_opts_default(&o);
+        check_history h;
+        if (check_history_load(s, end, 30, metric[0] ? metric : NULL, &o, &h) != 0) { store_close(s); return fail_msg(2); }
+        snprintf(hdata, sizeof hdata, "%s/history.data", out);
+        int wr = write_history_data(&h, hdata);
+        check_history_free(&h);
+        if (wr != 0) { store_close(s); return 1; }
+    }
     store_close(s);
-    if (mkdir_p(out) != 0) { fprintf(stderr, "error: cannot create %s: %s\n", out, strerror(errno)); return 2; }
     int failed = 0;
     for (int i = 0; i < NFIG; i++) {
         if (!want[i]) continue;
@@ -963,7 +1235,8 @@ int cmd_plot(int argc, char **argv) {
             size_t n = strcspn(t, ",");
             char fmt[8];
             snprintf(fmt, sizeof fmt, "%.*s", (int)n, t);
-            if (run_gnuplot(dir, FIGURES[i].name, path, out, fmt, runid, metric) != 0) {
+            if (run_gnuplot(dir, FIGURES[i].name, path, out, fmt, runid, metric,
+                            strcmp(FIGURES[i].name, "history") ? "" : hdata) != 0) {
                 fprintf(stderr, "error: figure %s (%s) failed\n", FIGURES[i].name, fmt);
                 failed++;
             }

@@ -19,6 +19,7 @@ int cmd_check(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_baseline(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+int cmd_history(int argc, char **argv);
 
 int cmd_train(int argc, char **argv);     /* suites/cmd_train.c */
 int cmd_eval(int argc, char **argv);

@@ -32,7 +32,8 @@ static const command k_commands[] = {
     {"import-gbench", cmd_import_gbench, "import Google Benchmark JSON into the results database"},
     {"check", cmd_check, "regression check against a baseline (exit 0 clean, 1 regression, 2 setup)"},
     {"compare", cmd_compare, "compare two runs case by case"},
-    {"baseline", cmd_baseline, "name a run as a baseline"},
+    {"baseline", cmd_baseline, "name a run as a baseline; accept a flagged run into the rolling baseline"},
+    {"history", cmd_history, "each metric over the nightly runs: flagged, busy, accepted runs and change points"},
     {"plot", cmd_plot, "draw figures from the database with gnuplot"},
     {NULL, NULL, NULL},
 };

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "commands.h"
 #include "json.h"
 #include "machine.h"
@@ -369,56 +370,137 @@ static int run_cmd_v(int (*fn)(int, char **), const char **args) {
 }
 #define run_cmd(fn, ...) run_cmd_v(fn, (const char *[]){__VA_ARGS__, NULL})
 
-/* A suite run with one timed metric (reps samples around center*(1+noise)) and
- * one deterministic metric. */
-static store_id synth_run(store *s, const char *suite, double center, double noise, int reps, double loss, uint64_t seed,
-                          const machine_info *m) {
+/* A suite run: one timed metric (reps samples around center*(1+noise)),
+ * its exact reciprocal (a derived rate), a deterministic loss and a counted
+ * accuracy (acc of 256); busy: the interference recorded with the timing. */
+typedef struct { double center, noise, loss, busy; int reps; long acc; } synth_spec;
+static store_id synth_run2(store *s, const char *suite, const synth_spec *sp, uint64_t seed, const machine_info *m) {
     char *av[] = {"synth"};
     store_id run, cs;
     store_run_begin_with(s, m, suite, "smoke", 1, av, seed, NULL, &run);
     store_case(s, suite, "step", "{\"T\":256}", &cs);
-    double x[32];
-    rng_t r;
-    rng_seed(&r, seed);
-    for (int k = 0; k < reps; k++) x[k] = center * (1 + noise * rng_normal(&r));
-    store_result_samples(s, run, cs, "time", "s", STORE_LOWER, x, reps);
-    store_result_samples(s, run, cs, "loss", "nats", STORE_LOWER | STORE_DETERMINISTIC, &loss, 1);
+    double x[32], r[32];
+    rng_t g;
+    rng_seed(&g, seed);
+    for (int k = 0; k < sp->reps; k++) { x[k] = sp->center * (1 + sp->noise * rng_normal(&g)); r[k] = 256 / x[k]; }
+    busy_result b = {1, 1.0, sp->busy, 0, 0.5, 0.5, 2.0, 2.0 * sp->busy, 0};
+    store_result_samples_busy(s, run, cs, "time", "s", STORE_LOWER, x, sp->reps, &b);
+    store_result_samples_busy(s, run, cs, "tokens_per_s", "tokens/s", STORE_HIGHER, r, sp->reps, &b);
+    store_result_samples(s, run, cs, "loss", "nats", STORE_LOWER | STORE_DETERMINISTIC, &sp->loss, 1);
+    store_result_count(s, run, cs, "accuracy", STORE_HIGHER, sp->acc, 256);
     store_run_end(s, run, "ok");
     return run;
+}
+static store_id synth_run(store *s, const char *suite, double center, double noise, int reps, double loss, uint64_t seed,
+                          const machine_info *m) {
+    synth_spec sp = {center, noise, loss, 0.0, reps, 200};
+    return synth_run2(s, suite, &sp, seed, m);
+}
+
+/* The verdict of metric `metric` of run `run` when checked against last:10. */
+static check_verdict verdict_of(store *s, store_id run, const char *metric, const char *baseline, char *reason, size_t cap) {
+    check_opts o;
+    check_opts_default(&o);
+    check_report rep;
+    check_verdict v = (check_verdict)-1;
+    if (check_runs(s, &run, 1, baseline, &o, 1, &rep) == 0)
+        for (int i = 0; i < rep.nf; i++)
+            if (!strcmp(rep.f[i].metric, metric)) {
+                v = rep.f[i].verdict;
+                if (reason) snprintf(reason, cap, "%s", rep.f[i].reason);
+            }
+    check_report_free(&rep);
+    return v;
 }
 
 static void test_check(void) {
     const char *p = tmp_path("check.sqlite");
     store *s;
+    char id[24], why[240];
     if (store_open(&s, p)) { TEST_CHECK(0, "open: %s", util_last_error()); return; }
     TEST_CHECK(run_cmd(cmd_check, "check", "--db", p) == 2, "empty db: setup error");
-    synth_run(s, "synth", 1.0, 0.01, 5, 2.0, 1, NULL);
-    TEST_CHECK(run_cmd(cmd_check, "check", "--db", p) == 2, "no earlier run: no baseline");
-    for (int i = 2; i <= 5; i++) synth_run(s, "synth", 1.0, 0.01, 5, 2.0, (uint64_t)i, NULL);
-    store_id slow = synth_run(s, "synth", 1.2, 0.01, 5, 2.0, 100, NULL);
-    char id[24];
-    snprintf(id, sizeof id, "%lld", slow);
-    TEST_CHECK(run_cmd(cmd_check, "check", "--db", p, "--run", id) == 1, "20%% slower is a regression");
-    store_id same = synth_run(s, "synth", 1.01, 0.01, 5, 2.0, 101, NULL);
-    snprintf(id, sizeof id, "%lld", same);
-    TEST_CHECK(run_cmd(cmd_check, "check", "--db", p, "--run", id) == 0, "1%% with noise is clean");
-    store_id fast = synth_run(s, "synth", 0.8, 0.01, 5, 2.0, 102, NULL);
-    snprintf(id, sizeof id, "%lld", fast);
-    TEST_CHECK(run_cmd(cmd_check, "check", "--db", p, "--run", id) == 0, "20%% faster is not a regression");
-    store_id lossy = synth_run(s, "synth", 1.0, 0.01, 5, 2.01, 103, NULL);
-    snprintf(id, sizeof id, "%lld", lossy);
-    TEST_CHECK(run_cmd(cmd_check, "check", "--db", p, "--run", id) == 1, "deterministic loss +0.01 flagged");
-    TEST_CHECK(run_cmd(cmd_check, "check", "--db", p, "--run", id, "--det-tol", "0.1") == 0, "within --det-tol");
-    store_id few = synth_run(s, "synth", 1.0, 0.01, 3, 2.0, 104, NULL);
+    rng_t night;
+    rng_seed(&night, 77);
+    /* nights: the run median moves 2% from night to night, repetitions 1% */
+    store_id first = synth_run(s, "synth", 1.0, 0.01, 5, 2.0, 1, NULL);
+    snprintf(id, sizeof id, "%lld", first);
+    TEST_CHECK(run_cmd(cmd_check, "check", "--db", p, "--run", id) == 2, "first run: nothing can be judged");
+    TEST_CHECK(verdict_of(s, first, "time", "last:10", why, sizeof why) == CHECK_NOT_JUDGED && strstr(why, "no baseline yet"),
+               "first run: 'no baseline yet' (%s)", why);
+    for (int i = 2; i <= 8; i++) {
+        store_id r = synth_run(s, "synth", 1.0 + 0.02 * rng_normal(&night), 0.01, 5, 2.0, (uint64_t)i, NULL);
+        snprintf(id, sizeof id, "%lld", r);
+        TEST_CHECK(run_cmd(cmd_check, "check", "--db", p, "--run", id) == 0, "unchanged night %d is clean", i);
+    }
+    /* a 30% slowdown, three nights running: flagged every night (the slowed
+     * runs never enter the baseline), then clean again without acceptance */
+    store_id slow[3];
+    for (int k = 0; k < 3; k++) {
+        slow[k] = synth_run(s, "synth", 1.3 + 0.02 * rng_normal(&night), 0.01, 5, 2.0, (uint64_t)(100 + k), NULL);
+        snprintf(id, sizeof id, "%lld", slow[k]);
+        TEST_CHECK(run_cmd(cmd_check, "check", "--db", p, "--run", id) == 1, "slowed night %d: exit 1", k + 1);
+    }
+    TEST_CHECK(verdict_of(s, slow[2], "time", "last:10", why, sizeof why) == CHECK_REGRESSED, "third slowed night: regressed (%s)", why);
+    TEST_CHECK(verdict_of(s, slow[2], "tokens_per_s", "last:10", why, sizeof why) == CHECK_REGRESSED && strstr(why, "derived from time"),
+               "the reciprocal rate is derived and follows it (%s)", why);
+    store_id back = synth_run(s, "synth", 1.0, 0.01, 5, 2.0, 110, NULL);
+    snprintf(id, sizeof id, "%lld", back);
+    TEST_CHECK(run_cmd(cmd_check, "check", "--db", p, "--run", id) == 0, "normal build back: clean, no acceptance needed");
+    store_id fast = synth_run(s, "synth", 0.7, 0.01, 5, 2.0, 111, NULL);
+    TEST_CHECK(verdict_of(s, fast, "time", "last:10", NULL, 0) == CHECK_IMPROVED, "30%% faster: improved");
+    store_id small = synth_run(s, "synth", 1.01, 0.01, 5, 2.0, 112, NULL);
+    TEST_CHECK(verdict_of(s, small, "time", "last:10", NULL, 0) == CHECK_SAME, "1%% slower: same");
+    /* deterministic: 1% on a loss is within the 2% tolerance, 5% is not */
+    store_id l1 = synth_run(s, "synth", 1.0, 0.01, 5, 2.02, 113, NULL), l5 = synth_run(s, "synth", 1.0, 0.01, 5, 2.1, 114, NULL);
+    TEST_CHECK(verdict_of(s, l1, "loss", "last:10", NULL, 0) == CHECK_SAME, "loss +1%%: same");
+    TEST_CHECK(verdict_of(s, l5, "loss", "last:10", NULL, 0) == CHECK_REGRESSED, "loss +5%%: regressed");
+    TEST_CHECK(run_cmd(cmd_check, "check", "--db", p, "--run", "latest", "--det-rtol", "0.1") == 0, "within --det-rtol 10%%");
+    /* counted accuracy: one sequence of 256 flipping is noise; 50 is not */
+    synth_spec sp = {1.0, 0.01, 2.0, 0.0, 5, 199};
+    store_id a1 = synth_run2(s, "synth", &sp, 115, NULL);
+    TEST_CHECK(verdict_of(s, a1, "accuracy", "last:10", why, sizeof why) == CHECK_SAME, "accuracy 199/256 vs 200/256: same (%s)", why);
+    sp.acc = 150;
+    store_id a2 = synth_run2(s, "synth", &sp, 116, NULL);
+    TEST_CHECK(verdict_of(s, a2, "accuracy", "last:10", why, sizeof why) == CHECK_REGRESSED && strstr(why, "two-proportion"),
+               "accuracy 150/256: regressed (%s)", why);
+    /* not judged, each with its reason; the rest of the run is still judged */
+    sp.acc = 200;
+    sp.reps = 3;
+    store_id few = synth_run2(s, "synth", &sp, 117, NULL);
+    TEST_CHECK(verdict_of(s, few, "time", "last:10", why, sizeof why) == CHECK_NOT_JUDGED && strstr(why, "too few repetitions"),
+               "3 repetitions: not judged (%s)", why);
     snprintf(id, sizeof id, "%lld", few);
-    TEST_CHECK(run_cmd(cmd_check, "check", "--db", p, "--run", id, "--baseline", "last:1") == 2, "3 vs 5 reps vs 1 run: too few");
+    TEST_CHECK(run_cmd(cmd_check, "check", "--db", p, "--run", id) == 0, "too few reps is no setup error: exit 0");
+    sp.reps = 5;
+    sp.busy = 0.25;
+    sp.center = 3.0;
+    store_id busy = synth_run2(s, "synth", &sp, 118, NULL);
+    TEST_CHECK(verdict_of(s, busy, "time", "last:10", why, sizeof why) == CHECK_NOT_JUDGED && strstr(why, "machine busy (25%"),
+               "busy run: not judged, machine busy (%s)", why);
     /* named baselines and machine fingerprints */
     char base[24];
-    snprintf(base, sizeof base, "%lld", (store_id)1);
+    snprintf(base, sizeof base, "%lld", first);
     TEST_CHECK(run_cmd(cmd_baseline, "baseline", "set", "ref", base, "--db", p) == 0, "baseline set");
-    snprintf(id, sizeof id, "%lld", slow);
-    TEST_CHECK(run_cmd(cmd_check, "check", "--db", p, "--run", id, "--baseline", "ref") == 1, "vs named baseline");
-    TEST_CHECK(run_cmd(cmd_check, "check", "--db", p, "--run", id, "--baseline", "none") == 2, "unknown baseline name");
+    TEST_CHECK(verdict_of(s, slow[1], "time", "ref", why, sizeof why) == CHECK_REGRESSED && strstr(why, "named run"),
+               "vs named baseline (%s)", why);
+    /* accept: a flagged run enters the rolling baseline only when accepted */
+    snprintf(id, sizeof id, "%lld", slow[0]);
+    TEST_CHECK(run_cmd(cmd_baseline, "baseline", "accept", id, "--metric", "time", "--db", p) == 0, "baseline accept");
+    TEST_CHECK(run_cmd(cmd_baseline, "baseline", "accept", id, "--case", "nosuch", "--db", p) == 2, "accept an unknown case: 2");
+    TEST_CHECK(run_cmd(cmd_baseline, "baseline", "list", "--db", p) == 0, "baseline list");
+    {
+        store_metric *m = NULL;
+        int n = 0;
+        store_load_metrics(s, &slow[0], 1, &m, &n);
+        int acc = 0, other = 0;
+        for (int i = 0; i < n; i++) {
+            if (!strcmp(m[i].metric, "time")) acc = m[i].accepted && !strcmp(m[i].last_verdict, "regressed");
+            if (!strcmp(m[i].metric, "tokens_per_s")) other = m[i].accepted;
+        }
+        TEST_CHECK(acc && !other, "the flag and the acceptance of one metric are in the database");
+        store_metrics_free(m, n);
+    }
+    TEST_CHECK(run_cmd(cmd_check, "check", "--db", p, "--run", "latest", "--baseline", "none") == 2, "unknown baseline name");
     machine_info other;
     machine_collect(&other);
     snprintf(other.cpu_model, sizeof other.cpu_model, "Another CPU");
@@ -431,6 +513,30 @@ static void test_check(void) {
     TEST_CHECK(run_cmd(cmd_check, "check", "--db", p, "--run", id) == 2, "last:K on a new machine: mismatch");
     TEST_CHECK(run_cmd(cmd_compare, "compare", "1", id, "--db", p) == 0, "compare");
     TEST_CHECK(run_cmd(cmd_check, "check", "--db", p, "--bogus") == 2, "unknown flag");
+    {
+        /* history: 8 nights, 4 slowed by 40%, 6 back to normal, each checked */
+        rng_t g;
+        rng_seed(&g, 5);
+        store_id last = 0;
+        for (int i = 0; i < 18; i++) {
+            double c = (i >= 8 && i < 12 ? 1.4 : 1.0) * (1 + 0.02 * rng_normal(&g));
+            last = synth_run(s, "hist", c, 0.01, 5, 2.0, (uint64_t)(300 + i), NULL);
+            snprintf(id, sizeof id, "%lld", last);
+            run_cmd(cmd_check, "check", "--db", p, "--run", id);
+        }
+        check_opts o;
+        check_opts_default(&o);
+        check_history h;
+        TEST_CHECK(check_history_load(s, last, 30, "time", &o, &h) == 0 && h.ns == 1, "history loads");
+        int flagged = 0;
+        for (int i = 0; h.ns && i < h.s[0].npt; i++) flagged += h.s[0].pt[i].flagged;
+        TEST_CHECK(h.ns && flagged == 4, "history: the 4 slowed runs are flagged (%d)", flagged);
+        TEST_CHECK(h.ns && h.s[0].ncp == 2 && h.s[0].pt[h.s[0].cp[0]].run == last - 9 && h.s[0].cp_shift[0] > 0.3 &&
+                       h.s[0].cp_shift[1] < -0.2,
+                   "history: change points where the slowdown began (+40%%) and ended (%d found)", h.ns ? h.s[0].ncp : -1);
+        check_history_free(&h);
+        TEST_CHECK(run_cmd(cmd_history, "history", "--db", p, "--suite", "hist") == 0, "griffin history");
+    }
     store_close(s);
 }
 
@@ -488,7 +594,7 @@ static void test_import(void) {
 int main(int argc, char **argv) {
 #ifndef HAVE_SQLITE
     (void)argc; (void)argv;
-    printf("skipped: built without SQLite (apt-get install libsqlite3-dev)\n0 passed, 0 failed\n");
+    printf("SKIP: built without SQLite (apt-get install libsqlite3-dev): every store test skipped\n0 passed, 0 failed, 1 skipped\n");
     return 0;
 #endif
     if (argc == 3 && !strcmp(argv[1], "--fill")) return mode_fill(argv[2]);

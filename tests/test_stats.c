@@ -5,6 +5,7 @@
 
 #include "stats.h"
 #include "test.h"
+#include "util.h"
 
 static int close_to(double a, double b, double rel) { return fabs(a - b) <= rel * fabs(b) + 1e-15; }
 
@@ -83,5 +84,46 @@ int main(void) {
     for (int i = 0; i < 60; i++) { xl[i] = i; yl[i] = i + 0.5; }
     TEST_CHECK(stats_mannwhitney_p(xl, 60, yl, 60) == stats_mannwhitney_normal_p(xl, 60, yl, 60), "large n uses normal");
     TEST_CHECK(isnan(stats_mannwhitney_p(xl, 0, yl, 60)), "empty side is NaN");
+
+    /* Student t and normal, against table values */
+    TEST_CHECK(close_to(2 * stats_t_sf(2.776445, 4), 0.05, 1e-5), "t(4): two-sided p at 2.776 = 0.05: %g", 2 * stats_t_sf(2.776445, 4));
+    TEST_CHECK(close_to(2 * stats_t_sf(3.249836, 9), 0.01, 1e-5), "t(9): two-sided p at 3.250 = 0.01");
+    TEST_CHECK(close_to(stats_t_sf(1.0, 1), 0.25, 1e-9), "t(1) is Cauchy: P(T > 1) = 1/4");
+    TEST_CHECK(close_to(stats_t_sf(-1.0, 1), 0.75, 1e-9), "t(1): P(T > -1) = 3/4");
+    TEST_CHECK(close_to(stats_t_isf(0.025, 4), 2.776445, 1e-6), "t(4) 97.5%% quantile %g", stats_t_isf(0.025, 4));
+    TEST_CHECK(close_to(stats_norm_isf(0.025), 1.959964, 1e-6), "normal 97.5%% quantile");
+    TEST_CHECK(close_to(stats_t_sf(1.959964, INFINITY), 0.025, 1e-6), "t(inf) is the normal");
+    TEST_CHECK(close_to(stats_betainc(2, 3, 0.4), 0.5248, 1e-9), "I_0.4(2,3) = 0.5248: %g", stats_betainc(2, 3, 0.4));
+    /* Holm by hand: p = .01 .04 .03 .005 -> sorted .005*4=.02, .01*3=.03, .03*2=.06, .04*1=.04 -> max-so-far .06 */
+    double hp[5] = {0.01, 0.04, 0.03, 0.005, NAN}, hq[5];
+    stats_holm(hp, 5, hq);
+    TEST_CHECK(close_to(hq[3], 0.02, 1e-12) && close_to(hq[0], 0.03, 1e-12) && close_to(hq[2], 0.06, 1e-12) &&
+                   close_to(hq[1], 0.06, 1e-12) && isnan(hq[4]),
+               "Holm: %g %g %g %g %g", hq[0], hq[1], hq[2], hq[3], hq[4]);
+    /* two proportions: 200/256 vs 199/256 is nothing; 200 vs 150 is a lot; by hand for 50/100 vs 60/100:
+     * pooled .55, se = sqrt(.55*.45*.02) = .070356, z = 1.42134, p = .15523 */
+    TEST_CHECK(stats_two_prop_p(200, 256, 199, 256) > 0.8, "one of 256 flipping is noise");
+    TEST_CHECK(stats_two_prop_p(200, 256, 150, 256) < 1e-5, "50 of 256 is not");
+    TEST_CHECK(close_to(stats_two_prop_p(50, 100, 60, 100), 0.15523, 1e-3), "two-proportion by hand: %g", stats_two_prop_p(50, 100, 60, 100));
+    TEST_CHECK(stats_two_prop_p(256, 256, 256, 256) == 1.0, "both perfect: p = 1");
+    double lo, hi;
+    stats_wilson(0, 10, 0.95, &lo, &hi);
+    TEST_CHECK(lo == 0 && close_to(hi, 0.2775, 1e-3), "Wilson 0/10: [0, %g]", hi);
+    stats_newcombe(50, 100, 60, 100, 0.95, &lo, &hi);
+    TEST_CHECK(lo < 0 && hi > 0 && lo > -0.05 && hi < 0.25, "Newcombe 50/100 -> 60/100: [%g, %g] holds 0.1 - ...", lo, hi);
+    /* E-Divisive: a step, a bump, and pure noise */
+    double st[24], bump[20], flat[24];
+    rng_t r;
+    rng_seed(&r, 3);
+    for (int i = 0; i < 24; i++) st[i] = (i >= 14 ? 1.3 : 1.0) + 0.02 * rng_normal(&r);
+    for (int i = 0; i < 20; i++) bump[i] = (i >= 8 && i < 12 ? 1.5 : 1.0) + 0.02 * rng_normal(&r);
+    for (int i = 0; i < 24; i++) flat[i] = 1.0 + 0.02 * rng_normal(&r);
+    int cps[8];
+    int nc = stats_edivisive(st, 24, 3, 0.01, 199, 1, cps, 8);
+    TEST_CHECK(nc == 1 && cps[0] == 14, "a step at 14: %d change point(s), first %d", nc, nc ? cps[0] : -1);
+    nc = stats_edivisive(bump, 20, 3, 0.01, 199, 1, cps, 8);
+    TEST_CHECK(nc == 2 && cps[0] == 8 && cps[1] == 12, "a bump 8..12: %d (%d %d)", nc, nc > 0 ? cps[0] : -1, nc > 1 ? cps[1] : -1);
+    nc = stats_edivisive(flat, 24, 3, 0.01, 199, 1, cps, 8);
+    TEST_CHECK(nc == 0, "noise: no change point (%d)", nc);
     return test_summary();
 }
