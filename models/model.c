@@ -159,13 +159,12 @@ int model_create(model *m, const model_config *c) {
     m->cfg = *c;
     if (config_finalize(&m->cfg) != 0) return -1;
     model_layout(&m->cfg, &m->tensors, &m->ntensors, &m->nparams);
-    if (m->nparams > ((size_t)1 << 36)) {
+    if (m->nparams > ((size_t)1 << 36) || !(m->params = util_try_alloc(m->nparams * sizeof(float)))) {
         util_error("model %s has %zu parameters: too large to allocate here", c->name, m->nparams);
         free(m->tensors);
         m->tensors = NULL;
         return -1;
     }
-    m->params = util_alloc(m->nparams * sizeof(float));
     model_view(m, m->params, &m->w);
     snprintf(m->rglru, sizeof m->rglru, "%s", RGLRU_DEFAULT);
     snprintf(m->attn, sizeof m->attn, "%s", ATTN_DEFAULT);
@@ -242,12 +241,11 @@ int model_acts_alloc(model_acts *a, const model *m, int B, int T, int saved) {
     int nsets = saved ? c->depth : 1;
     size_t work = has_r ? A16(rglru_work_floats(B, T, c->lru_width)) : 0;
     size_t total = per_layer * (size_t)nsets + 3 * sz_x + sz_r + A16(N * (size_t)c->vocab) + work;
-    if (total > ((size_t)1 << 37) / sizeof(float)) {
-        util_error("activations for B=%d T=%d need %.1f GiB: too large", B, T, total * 4.0 / (1 << 30));
+    if (total > ((size_t)1 << 37) / sizeof(float) || !(a->block = util_try_alloc(total * sizeof(float)))) {
+        util_error("activations for B=%d T=%d need %.1f GiB: too large for the memory available", B, T, total * 4.0 / (1 << 30));
         return -1;
     }
     a->nfloats = total;
-    a->block = util_alloc(total * sizeof(float));
     a->layers = calloc((size_t)c->depth, sizeof *a->layers);
     CHECK_ALLOC(a->layers);
     float *p = a->block;
