@@ -242,9 +242,21 @@ int model_create_dtype(model *m, const model_config *c, weights_dtype wd) {
         }
         m->nparams = o32;
         m->nparams16 = o16;
-        m->params16 = util_alloc(o16 * sizeof(uint16_t));
+        if (!(m->params16 = util_try_alloc(o16 * sizeof(uint16_t)))) {
+            util_error("model %s: %zu bf16 weights: too large to allocate here", c->name, o16);
+            free(m->tensors);
+            m->tensors = NULL;
+            return -1;
+        }
     }
-    m->params = util_alloc(m->nparams * sizeof(float));
+    if (!(m->params = util_try_alloc(m->nparams * sizeof(float)))) {
+        util_error("model %s has %zu parameters: too large to allocate here", c->name, m->nparams);
+        util_free(m->params16);
+        m->params16 = NULL;
+        free(m->tensors);
+        m->tensors = NULL;
+        return -1;
+    }
     model_view(m, m->params, &m->w);
     if (wd == WEIGHTS_BF16) model_view16(m);
     snprintf(m->rglru, sizeof m->rglru, "%s", RGLRU_DEFAULT);
@@ -329,12 +341,11 @@ int model_acts_alloc(model_acts *a, const model *m, int B, int T, int saved) {
     int nsets = saved ? c->depth : 1;
     size_t work = has_r ? A16(rglru_work_floats(B, T, c->lru_width)) : 0;
     size_t total = per_layer * (size_t)nsets + 3 * sz_x + sz_r + A16(N * (size_t)c->vocab) + work;
-    if (total > ((size_t)1 << 37) / sizeof(float)) {
-        util_error("activations for B=%d T=%d need %.1f GiB: too large", B, T, total * 4.0 / (1 << 30));
+    if (total > ((size_t)1 << 37) / sizeof(float) || !(a->block = util_try_alloc(total * sizeof(float)))) {
+        util_error("activations for B=%d T=%d need %.1f GiB: too large for the memory available", B, T, total * 4.0 / (1 << 30));
         return -1;
     }
     a->nfloats = total;
-    a->block = util_alloc(total * sizeof(float));
     a->layers = calloc((size_t)c->depth, sizeof *a->layers);
     CHECK_ALLOC(a->layers);
     float *p = a->block;

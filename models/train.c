@@ -24,7 +24,11 @@ int model_grads_alloc(model_grads *g, const model *m, int B, int T) {
 #define A16(x) (((x) + 15) & ~(size_t)15)
     size_t total = A16(N * V) + 4 * A16(N * D) + 7 * A16(N * L) + 2 * A16(N * HD) + 2 * A16(N * dh) +
                    A16(N * MD) + A16(2 * N * MD) + 2 * A16(N);
-    g->block = util_alloc(total * sizeof(float));
+    g->block = util_try_alloc(total * sizeof(float));
+    if (!g->block) {
+        util_error("gradient buffers for B=%d T=%d need %.1f GiB: too large for the memory available", B, T, total * 4.0 / (1 << 30));
+        return -1;
+    }
     float *p = g->block;
 #define TAKE(dst, sz) do { dst = p; p += A16(sz); } while (0)
     TAKE(g->dlogits, N * V);

@@ -148,7 +148,7 @@ int cmd_bench_model(int argc, char **argv) {
         model_acts ta;
         model_grads g;
         if (model_acts_alloc(&ta, &m, B, T, 1) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); return 1; }
-        model_grads_alloc(&g, &m, B, T);
+        if (model_grads_alloc(&g, &m, B, T) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); model_acts_free(&ta); return 1; }
         adamw_config oc;
         adamw_defaults(&oc);
         adamw opt;

@@ -236,7 +236,7 @@ int cmd_generate(int argc, char **argv) {
     long long seed = 0;
     flag_def defs[] = {
         {"m", FLAG_STR, &path, NULL, "checkpoint (.safetensors)"},
-        {"prompt", FLAG_STR, &prompt, "", "prompt text (bytes; empty starts from a newline)"},
+        {"prompt", FLAG_STR, &prompt, "", "prompt text (bytes; empty starts from a newline)", ""},
         {"n", FLAG_INT, &n, "64", "tokens to sample", "[0,16777216]"},
         {"temperature", FLAG_FLOAT, &temp, "0.8", "sampling temperature (0 = greedy)", "[0,1000]"},
         {"top-k", FLAG_INT, &topk, "0", "sample among the k most likely (0 = all)", "[0,16777216]"},

@@ -339,7 +339,7 @@ int cmd_eval(int argc, char **argv) {
         {"task-tokens", FLAG_INT, &task_tokens, "0", "task size (as in train)", "[0,1048576]"},
         {"task-vocab", FLAG_INT, &tvocab, "0", "task vocabulary (as in train)", "[0,1048576]"},
         {"corpus", FLAG_STR, &corpus, "data/corpus", "corpus folder (text)"},
-        {"split", FLAG_STR, &split, "heldout", "corpus split (text)"},
+        {"split", FLAG_STR, &split, "heldout", "corpus split (text; empty: every split)", ""},
         {"docs", FLAG_INT, &docs, "16", "windows of --lengths bytes from the documents (text)", "[1,16777216]"},
         {"chunk", FLAG_INT, &chunk, "8192", "longest single prefill; longer documents continue by decode (text)", "[1,16777216]"},
         {"buckets", FLAG_INT, &buckets, "64", "log-spaced position buckets printed (text)", "[1,65536]"},

@@ -38,7 +38,10 @@ static int set_value(flag_def *d, const char *v) {
     char *end = NULL;
     errno = 0;
     switch (d->type) {
-    case FLAG_STR: *(const char **)d->dst = v; return 0;
+    case FLAG_STR:
+        if (!*v && !d->range) return -4; /* empty: only where the flag says so (range "") */
+        *(const char **)d->dst = v;
+        return 0;
     case FLAG_INT: {
         long x = strtol(v, &end, 10);
         if (errno || !end || *end || end == v || x < -2147483647L || x > 2147483647L) return -1;
@@ -91,8 +94,9 @@ void flags_help(FILE *f, const flag_def *defs, const char *usage, const char *ab
         else
             snprintf(left, sizeof left, "--%s %s", d->name, type_word(d->type));
         fprintf(f, "  %-26s %s", left, d->help ? d->help : "");
-        if (d->def && d->type != FLAG_BOOL) fprintf(f, " (default %s%s%s)", d->def, d->range ? "; in " : "", d->range ? d->range : "");
-        else if (d->range) fprintf(f, " (in %s)", d->range);
+        int num = d->range && d->type != FLAG_STR && d->type != FLAG_BOOL;
+        if (d->def && d->type != FLAG_BOOL) fprintf(f, " (default %s%s%s)", d->def, num ? "; in " : "", num ? d->range : "");
+        else if (num) fprintf(f, " (in %s)", d->range);
         if (d->type == FLAG_BOOL && d->def && !strcmp(d->def, "1")) fprintf(f, " (default on; --no-%s to turn off)", d->name);
         fprintf(f, "\n");
     }
@@ -103,9 +107,10 @@ int flags_parse(flag_def *defs, int argc, char **argv, char **pos, int max_pos, 
                 const char *usage, const char *about) {
     for (flag_def *d = defs; d && d->name; d++) {
         d->seen = 0;
+        if (d->def && d->type == FLAG_STR && !*d->def) *(const char **)d->dst = d->def;
         double lo, hi;
         int lo_open, hi_open;
-        if ((d->def && set_value(d, d->def) != 0) || (d->range && parse_range(d->range, &lo, &hi, &lo_open, &hi_open))) {
+        if ((d->def && !(d->type == FLAG_STR && !*d->def) && set_value(d, d->def) != 0) || (d->range && d->type != FLAG_STR && parse_range(d->range, &lo, &hi, &lo_open, &hi_open))) {
             fprintf(stderr, "internal: bad default or range for --%s\n", d->name);
             return 2;
         }
@@ -157,6 +162,10 @@ int flags_parse(flag_def *defs, int argc, char **argv, char **pos, int max_pos, 
                 return 2;
             }
             int sr = set_value(d, v);
+            if (sr == -4) {
+                fprintf(stderr, "error: --%s needs a non-empty value\n", name);
+                return 2;
+            }
             if (sr == -2) { range_error(d, v); return 2; }
             if (sr == -3) {
                 fprintf(stderr, "error: --%s must be a finite number (got %s)\n", name, v);

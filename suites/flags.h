@@ -18,7 +18,9 @@
  * given, is an interval the value must lie in, written "[1,65536]",
  * "(0,1000]", "[-1,1e6]" ('(' / ')' exclude the end). A value outside is a
  * usage error naming the flag, the interval and the value ("error: --lr must
- * be in (0,1000] (got nan)"); --help shows the interval.
+ * be in (0,1000] (got nan)"); --help shows the interval. Text: an empty
+ * value on the command line is a usage error unless range is "" (the flag
+ * gives the empty string a meaning, e.g. generate --prompt "").
  */
 #ifndef GRIFFIN_FLAGS_H
 #define GRIFFIN_FLAGS_H

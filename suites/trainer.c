@@ -78,7 +78,7 @@ int trainer_init(trainer *t, model *m, batch_source *src, int B, int T, const ad
     t->B = B;
     t->T = T;
     if (model_acts_alloc(&t->a, m, B, T, 1) != 0) return -1;
-    model_grads_alloc(&t->g, m, B, T);
+    if (model_grads_alloc(&t->g, m, B, T) != 0) { model_acts_free(&t->a); return -1; }
     adamw_init(&t->opt, m, oc);
     size_t n = (size_t)B * T;
     t->tok = malloc(n * sizeof(int32_t));
