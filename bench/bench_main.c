@@ -1316,6 +1316,7 @@ static int parse_own(int *argc, char **argv, int *threads, const char **roof_mod
 }
 
 int main(int argc, char **argv) {
+    util_omp_policy_apply(argv); /* before anything starts an OpenMP team */
     int threads = 0;
     const char *roof_mode = getenv("GRIFFIN_ROOFLINE");
     if (!roof_mode || (strcmp(roof_mode, "quick") && strcmp(roof_mode, "off"))) roof_mode = "full";

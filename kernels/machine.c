@@ -3,6 +3,7 @@
  * nvidia-smi is on PATH, the GPU. Never fails: unknown fields stay empty.
  */
 #include "machine.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,7 +181,10 @@ void machine_fingerprint(machine_info *m) {
     h = fnv1a(h, m->blas_core);
     h = fnv1a(h, m->blas_config);
     h = fnv1a(h, m->openblas_env);
-    if (m->omp_env[0]) h = fnv1a(h, m->omp_env); /* absent: the fingerprints recorded before it keep their value */
+    /* hashed only when it differs from the harness's own setting (or none):
+     * fingerprints recorded before the setting keep their value, and a
+     * user's OMP_WAIT_POLICY makes a different machine */
+    if (m->omp_env[0] && strcmp(m->omp_env, UTIL_OMP_POLICY)) h = fnv1a(h, m->omp_env);
     h = fnv1a(h, m->gpu);
     h = fnv1a(h, m->gpu_driver);
     h = fnv1a(h, m->gpu_cc);

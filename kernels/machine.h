@@ -26,7 +26,8 @@ typedef struct {
     char blas_config[160];     /* openblas_get_config() */
     char openblas_env[256];    /* OPENBLAS_* variables, "K=V;K=V" sorted */
     char omp_env[256];         /* OMP_* and GOMP_* variables (wait policy, spin count,
-                                  threads), sorted; "" = libgomp's defaults */
+                                  threads), sorted; UTIL_OMP_POLICY under the harness's
+                                  own setting, "" = libgomp's defaults */
     char gpu[160];             /* GPU name, "" if none */
     char gpu_driver[64];
     char cuda_version[32];

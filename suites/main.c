@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "util.h"
 
 typedef struct {
     const char *name;
@@ -42,6 +43,7 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+    util_omp_policy_apply(argv); /* before anything starts an OpenMP team */
     if (argc < 2) {
         usage(stderr);
         return 2;
