@@ -39,6 +39,7 @@
 
 #include "attention.h"
 #include "machine.h"
+#include "bf16.h"
 #include "matmul.h"
 #include "ops.h"
 #include "roofline.h"
@@ -1000,6 +1001,71 @@ static void bm_gemm(gb_state *st, void *ctx) {
 }
 
 /* ========================================================================
+ * Weight GEMM C (M,N) = A (M,K) W^T, W (N,K) as the model's linear layers
+ * call it, with W in fp32 (fast, blas) or bf16 (bf16-widen, bf16-dp):
+ *   bytes = W bytes (4 or 2 per weight) + 4 * (M*K + M*N); flops = 2*M*N*K.
+ * frac against whichever limit is larger for the shape: read bandwidth when
+ * streaming W takes longer than the FLOPs at the sgemm rate (decode sizes),
+ * else the sgemm rate (label roof=read or roof=sgemm).
+ * Validation: the first min(M, 16) rows against gemm_ref on fp32 W or
+ * gemm_bf16_ref on bf16 W (the same weights): rtol 1e-4 for fp32 products,
+ * 2^-7 (plus 2^-7 sqrt(K) / 2 absolute) for bf16-dp, which rounds A to bf16.
+ * ====================================================================== */
+enum { GW_A, GW_W, GW_W16, GW_C, GW_NBUF };
+static const char *const gw_names[] = {"fast", "blas", "bf16-widen", "bf16-dp"};
+static void bm_gemmw(gb_state *st, void *ctx) {
+    int variant = (int)(intptr_t)ctx, w16 = variant >= 2;
+    int M = (int)gb_range(st, 0), N = (int)gb_range(st, 1), K = (int)gb_range(st, 2);
+    char key[96];
+    snprintf(key, sizeof key, "gemmw:%d:%d:%d", M, N, K);
+    size_t sz[GW_NBUF] = {(size_t)M * K * 4, (size_t)N * K * 4, (size_t)N * K * 2, (size_t)M * N * 4};
+    int fresh = fx_for(st, key, GW_NBUF, sz);
+    if (fresh < 0) return;
+    float *A = (float *)g_fx.p[GW_A], *W = (float *)g_fx.p[GW_W], *Cm = (float *)g_fx.p[GW_C];
+    uint16_t *W16 = (uint16_t *)g_fx.p[GW_W16];
+    if (fresh) {
+        fill_uniform(A, (size_t)M * K, 91, -1.f, 1.f);
+        fill_uniform(W, (size_t)N * K, 92, -1.f, 1.f);
+        bf16_from_f32(W16, W, (size_t)N * K);
+    }
+#define GW_CALL(m_)                                                                         \
+    (variant == 0   ? gemm_fast(0, 1, m_, N, K, 1.0f, A, K, W, K, 0.0f, Cm, N)              \
+     : variant == 1 ? gemm_blas(0, 1, m_, N, K, 1.0f, A, K, W, K, 0.0f, Cm, N)              \
+     : variant == 2 ? gemm_bf16_fast(0, 1, m_, N, K, 1.0f, A, K, W16, K, 0.0f, Cm, N)       \
+                    : gemm_bf16_dp(0, 1, m_, N, K, 1.0f, A, K, W16, K, 0.0f, Cm, N))
+    char vkey[128];
+    snprintf(vkey, sizeof vkey, "%s:%s", key, gw_names[variant]);
+    const val_entry *e = val_find(vkey);
+    if (!e) {
+        int Mv = M < 16 ? M : 16;
+        float *want = (float *)calloc((size_t)Mv * N, 4);
+        CHECK_ALLOC(want);
+        if (w16) gemm_bf16_ref(0, 1, Mv, N, K, 1.0f, A, K, W16, K, 0.0f, want, N);
+        else gemm_ref(0, 1, Mv, N, K, 1.0f, A, K, W, K, 0.0f, want, N);
+        GW_CALL(M);
+        char msg[200];
+        int dp = variant == 3 && gemm_bf16_dp_available();
+        int ok = close_enough("C", Cm, want, (size_t)Mv * N, dp ? 1.0 / 128 : 1e-4,
+                              dp ? sqrt((double)K) / 256 : 1e-5 * sqrt((double)K), msg, sizeof msg);
+        e = val_store(vkey, ok, ok ? "" : msg);
+        free(want);
+    }
+    if (!e->ok) {
+        gb_skip_with_error(st, e->msg);
+        return;
+    }
+    while (gb_keep_running(st)) {
+        GW_CALL(M);
+        gb_do_not_optimize(Cm);
+    }
+#undef GW_CALL
+    double bytes = (w16 ? 2.0 : 4.0) * N * K + 4.0 * ((double)M * K + (double)M * N), flops = 2.0 * M * N * K;
+    roof_kind roof = ROOF_SGEMM;
+    if (g_roof && bytes / (g_roof->read_gbs * 1e9) > flops / (g_roof->sgemm_peak_gflops * 1e9)) roof = ROOF_READ;
+    report(st, bytes, flops, 0, roof);
+}
+
+/* ========================================================================
  * Self-test benchmarks (tiny; exercise the shim without any kernel):
  * "selftest/copy" always, "selftest/fail" (always refuses to time) only
  * with GRIFFIN_BENCH_SELFTEST=1.
@@ -1157,6 +1223,17 @@ static void register_all(void) {
             GB_ARG_NAMES(b, "M", "N", "K");
             GB_ARGS(b, gm[i][0], gm[i][1], gm[i][2]);
         }
+    /* Weight GEMMs at decode and prefill batch sizes: W (12288, 2048) is
+     * 100 MB in fp32, 50 MB in bf16, both beyond the last-level cache. */
+    static const int gw_m[] = {1, 16, 64, 1024};
+    for (int i = 0; i < (int)(sizeof gw_m / sizeof gw_m[0]); i++)
+        for (int v = 0; v < 4; v++) {
+            if (v == 3 && !gemm_bf16_dp_available()) continue;
+            if (!fits(12288.0 * 2048 * 6 + 4.0 * gw_m[i] * (2048 + 12288), "gemmw")) continue;
+            b = reg("gemmw", gw_names[v], bm_gemmw, (void *)(intptr_t)v);
+            GB_ARG_NAMES(b, "M", "N", "K");
+            GB_ARGS(b, gw_m[i], 12288, 2048);
+        }
 }
 
 /* ---- own flags ----------------------------------------------------------- */
@@ -1239,6 +1316,7 @@ static int parse_own(int *argc, char **argv, int *threads, const char **roof_mod
 }
 
 int main(int argc, char **argv) {
+    util_omp_policy_apply(argv); /* before anything starts an OpenMP team */
     int threads = 0;
     const char *roof_mode = getenv("GRIFFIN_ROOFLINE");
     if (!roof_mode || (strcmp(roof_mode, "quick") && strcmp(roof_mode, "off"))) roof_mode = "full";

@@ -93,6 +93,19 @@ int gpu_gemm(int transA, int transB, int M, int N, int K, float alpha, const flo
 /* Naive kernel (one thread per C element), the device reference. */
 int gpu_gemm_ref(int transA, int transB, int M, int N, int K, float alpha, const float *A,
                  int lda, const float *B, int ldb, float beta, float *C, int ldc);
+/* bf16 weights (matmul.h gemm_bf16 on the device): B holds bfloat16 (device
+ * memory, uint16_t), A and C fp32. gpu_gemm_bf16 rounds A to bf16 in a
+ * device scratch (grown on demand) and runs cublasGemmEx with bf16 inputs,
+ * fp32 output and CUBLAS_COMPUTE_32F (fp32 accumulation): the device twin of
+ * the CPU "bf16-dp" variant. gpu_gemm_bf16_ref: one thread per C element,
+ * B widened, A unrounded, fp32 accumulation (the twin of "bf16-ref"). */
+int gpu_gemm_bf16(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                  const uint16_t *B, int ldb, float beta, float *C, int ldc);
+int gpu_gemm_bf16_ref(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                      const uint16_t *B, int ldb, float beta, float *C, int ldc);
+/* dst (n bf16, device) = round-to-nearest-even of src (n floats, device). */
+int gpu_bf16_from_f32(uint16_t *dst, const float *src, size_t n);
+
 /* `count` independent GEMMs: A + i*strideA, B + i*strideB, C + i*strideC
  * (strides in floats; used for the block-diagonal RG-LRU gates). */
 int gpu_gemm_strided(int transA, int transB, int M, int N, int K, float alpha,

@@ -7,6 +7,11 @@
  * gpu_gemm_ref: one thread per C element, accumulating in fp32 in K order
  * (the device oracle, and the "how much of this is GEMM" variant).
  * beta == 0 means C is not read (cuBLAS semantics, and matmul.h's).
+ *
+ * bf16 weights (gpu.h): gpu_gemm_bf16 rounds A to bf16 (k_f32_to_bf16, round
+ * to nearest even as bf16.h) and calls cublasGemmEx(bf16, bf16 -> fp32,
+ * CUBLAS_COMPUTE_32F) with the same operand swap; gpu_gemm_bf16_ref widens B
+ * in the naive kernel.
  */
 #include <stdio.h>
 
@@ -74,6 +79,76 @@ extern "C" int gpu_gemm_ref(int transA, int transB, int M, int N, int K, float a
         return -1;
     }
     k_gemm_ref<<<grd, blk>>>(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    KERNEL_CHECK();
+    return 0;
+}
+
+/* ---- bf16 weights ---------------------------------------------------------------- */
+
+__device__ __forceinline__ float bf16_widen(uint16_t h) { return __uint_as_float((unsigned)h << 16); }
+
+__global__ void k_f32_to_bf16(uint16_t *__restrict__ dst, const float *__restrict__ src, size_t n) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    unsigned u = __float_as_uint(src[i]);
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) dst[i] = (uint16_t)((u >> 16) | 0x40u); /* NaN stays NaN */
+    else dst[i] = (uint16_t)((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
+}
+
+extern "C" int gpu_bf16_from_f32(uint16_t *dst, const float *src, size_t n) {
+    if (n == 0) return 0;
+    unsigned blocks = (unsigned)((n + 255) / 256);
+    k_f32_to_bf16<<<blocks, 256>>>(dst, src, n);
+    KERNEL_CHECK();
+    return 0;
+}
+
+static uint16_t *g_a16 = NULL; /* A rounded to bf16, grown on demand */
+static size_t g_a16_cap = 0;
+
+extern "C" int gpu_gemm_bf16(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                             const uint16_t *B, int ldb, float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return 0;
+    cublasHandle_t h = gpu_cublas();
+    if (!h) return -1;
+    size_t na = (size_t)(transA ? K : M) * lda; /* the rows A spans, with its stride */
+    if (na > g_a16_cap) {
+        gpu_free(g_a16);
+        g_a16 = (uint16_t *)gpu_alloc(na * sizeof(uint16_t));
+        g_a16_cap = g_a16 ? na : 0;
+        if (!g_a16) return -1;
+    }
+    if (gpu_bf16_from_f32(g_a16, A, na) != 0) return -1;
+    CUBLAS_CHECK(cublasGemmEx(h, transB ? CUBLAS_OP_T : CUBLAS_OP_N, transA ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K,
+                              &alpha, B, CUDA_R_16BF, ldb, g_a16, CUDA_R_16BF, lda, &beta, C, CUDA_R_32F, ldc,
+                              CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    return 0;
+}
+
+__global__ void k_gemm_bf16_ref(int transA, int transB, int M, int N, int K, float alpha,
+                                const float *__restrict__ A, int lda, const uint16_t *__restrict__ B, int ldb,
+                                float beta, float *__restrict__ C, int ldc) {
+    int j = blockIdx.x * blockDim.x + threadIdx.x, i = blockIdx.y * blockDim.y + threadIdx.y;
+    if (i >= M || j >= N) return;
+    float acc = 0.0f;
+    for (int k = 0; k < K; k++) {
+        float a = transA ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+        float b = bf16_widen(transB ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j]);
+        acc += a * b;
+    }
+    float *c = C + (size_t)i * ldc + j;
+    *c = beta == 0.0f ? alpha * acc : alpha * acc + beta * *c;
+}
+
+extern "C" int gpu_gemm_bf16_ref(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                                 const uint16_t *B, int ldb, float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return 0;
+    dim3 blk(32, 8), grd((unsigned)((N + 31) / 32), (unsigned)((M + 7) / 8));
+    if (grd.y > 65535u) {
+        util_error("gpu_gemm_bf16_ref: M = %d too large for the naive kernel", M);
+        return -1;
+    }
+    k_gemm_bf16_ref<<<grd, blk>>>(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     KERNEL_CHECK();
     return 0;
 }

@@ -3,6 +3,7 @@
  * nvidia-smi is on PATH, the GPU. Never fails: unknown fields stay empty.
  */
 #include "machine.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,17 +98,26 @@ static void read_meminfo(machine_info *m) {
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-static void read_openblas_env(machine_info *m) {
+/* The environment variables starting with one of the prefixes, sorted, "K=V;K=V". */
+static void read_env(char *out, size_t cap, const char *const *prefixes, int np) {
     const char *vars[64];
     int n = 0;
     for (char **e = environ; e && *e && n < 64; e++)
-        if (!strncmp(*e, "OPENBLAS_", 9)) vars[n++] = *e;
+        for (int p = 0; p < np; p++)
+            if (!strncmp(*e, prefixes[p], strlen(prefixes[p]))) { vars[n++] = *e; break; }
     qsort(vars, (size_t)n, sizeof *vars, cmp_str);
-    m->openblas_env[0] = 0;
+    out[0] = 0;
     for (int i = 0; i < n; i++) {
-        size_t len = strlen(m->openblas_env);
-        snprintf(m->openblas_env + len, sizeof m->openblas_env - len, "%s%s", i ? ";" : "", vars[i]);
+        size_t len = strlen(out);
+        snprintf(out + len, cap - len, "%s%s", i ? ";" : "", vars[i]);
     }
+}
+
+static void read_openblas_env(machine_info *m) {
+    static const char *const pre[] = {"OPENBLAS_"};
+    read_env(m->openblas_env, sizeof m->openblas_env, pre, 1);
+    static const char *const omp[] = {"OMP_", "GOMP_"};
+    read_env(m->omp_env, sizeof m->omp_env, omp, 2);
 }
 
 static int on_path(const char *exe) {
@@ -171,6 +181,10 @@ void machine_fingerprint(machine_info *m) {
     h = fnv1a(h, m->blas_core);
     h = fnv1a(h, m->blas_config);
     h = fnv1a(h, m->openblas_env);
+    /* hashed only when it differs from the harness's own setting (or none):
+     * fingerprints recorded before the setting keep their value, and a
+     * user's OMP_WAIT_POLICY makes a different machine */
+    if (m->omp_env[0] && strcmp(m->omp_env, UTIL_OMP_POLICY)) h = fnv1a(h, m->omp_env);
     h = fnv1a(h, m->gpu);
     h = fnv1a(h, m->gpu_driver);
     h = fnv1a(h, m->gpu_cc);
@@ -237,6 +251,7 @@ char *machine_json(const machine_info *m) {
     put_str(&p, &left, "blas_core", m->blas_core, 0);
     put_str(&p, &left, "blas_config", m->blas_config, 0);
     put_str(&p, &left, "openblas_env", m->openblas_env, 0);
+    put_str(&p, &left, "omp_env", m->omp_env, 0);
     put_str(&p, &left, "gpu", m->gpu, 0);
     put_str(&p, &left, "gpu_driver", m->gpu_driver, 0);
     put_str(&p, &left, "cuda_version", m->cuda_version, 0);

@@ -2,8 +2,9 @@
  * run, bench JSON and regression check is keyed on.
  *
  * The fingerprint is a hash over the fields that change performance: CPU
- * model and flags, cores, memory, BLAS core and config, OPENBLAS_*
- * environment, GPU and driver, compiler. Two runs compare only when their
+ * model and flags, cores, memory, BLAS core and config, OPENBLAS_* and
+ * OpenMP (OMP_*, GOMP_*: the wait policy) environment, GPU and driver,
+ * compiler. Two runs compare only when their
  * fingerprints are equal (unless the user allows otherwise).
  */
 #ifndef GRIFFIN_MACHINE_H
@@ -24,6 +25,9 @@ typedef struct {
     char blas_core[64];        /* openblas_get_corename() */
     char blas_config[160];     /* openblas_get_config() */
     char openblas_env[256];    /* OPENBLAS_* variables, "K=V;K=V" sorted */
+    char omp_env[256];         /* OMP_* and GOMP_* variables (wait policy, spin count,
+                                  threads), sorted; UTIL_OMP_POLICY under the harness's
+                                  own setting, "" = libgomp's defaults */
     char gpu[160];             /* GPU name, "" if none */
     char gpu_driver[64];
     char cuda_version[32];

@@ -269,6 +269,18 @@ double util_close_ratio(const float *a, const float *b, size_t n, double rtol, d
     return worst;
 }
 
+void util_omp_policy_apply(char **argv) {
+#ifdef _OPENMP
+    if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT") || !argv) return;
+    static char kv[] = UTIL_OMP_POLICY;
+    if (putenv(kv) != 0) return;
+    execv("/proc/self/exe", argv);
+    unsetenv("GOMP_SPINCOUNT"); /* exec failed: the default stays, and the record says so */
+#else
+    (void)argv;
+#endif
+}
+
 static int g_threads = 0;
 
 int util_threads(void) {

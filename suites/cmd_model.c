@@ -44,6 +44,7 @@ int cmd_info(int argc, char **argv) {
     printf("compiler     %s\n", m.compiler);
     printf("blas         %s core, %s\n", m.blas_core, m.blas_config);
     printf("openblas env %s\n", m.openblas_env[0] ? m.openblas_env : "(none)");
+    printf("openmp env   %s\n", m.omp_env[0] ? m.omp_env : "(none: libgomp defaults)");
     if (!strcmp(m.blas_core, "Prescott") && strstr(m.simd, "avx")) {
         printf("note         OpenBLAS chose its generic Prescott kernels on a CPU with %s: its sgemm is several\n"
                "             times slower than it could be. The model uses the project's own GEMM (gemm %s).\n",

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "util.h"
 
 typedef struct {
     const char *name;
@@ -45,6 +46,7 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+    util_omp_policy_apply(argv); /* before anything starts an OpenMP team */
     /* a file-size limit (ulimit -f) then fails the write with EFBIG, which the
      * writers report naming the file, instead of killing the process */
     signal(SIGXFSZ, SIG_IGN);

@@ -19,6 +19,7 @@
 
 #include "attention.h"
 #include "config.h"
+#include "bf16.h"
 #include "gpu.h"
 #include "matmul.h"
 #include "model.h"
@@ -28,7 +29,7 @@
 #include "test.h"
 #include "util.h"
 
-#define N_GROUPS 10 /* test groups below, reported as skipped without a device */
+#define N_GROUPS 11 /* test groups below, reported as skipped without a device */
 
 static rng_t g_rng;
 
@@ -125,6 +126,38 @@ static void test_gemm(void) {
     TEST_CLOSE(err_dev(dout, want, (size_t)Nr * Cc), 1e-5, "gemm strided (block-diagonal)");
     gpu_free(din); gpu_free(dw); gpu_free(dout);
     free(in); free(w); free(want);
+}
+
+/* bf16 weights: cuBLAS bf16 (A rounded, fp32 accumulation) and the naive
+ * kernel against the CPU oracle gemm_bf16_ref on the same bf16 weights:
+ * ref 1e-5; cuBLAS 2^-7 of max|C| (A rounded to bf16: u = 2^-8 per term). */
+static void test_gemm_bf16(void) {
+    const int M = 37, N = 29, K = 53;
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            float beta = (ta ^ tb) ? 0.5f : 0.0f;
+            int lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 1, ldc = N + 2;
+            size_t na = (size_t)(ta ? K : M) * lda, nb = (size_t)(tb ? N : K) * ldb, nc = (size_t)M * ldc;
+            float *A = rnd(na, 1), *Bf = rnd(nb, 1), *C = rnd(nc, 1), *want = malloc(nc * 4);
+            uint16_t *B = malloc(nb * 2);
+            CHECK_ALLOC(want);
+            CHECK_ALLOC(B);
+            bf16_from_f32(B, Bf, nb);
+            memcpy(want, C, nc * 4);
+            gemm_bf16_ref(ta, tb, M, N, K, 0.75f, A, lda, B, ldb, beta, want, ldc);
+            float *dA = up(A, na), *dC = up(C, nc), *dC2 = up(C, nc);
+            uint16_t *dB = gpu_alloc(nb * 2);
+            OK(gpu_upload(dB, B, nb * 2));
+            OK(gpu_gemm_bf16(ta, tb, M, N, K, 0.75f, dA, lda, dB, ldb, beta, dC, ldc));
+            OK(gpu_gemm_bf16_ref(ta, tb, M, N, K, 0.75f, dA, lda, dB, ldb, beta, dC2, ldc));
+            char what[96];
+            snprintf(what, sizeof what, "gemm bf16 cublas tA=%d tB=%d beta=%.1f", ta, tb, beta);
+            TEST_CLOSE(err_dev(dC, want, nc), 1.0 / 128, what);
+            snprintf(what, sizeof what, "gemm bf16 ref tA=%d tB=%d beta=%.1f", ta, tb, beta);
+            TEST_CLOSE(err_dev(dC2, want, nc), 1e-5, what);
+            gpu_free(dA); gpu_free(dB); gpu_free(dC); gpu_free(dC2);
+            free(A); free(Bf); free(B); free(C); free(want);
+        }
 }
 
 /* ---- RG-LRU ---------------------------------------------------------------------------- */
@@ -570,6 +603,7 @@ int main(void) {
     printf("device: %s\n", desc);
     rng_seed(&g_rng, 1234);
     test_gemm();
+    test_gemm_bf16();
     test_scan();
     test_scan_step();
     test_conv();
