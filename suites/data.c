@@ -173,6 +173,36 @@ void corpus_free(corpus_t *c) {
     memset(c, 0, sizeof *c);
 }
 
+static int name_matches(const char *doc, const char *name) {
+    if (!strcmp(doc, name)) return 1;
+    const char *base = strrchr(doc, '/');
+    base = base ? base + 1 : doc;
+    size_t n = strlen(name);
+    return !strncmp(base, name, n) && (base[n] == 0 || base[n] == '.');
+}
+
+int corpus_filter(corpus_t *c, const char *const *names, int n, int keep) {
+    int k = 0;
+    int64_t total = 0;
+    for (int i = 0; i < c->n_docs; i++) {
+        int hit = 0;
+        for (int j = 0; j < n && !hit; j++) hit = name_matches(c->names[i], names[j]);
+        if (hit == !!keep) {
+            c->names[k] = c->names[i];
+            c->doc[k] = c->doc[i];
+            c->len[k] = c->len[i];
+            total += c->len[k];
+            k++;
+        } else {
+            free(c->names[i]);
+        }
+    }
+    c->n_docs = k;
+    c->total_bytes = total;
+    if (k == 0) { util_error("corpus: no documents left after %s the named ones", keep ? "keeping" : "dropping"); return -1; }
+    return k;
+}
+
 int corpus_find(const corpus_t *c, const char *name) {
     for (int i = 0; i < c->n_docs; i++)
         if (strcmp(c->names[i], name) == 0) return i;

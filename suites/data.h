@@ -50,6 +50,12 @@ typedef struct {
 int corpus_load(corpus_t *c, const char *dir, const char *split);
 void corpus_free(corpus_t *c);
 
+/* Keep (keep = 1) or drop (keep = 0) the documents named in names[n] (the
+ * names as corpus_find matches them: "persuasion" finds
+ * "heldout/persuasion.txt"), in place. Returns the number of documents
+ * left; -1 with util_error() when none is left. */
+int corpus_filter(corpus_t *c, const char *const *names, int n, int keep);
+
 /* Index of the document whose name is `name`, or whose file name without directory
  * and extension is `name` ("emma" finds "heldout/emma.txt"); -1 when none. */
 int corpus_find(const corpus_t *c, const char *name);

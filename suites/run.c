@@ -48,6 +48,21 @@ static int render(const char *db, const char *fig, store_id run, const char *out
     return cmd_plot(n, av);
 }
 
+/* The claims table: each judged claim with what was measured, the verdict
+ * and why (the rule that decided it, or the reason it is inconclusive);
+ * `griffin claims` prints the rules themselves. */
+static void print_claims(const suite_ctx *all) {
+    printf("\n%-28s | %-15s | %s\n", "claim (griffin claims)", "verdict", "this run / why");
+    for (int i = 0; i < 110; i++) putchar('-');
+    putchar('\n');
+    for (int k = 0; k < all->nclaims; k++) {
+        const suite_claim_row *r = &all->claim[k];
+        const char *w = strchr(r->statement, '[');
+        printf("%-28.28s | %-15s | %s%s%.*s\n", r->id, r->verdict, r->measured, w ? " " : "", w ? (int)strcspn(w, "]") + 1 : 0, w ? w : "");
+        printf("%-28s | %-15s |   %s\n", "", "", r->why);
+    }
+}
+
 int cmd_run(int argc, char **argv) {
     const char *scale = "cpu", *families = "mqa,hawk,griffin", *db = NULL, *corpus = NULL, *plots_out = NULL;
     int threads = 0, reps = 0, no_plot = 0, quiet = 0, yes = 0, no_db = 0;
@@ -161,10 +176,7 @@ int cmd_run(int argc, char **argv) {
         }
         if (!quiet) fprintf(stderr, "== %s %s in %.1f s\n", c.suite, src == 0 ? "done" : src == 130 ? "interrupted" : "FAILED", util_now() - t0);
         if (src != 0) failed = src == 130 ? 130 : 1;
-        for (int k = 0; k < c.nclaims && all_claims.nclaims < SUITE_MAX_CLAIMS; k++) {
-            memcpy(all_claims.claim[all_claims.nclaims], c.claim[k], sizeof c.claim[k]);
-            all_claims.nclaims++;
-        }
+        for (int k = 0; k < c.nclaims && all_claims.nclaims < SUITE_MAX_CLAIMS; k++) all_claims.claim[all_claims.nclaims++] = c.claim[k];
         if (st && !no_plot && src != 130) {
             char figs[256];
             snprintf(figs, sizeof figs, "%s", chosen[i]->figures);
@@ -173,11 +185,7 @@ int cmd_run(int argc, char **argv) {
         }
     }
     if (st) store_close(st);
-    printf("\n%-58s | %-48s | %s\n", "paper claim", "this run", "verdict");
-    for (int i = 0; i < 58 + 48 + 20; i++) putchar('-');
-    putchar('\n');
-    for (int k = 0; k < all_claims.nclaims; k++)
-        printf("%-58.58s | %-48.48s | %s\n", all_claims.claim[k][0], all_claims.claim[k][1], all_claims.claim[k][2]);
+    print_claims(&all_claims);
     if (sc == SCALE_SMOKE) printf("(smoke models are too small to reproduce the paper's claims: verdicts are informative only)\n");
     return failed;
 }

@@ -2,11 +2,15 @@
 #include "suite.h"
 
 #include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "train.h"
 #include "util.h"
 
 store_id suite_case(suite_ctx *c, const char *name, const char *params_json) {
@@ -45,17 +49,101 @@ void suite_curve(suite_ctx *c, store_id cs, const char *name, const char *series
     }
 }
 
-void suite_claim(suite_ctx *c, const char *claim, const char *measured, const char *verdict) {
+claim_verdict suite_claim_judged(suite_ctx *c, const char *id, const char *where, const claim_values *v, const char *measured) {
+    const claim_def *d = claims_find(id);
+    char why[600];
+    claim_verdict vd = claims_evaluate(d, v, why, sizeof why);
+    if (!d) fprintf(stderr, "[%s] internal error: claim '%s' is not in the registry\n", c->suite, id);
+    char statement[400];
+    snprintf(statement, sizeof statement, "%s%s%s%s", d ? d->statement : id, where ? " [" : "", where ? where : "", where ? "]" : "");
     if (c->nclaims < SUITE_MAX_CLAIMS) {
-        snprintf(c->claim[c->nclaims][0], 200, "%s", claim);
-        snprintf(c->claim[c->nclaims][1], 200, "%s", measured);
-        snprintf(c->claim[c->nclaims][2], 200, "%s", verdict);
-        c->nclaims++;
+        suite_claim_row *r = &c->claim[c->nclaims++];
+        snprintf(r->id, sizeof r->id, "%s", id);
+        snprintf(r->statement, sizeof r->statement, "%s", statement);
+        snprintf(r->measured, sizeof r->measured, "%s", measured ? measured : "");
+        snprintf(r->verdict, sizeof r->verdict, "%s", claim_verdict_name(vd));
+        snprintf(r->why, sizeof r->why, "%s", why);
     }
-    if (c->db && store_claim(c->db, c->run, c->suite, claim, measured, verdict) != 0) {
+    if (c->db && d) {
+        char *rule = claims_rule_json(d), *inputs = claims_inputs_json(d, v);
+        if (store_claim_judged(c->db, c->run, c->suite, id, statement, measured ? measured : "", claim_verdict_name(vd), rule, inputs,
+                               why) != 0) {
+            fprintf(stderr, "error: results store: %s\n", util_last_error());
+            c->store_errors++;
+        }
+        free(rule);
+        free(inputs);
+    }
+    return vd;
+}
+
+void suite_case_failed(suite_ctx *c, store_id cs, const char *name, const char *params, const char *fmt, ...) {
+    char reason[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    suite_progress_done(c);
+    fprintf(stderr, "[%s] case %s %s failed: %s\n", c->suite, name, params ? params : "", reason);
+    if (!c->db) return;
+    if (!cs) cs = suite_case(c, name, params);
+    char full[800];
+    snprintf(full, sizeof full, "%s %s: %s", name, params ? params : "", reason);
+    if (store_case_failed(c->db, c->run, cs, full) != 0) {
         fprintf(stderr, "error: results store: %s\n", util_last_error());
         c->store_errors++;
     }
+}
+
+void suite_timing_init(suite_timing *t) {
+    t->reps = 0;
+    t->busy = 0;
+    t->spread = 0;
+    t->nadd = 0;
+}
+
+void suite_timing_add(suite_timing *t, const suite_ctx *c, const double *v, int n) {
+    if (t->nadd == 0 || n < t->reps) t->reps = n;
+    double b = c->busy.ok ? c->busy.others : NAN;
+    t->busy = (isnan(b) || isnan(t->busy)) ? NAN : fmax(t->busy, b);
+    double sp = suite_rel_spread(v, n);
+    t->spread = (isnan(sp) || isnan(t->spread)) ? NAN : fmax(t->spread, sp);
+    t->nadd++;
+}
+
+void suite_timing_merge(suite_timing *dst, const suite_timing *src) {
+    if (!src->nadd) return;
+    if (!dst->nadd || src->reps < dst->reps) dst->reps = src->reps;
+    dst->busy = (isnan(dst->busy) || isnan(src->busy)) ? NAN : fmax(dst->busy, src->busy);
+    dst->spread = (isnan(dst->spread) || isnan(src->spread)) ? NAN : fmax(dst->spread, src->spread);
+    dst->nadd += src->nadd;
+}
+
+void suite_timing_values(const suite_timing *t, claim_values *v) {
+    claim_set(v, "reps", t->nadd ? t->reps : NAN);
+    claim_set(v, "busy", t->nadd ? t->busy : NAN);
+    claim_set(v, "spread", t->nadd ? t->spread : NAN);
+}
+
+double suite_rel_spread(const double *v, int n) {
+    if (n <= 0) return NAN;
+    double med = suite_median(v, n);
+    double *d = malloc((size_t)n * sizeof(double));
+    CHECK_ALLOC(d);
+    for (int i = 0; i < n; i++) d[i] = fabs(v[i] - med);
+    double mad = suite_median(d, n);
+    free(d);
+    return med != 0 ? 1.4826 * mad / fabs(med) : NAN;
+}
+
+void suite_mean_sd(const double *v, int n, double *mean, double *sd) {
+    if (n <= 0) { *mean = *sd = NAN; return; }
+    double s = 0;
+    for (int i = 0; i < n; i++) s += v[i];
+    double m = s / n, q = 0;
+    for (int i = 0; i < n; i++) q += (v[i] - m) * (v[i] - m);
+    *mean = m;
+    *sd = n > 1 ? sqrt(q / (n - 1)) : 0;
 }
 
 void suite_time_begin(suite_ctx *c) {
@@ -88,40 +176,130 @@ void suite_progress_done(suite_ctx *c) {
     g_progress_open = 0;
 }
 
-int suite_validate(suite_ctx *c, model *m, int B, int T) {
-    if (T > 192) T = 192;
-    if (B > 2) B = 2;
-    model_acts a, r;
-    if (model_acts_alloc(&a, m, B, T, 0) != 0 || model_acts_alloc(&r, m, B, T, 0) != 0) return -1;
-    int32_t *tok = malloc((size_t)B * T * 4), *pos = malloc((size_t)B * T * 4);
-    CHECK_ALLOC(tok); CHECK_ALLOC(pos);
+/* The reduced T: beyond the window (W + 37) when the timed T is, else T,
+ * capped at 192 + 37 for global attention (the ref kernel is T x T). */
+static int reduced_T(const model *m, int T) {
+    int W = 0;
+    for (int i = 0; i < m->cfg.depth; i++)
+        if (m->cfg.pattern[i] == 'L' && m->cfg.window > W) W = m->cfg.window;
+    int Tv = W > 0 && T > W ? W + 37 : T;
+    if (W == 0 && Tv > 229) Tv = 229;
+    return Tv < 3 ? 3 : Tv;
+}
+
+static void validation_batch(int32_t *tok, int32_t *pos, int32_t *tgt, int B, int T, int V) {
     rng_t rg;
     rng_seed(&rg, 1234);
-    for (int i = 0; i < B * T; i++) {
-        tok[i] = (int32_t)rng_below(&rg, (uint32_t)m->cfg.vocab);
-        pos[i] = (i % T) == T / 2 ? 0 : (i % T); /* a document reset mid-sequence */
+    for (int i = 0; i < B * T; i++) tok[i] = (int32_t)rng_below(&rg, (uint32_t)V);
+    for (int i = 0; i < B * T; i++) { /* a document reset mid-sequence */
+        int t = i % T;
+        pos[i] = t < T / 2 ? t : t - T / 2;
+        if (tgt) tgt[i] = t + 1 < T ? tok[i + 1] : -1;
     }
-    for (int i = 0; i < B * T; i++) if (i % T > T / 2) pos[i] = (i % T) - T / 2;
-    char rv[24], av[24];
-    memcpy(rv, m->rglru, sizeof rv);
-    memcpy(av, m->attn, sizeof av);
-    int rc = model_forward(m, &a, tok, pos, NULL);
+}
+
+typedef struct { char rglru[24], attn[24]; } variants;
+static variants use_ref(model *m) {
+    variants v;
+    memcpy(v.rglru, m->rglru, sizeof v.rglru);
+    memcpy(v.attn, m->attn, sizeof v.attn);
     snprintf(m->rglru, sizeof m->rglru, "ref");
     snprintf(m->attn, sizeof m->attn, "ref");
-    if (rc == 0) rc = model_forward(m, &r, tok, pos, NULL);
-    memcpy(m->rglru, rv, sizeof rv);
-    memcpy(m->attn, av, sizeof av);
-    double e = rc == 0 ? util_max_rel_err(a.logits, r.logits, (size_t)B * T * m->cfg.vocab) : INFINITY;
-    free(tok);
-    free(pos);
+    return v;
+}
+static void restore(model *m, const variants *v) {
+    memcpy(m->rglru, v->rglru, sizeof m->rglru);
+    memcpy(m->attn, v->attn, sizeof m->attn);
+}
+
+static int refuse(suite_ctx *c, const model *m, const char *what, double e, int B, int T) {
+    if (e <= 1e-4 || (strstr(what, "gradient") && e <= 1e-3) || (strstr(what, "decode") && e <= 1e-3)) return 0;
+    fprintf(stderr, "[%s] refusing to time %s: %s (rglru '%s', attention '%s') differ from the reference by %.3g at B=%d T=%d\n",
+            c->suite, m->cfg.name, what, m->rglru, m->attn, e, B, T);
+    return -1;
+}
+
+/* Prefill (and with grads, backward) with the chosen variants and with ref;
+ * worst relative differences of logits and gradients. */
+static int compare_paths(model *m, int B, int T, int train, double *e_logits, double *e_grads) {
+    model_acts a, r;
+    model_grads ga, gr;
+    *e_logits = *e_grads = INFINITY;
+    if (model_acts_alloc(&a, m, B, T, train) != 0) return -1;
+    if (model_acts_alloc(&r, m, B, T, train) != 0) { model_acts_free(&a); return -1; }
+    if (train) { model_grads_alloc(&ga, m, B, T); model_grads_alloc(&gr, m, B, T); }
+    int32_t *tok = malloc((size_t)B * T * 4), *pos = malloc((size_t)B * T * 4), *tgt = malloc((size_t)B * T * 4);
+    CHECK_ALLOC(tok); CHECK_ALLOC(pos); CHECK_ALLOC(tgt);
+    validation_batch(tok, pos, tgt, B, T, m->cfg.vocab);
+    float la, lr;
+    int rc = model_forward(m, &a, tok, pos, NULL);
+    if (!rc && train) { model_zero_grad(&ga, m); rc = model_loss_backward(m, &a, &ga, tok, pos, tgt, &la); }
+    variants keep = use_ref(m);
+    if (!rc) rc = model_forward(m, &r, tok, pos, NULL);
+    if (!rc && train) { model_zero_grad(&gr, m); rc = model_loss_backward(m, &r, &gr, tok, pos, tgt, &lr); }
+    restore(m, &keep);
+    if (!rc) {
+        *e_logits = util_max_rel_err(a.logits, r.logits, (size_t)B * T * m->cfg.vocab);
+        *e_grads = train ? util_max_rel_err(ga.grads, gr.grads, m->nparams) : 0;
+    }
+    free(tok); free(pos); free(tgt);
+    if (train) { model_grads_free(&ga); model_grads_free(&gr); }
     model_acts_free(&a);
     model_acts_free(&r);
-    if (!(e <= 1e-4)) {
-        fprintf(stderr, "[%s] refusing to time %s: rglru '%s' / attention '%s' differ from ref by %.3g on T=%d\n", c->suite,
-                m->cfg.name, rv, av, e, T);
-        return -1;
-    }
+    return rc;
+}
+
+static int validate(suite_ctx *c, model *m, int B, int T, int train) {
+    int Tv = reduced_T(m, T), Bv = B > 2 ? 2 : B < 1 ? 1 : B;
+    double el, eg;
+    if (compare_paths(m, Bv, Tv, train, &el, &eg) != 0)
+        fprintf(stderr, "[%s] validation of %s failed: %s\n", c->suite, m->cfg.name, util_last_error());
+    if (refuse(c, m, "prefill logits", el, Bv, Tv)) return -1;
+    if (train && refuse(c, m, "training gradients", eg, Bv, Tv)) return -1;
     return 0;
+}
+
+int suite_validate(suite_ctx *c, model *m, int B, int T) { return validate(c, m, B, T, 0); }
+int suite_validate_train(suite_ctx *c, model *m, int B, int T) { return validate(c, m, B, T, 1); }
+
+int suite_validate_decode(suite_ctx *c, model *m, int B, int len) {
+    const int K = 3; /* decode steps compared */
+    int Bv = B > 2 ? 2 : B < 1 ? 1 : B, T = len + K, V = m->cfg.vocab;
+    model_acts a, p;
+    decode_state st;
+    if (model_acts_alloc(&a, m, Bv, T, 0) != 0) return -1;
+    if (len > 0 && model_acts_alloc(&p, m, Bv, len, 0) != 0) { model_acts_free(&a); return -1; }
+    if (decode_state_alloc(&st, m, Bv, T + 1) != 0) { model_acts_free(&a); if (len > 0) model_acts_free(&p); return -1; }
+    int32_t *tok = malloc((size_t)Bv * T * 4), *pos = malloc((size_t)Bv * T * 4), *ptok = malloc((size_t)Bv * (len + 1) * 4);
+    int32_t *ppos = malloc((size_t)Bv * (len + 1) * 4), *step = malloc((size_t)Bv * 4);
+    float *lg = malloc((size_t)Bv * V * sizeof(float));
+    CHECK_ALLOC(tok); CHECK_ALLOC(pos); CHECK_ALLOC(ptok); CHECK_ALLOC(ppos); CHECK_ALLOC(step); CHECK_ALLOC(lg);
+    rng_t rg;
+    rng_seed(&rg, 4321);
+    for (int i = 0; i < Bv * T; i++) { tok[i] = (int32_t)rng_below(&rg, (uint32_t)V); pos[i] = i % T; }
+    for (int b = 0; b < Bv; b++)
+        for (int t = 0; t < len; t++) { ptok[b * len + t] = tok[b * T + t]; ppos[b * len + t] = t; }
+    double e = INFINITY;
+    int rc = model_forward(m, &a, tok, pos, NULL); /* prefill logits: the oracle */
+    decode_state_reset(&st, m, -1);
+    if (!rc && len > 0) rc = model_forward(m, &p, ptok, ppos, &st);
+    if (!rc) {
+        e = 0;
+        for (int k = 0; k < K && !rc; k++) {
+            for (int b = 0; b < Bv; b++) step[b] = tok[b * T + len + k];
+            rc = model_decode_step(m, &st, step, NULL, lg);
+            for (int b = 0; b < Bv && !rc; b++) {
+                double eb = util_max_rel_err(lg + (size_t)b * V, a.logits + ((size_t)b * T + len + k) * V, (size_t)V);
+                if (eb > e || isnan(eb)) e = eb;
+            }
+        }
+    }
+    if (rc) { fprintf(stderr, "[%s] decode validation of %s failed: %s\n", c->suite, m->cfg.name, util_last_error()); e = INFINITY; }
+    free(tok); free(pos); free(ptok); free(ppos); free(step); free(lg);
+    decode_state_free(&st);
+    if (len > 0) model_acts_free(&p);
+    model_acts_free(&a);
+    return refuse(c, m, "decode steps vs prefill", e, Bv, len);
 }
 
 const char *family_title(model_family f) {
@@ -131,6 +309,17 @@ const char *family_title(model_family f) {
     case FAMILY_GRIFFIN: return "Griffin";
     }
     return "?";
+}
+
+void suite_family_order(const suite_ctx *c, uint64_t salt, int order[3]) {
+    rng_t r;
+    rng_seed(&r, c->seed * 1000003ULL + salt + 99);
+    for (int i = 0; i < 3; i++) order[i] = i;
+    for (int i = 2; i > 0; i--) {
+        int j = (int)rng_below(&r, (uint32_t)(i + 1)), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
 }
 
 void suite_model_config(model_config *cfg, model_family f, int D, int depth, int W) {
@@ -162,4 +351,26 @@ double suite_median(const double *v, int n) {
     double m = n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
     free(t);
     return m;
+}
+
+void suite_parallel_jobs(suite_ctx *c, int n, suite_job_fn fn, void *arg) {
+#ifdef _OPENMP
+    int nt = c->threads < n ? c->threads : n;
+    if (nt >= 2) {
+        /* nested regions inside a job run on that job's thread alone */
+        omp_set_max_active_levels(1);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+        for (int i = 0; i < n; i++) fn(c, i, arg);
+        return;
+    }
+#endif
+    for (int i = 0; i < n; i++) fn(c, i, arg);
+}
+
+int suite_job_may_print(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num() == 0;
+#else
+    return 1;
+#endif
 }

@@ -13,12 +13,18 @@
 #include <stdint.h>
 
 #include "busy.h"
+#include "claims.h"
 #include "model.h"
 #include "store.h"
 
 typedef enum { SCALE_SMOKE = 0, SCALE_CPU = 1, SCALE_PAPER = 2 } suite_scale;
 
 #define SUITE_MAX_CLAIMS 32
+
+/* One judged claim, as the summary table prints it. */
+typedef struct {
+    char id[48], statement[400], measured[240], verdict[16], why[600];
+} suite_claim_row;
 
 typedef struct {
     const char *suite;        /* "throughput", ... */
@@ -35,7 +41,7 @@ typedef struct {
     store_id run;
     volatile sig_atomic_t *stop;
     int nclaims;
-    char claim[SUITE_MAX_CLAIMS][3][200]; /* claim, measured, verdict */
+    suite_claim_row claim[SUITE_MAX_CLAIMS]; /* judged in this run, for the summary */
     /* interference: the timed region bracketed by suite_time_begin/end */
     busy_mark busy_mark;
     busy_result busy;        /* of the last finished timed region */
@@ -57,7 +63,37 @@ void suite_samples(suite_ctx *c, store_id cs, const char *metric, const char *un
  * test on the counts, not as a bare fraction. */
 void suite_accuracy(suite_ctx *c, store_id cs, const char *metric, long correct, long total);
 void suite_curve(suite_ctx *c, store_id cs, const char *name, const char *series, const double *x, const double *y, int n);
-void suite_claim(suite_ctx *c, const char *claim, const char *measured, const char *verdict);
+/* Judge claim `id` of the registry (suites/claims_registry.c) on `v`
+ * through the evaluator and store the verdict with the rule it was judged
+ * by, the inputs and why. `where` (may be NULL) qualifies the statement,
+ * e.g. "d=128"; `measured` is the human summary. Returns the verdict. An id
+ * not in the registry is a programming error: printed, inconclusive. */
+claim_verdict suite_claim_judged(suite_ctx *c, const char *id, const char *where, const claim_values *v, const char *measured);
+
+/* A case that failed: prints "[suite] NAME PARAMS: reason" (the case named)
+ * and stores it as failed (never as a number). cs may be 0. */
+void suite_case_failed(suite_ctx *c, store_id cs, const char *name, const char *params, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* Timing behind a claim: fewest repetitions, worst interference, worst
+ * robust relative spread (1.4826 MAD / median) over the inputs added. */
+typedef struct {
+    int reps;
+    double busy, spread;
+    int nadd;
+} suite_timing;
+void suite_timing_init(suite_timing *t);
+/* Add one timed input: its repetitions v[n] and c->busy (the interference
+ * of the last timed region; unknown when too short to tell: NaN). */
+void suite_timing_add(suite_timing *t, const suite_ctx *c, const double *v, int n);
+/* dst covers src too. */
+void suite_timing_merge(suite_timing *dst, const suite_timing *src);
+/* Set the claim inputs reps, busy, spread. */
+void suite_timing_values(const suite_timing *t, claim_values *v);
+double suite_rel_spread(const double *v, int n); /* 1.4826 MAD / |median| */
+/* Mean and sample standard deviation (0 for n = 1; NaN for n = 0), NaN
+ * entries included (they make the result NaN). */
+void suite_mean_sd(const double *v, int n, double *mean, double *sd);
 
 /* Bracket every timed region (the repetitions of one case) with these:
  * suite_time_end() stores in c->busy how much of the machine other
@@ -70,15 +106,42 @@ void suite_time_end(suite_ctx *c);
 void suite_progress(suite_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void suite_progress_done(suite_ctx *c);
 
-/* Validate before timing: prefill logits with the model's chosen RG-LRU
- * and attention variants against the "ref" variants on a (B, T) batch of
- * the shapes about to be timed (T capped for cost). 0 ok, -1 refused. */
+/* Validate before timing, at a reduced size that keeps every code path of
+ * the shapes about to be timed: B capped at 2, T reduced but kept beyond the
+ * local-attention window when the timed T is (W + 37: the ring wraps, the
+ * chunked scan gets a ragged tail) and with a document reset mid-sequence.
+ *  suite_validate:        prefill logits, chosen RG-LRU / attention
+ *                         variants against the "ref" variants;
+ *  suite_validate_train:  the same, plus every parameter gradient of the
+ *                         backward pass a training step times;
+ *  suite_validate_decode: decode steps after a cache of `len` tokens (each
+ *                         length used) against prefill logits at the same
+ *                         positions (the decode == prefill oracle).
+ * GEMM variants are checked by their own tests (tests/test_gemm.c).
+ * 0 ok, -1 refused (the reason printed, naming the model and shape). */
 int suite_validate(suite_ctx *c, model *m, int B, int T);
+int suite_validate_train(suite_ctx *c, model *m, int B, int T);
+int suite_validate_decode(suite_ctx *c, model *m, int B, int len);
 
 const char *family_title(model_family f); /* "MQA", "Hawk", "Griffin" */
+/* The three families in a random order drawn from the run's seed and
+ * `salt` (each group of cases gets its own order), so that a transient
+ * burst of interference does not always hit the same family. */
+void suite_family_order(const suite_ctx *c, uint64_t salt, int order[3]);
 /* A model of width D for a family at this scale: depth, heads (head dim
  * 64 below D=512, else 128), lru_width ~ 4D/3, window W. */
 void suite_model_config(model_config *cfg, model_family f, int D, int depth, int W);
 double suite_median(const double *v, int n);
+
+/* Run fn(c, i, arg) for i in [0, n): with 2 or more threads, as many jobs at
+ * once as threads, each on one thread (small models train about twice as
+ * fast per core this way as with both cores on one model); otherwise one
+ * after the other. Jobs must not touch the database (record afterwards in
+ * the calling thread) and must poll c->stop. Progress lines come from the
+ * first worker only. */
+typedef void (*suite_job_fn)(suite_ctx *c, int i, void *arg);
+void suite_parallel_jobs(suite_ctx *c, int n, suite_job_fn fn, void *arg);
+/* 1 in the worker that may print progress (or outside any job). */
+int suite_job_may_print(void);
 
 #endif

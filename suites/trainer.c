@@ -28,6 +28,20 @@ int source_init_text(batch_source *s, const char *dir, const char *split, uint64
     return 0;
 }
 
+int source_init_text_filtered(batch_source *s, const char *dir, const char *split, const char *const *names, int n, int keep,
+                              uint64_t seed) {
+    memset(s, 0, sizeof *s);
+    s->is_text = 1;
+    s->task = TASK_UNKNOWN;
+    s->seed = seed;
+    if (corpus_load(&s->corpus, dir, split) != 0) return -1;
+    if ((n > 0 && corpus_filter(&s->corpus, names, n, keep) < 0) || data_loader_init(&s->loader, &s->corpus, seed) != 0) {
+        corpus_free(&s->corpus);
+        return -1;
+    }
+    return 0;
+}
+
 int source_init_task(batch_source *s, task_kind k, const task_params *p, uint64_t seed) {
     memset(s, 0, sizeof *s);
     s->task = k;

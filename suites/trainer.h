@@ -34,6 +34,11 @@ typedef struct {
 
 /* 0 or -1 (util_last_error). */
 int source_init_text(batch_source *s, const char *corpus_dir, const char *split, uint64_t seed);
+/* The same over the documents of `split` kept (keep = 1) or dropped
+ * (keep = 0) by name (corpus_filter), e.g. every document but two held-out
+ * books. */
+int source_init_text_filtered(batch_source *s, const char *corpus_dir, const char *split, const char *const *names, int n, int keep,
+                              uint64_t seed);
 int source_init_task(batch_source *s, task_kind k, const task_params *p, uint64_t seed);
 void source_free(batch_source *s);
 void source_next(batch_source *s, int B, int T, int32_t *tok, int32_t *tgt, int32_t *pos);
