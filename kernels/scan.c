@@ -267,6 +267,20 @@ static void scan_seq_forward(float *h, float *h_last, const float *a, const floa
     }
 }
 
+#if defined(GRIFFIN_TEST_SLOW_SCAN) && GRIFFIN_TEST_SLOW_SCAN > 1
+/* Test only (tests/test_nightly_e2e.sh builds with -DGRIFFIN_TEST_SLOW_SCAN=N):
+ * the seq forward scan does its whole work N times, a genuine slowdown of
+ * one kernel with the same result, so the regression gate's end-to-end test
+ * has a real regression to catch. Never defined in a normal build. */
+static void scan_seq_forward_slow(float *h, float *h_last, const float *a, const float *u, const float *h0, int B, int T,
+                                  int C) {
+    for (int r = 0; r < GRIFFIN_TEST_SLOW_SCAN; r++) scan_seq_forward(h, h_last, a, u, h0, B, T, C);
+}
+#define SCAN_SEQ_FORWARD scan_seq_forward_slow
+#else
+#define SCAN_SEQ_FORWARD scan_seq_forward
+#endif
+
 static void scan_seq_backward(float *du, float *da, const float *dh, const float *a,
                               const float *h, const float *h0, int B, int T, int C) {
     if (B <= 0 || T <= 0 || C <= 0) return;
@@ -650,7 +664,7 @@ static void scan_assoc_backward(float *du, float *da, const float *dh, const flo
 
 const scan_variant scan_variants[] = {
     {"ref", scan_ref_forward, scan_ref_backward, "scalar, sequential in time (oracle)"},
-    {"seq", scan_seq_forward, scan_seq_backward,
+    {"seq", SCAN_SEQ_FORWARD, scan_seq_backward,
      "sequential in time, SIMD across channels, (batch, channel tile) across threads"},
     {"chunked", scan_chunked_forward, scan_chunked_backward,
      "parallel in time: chunk-local scans, carry fold, fix-up (keeps a small workspace)"},

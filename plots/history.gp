@@ -1,26 +1,45 @@
-# history.gp — the nightly check's view: each metric's median over the last 30 ok runs on
-# the machine of the newest run with results, relative to the oldest run in the window
-# (100 = unchanged), with MAD error bars. x labels: commit@MM-DD. `griffin plot history
-# --metric real_time` keeps one metric. At most 12 series (the first cases by name).
+# history.gp — the nightly check's view, one small panel per metric group (a case name and a
+# metric; its series are the case's parameters, in words). y: each run's median as % of the
+# series' newest accepted baseline (100 = that baseline); shaded band: the range a clean run
+# falls in (95% prediction from the accepted runs before it, as `griffin check` judged it);
+# red crosses: runs flagged regressed; grey rings: runs measured on a busy machine (not
+# judged); dashed lines: change points (E-Divisive over the run medians).
+# `griffin plot history` computes all of that (results/check.c) and passes it as `data`
+# (the series) and `data`.gp (panels, titles, change points); `--metric real_time` keeps one metric.
 fig = 'history'
 load (exists("dir") ? dir : 'plots').'/common.gp'
-R = (run ne '') ? run : val("select coalesce(max(r.id),'') from run r where r.status='ok' and exists (select 1 from result x where x.run_id=r.id)")
-MF = (metric eq '') ? '' : sprintf(" and metric='%s'", metric)
-NS = (R eq '') ? 0 : num(sprintf("select min(12, count(*)) from (select distinct case_id, metric from result where run_id=%s%s)", R, MF))
-set title 'History: median of each metric relative to the oldest run shown (nightly regression check)'
-set xlabel 'run (commit@date)'
-set ylabel 'median, % of the first run (lower/higher better per metric)'
-if (NS == 0) {
-    eval(nodata('no data yet — run: scripts/nightly.sh (or griffin run SUITE)'))
+if (!exists("data")) { data = '' }
+NP = 0
+if (data ne '') { load data.'.gp' }
+if (NP == 0) {
+    eval(nodata('no data yet — run: scripts/nightly.sh (or griffin run SUITE), then griffin check'))
 } else {
-    eval(set_footnote(R))
-    set key outside right top vertical
-    set xtics rotate by -45 font ',8'
-    set bmargin 9
-    W = sprintf("w as (select r.id, r.started, b.git_commit from run r join machine m on m.id=r.machine_id join build b on b.id=r.build_id where r.status='ok' and r.suite=(select suite from run where id=%s) and m.fingerprint=(select m2.fingerprint from run r2 join machine m2 on m2.id=r2.machine_id where r2.id=%s) order by r.id desc limit 30)", R, R)
-    K(i) = sprintf("k as (select case_id, metric from result where run_id=%s%s group by case_id, metric order by case_id, metric limit 1 offset %d)", R, MF, i - 1)
-    D = "d as (select w.id, substr(w.git_commit,1,7) || '@' || substr(w.started,6,5) as lab, res.median, res.mad from result res join w on w.id=res.run_id join k on k.case_id=res.case_id and k.metric=res.metric)"
-    Q(i) = sprintf("with %s, %s, %s select (select count(*) from w w2 where w2.id <= d.id), 100.0*d.median/(select median from d order by id limit 1), 100.0*coalesce(d.mad,0)/(select median from d order by id limit 1), d.lab from d order by d.id", W, K(i), D)
-    T(i) = sprintf("with %s select c.name || ' ' || c.params || ' ' || k.metric || ' (' || (select unit from result where run_id=%s and case_id=k.case_id and metric=k.metric) || ')' from k join bench_case c on c.id=k.case_id", K(i), R)
-    plot for [i=1:NS] sql(Q(i)) using 1:2:3:xtic(4) with yerrorlines pt 7 ps 0.7 title val(T(i))
+    COLS = (NP <= 1) ? 1 : (NP <= 4 ? 2 : 3)
+    ROWS = int((NP + COLS - 1) / COLS)
+    if (fmt eq 'png') { set terminal pngcairo size 520*COLS, 120 + 300*ROWS noenhanced font 'sans,9'; set output out.'.png' }
+    if (fmt eq 'svg') { set terminal svg size 520*COLS, 120 + 300*ROWS dynamic noenhanced font 'sans,9' background rgb 'white'; set output out.'.svg' }
+    if (fmt eq 'dumb') { set terminal dumb size 70*COLS, 8 + 22*ROWS; set output out.'.txt' }
+    set style fill transparent solid 0.18 noborder
+    set key top left horizontal font ',8' samplen 1.5 maxrows 3 opaque
+    set xrange [XMIN - 0.5 : XMAX + 0.5]
+    set xtics font ',8'
+    set ytics font ',8'
+    set format y '%g%%'
+    set bmargin 3
+    set tmargin 3
+    more = (MORE > 0) ? sprintf(' (+%d more groups: griffin plot history --metric M)', MORE) : ''
+    set multiplot layout ROWS, COLS title sprintf('Nightly history: suite %s on machine %s, last %d runs (x: run id). Run medians as %% of the accepted baseline; band: where a clean run falls%s', SUITE, MACHINE, NRUNS, more) font ',10'
+    do for [p = 1:NP] {
+        set title PT[p] font ',9'
+        unset arrow
+        do for [k = 1:NCP] {
+            if (CPP[k] == p) { set arrow from CPX[k] - 0.5, graph 0 to CPX[k] - 0.5, graph 1 nohead dt 2 lw 1.5 lc rgb 'black' }
+        }
+        if (p == NP) { eval(set_footnote(sprintf('%d', XMAX))) } else { unset label 99 }
+        plot for [s = P0[p]:P1[p]] data index s using 1:3:4 with filledcurves lc (s - P0[p] + 1) notitle, \
+             for [s = P0[p]:P1[p]] data index s using 1:2 with linespoints lc (s - P0[p] + 1) pt 7 ps 0.5 title ST[s + 1], \
+             for [s = P0[p]:P1[p]] data index s using 1:5 with points pt 2 ps 1.6 lw 2 lc rgb 'red' title (s == P0[p] ? 'flagged' : ''), \
+             for [s = P0[p]:P1[p]] data index s using 1:6 with points pt 6 ps 1.6 lc rgb 'gray40' title (s == P0[p] ? 'busy' : '')
+    }
+    unset multiplot
 }

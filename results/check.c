@@ -333,7 +333,7 @@ static void copy_identity(check_finding *f, const store_metric *m) {
 }
 
 /* b's samples are an exact function of a's: b_i = c / a_i or b_i = c a_i for
- * every repetition (to 1e-6), e.g. Google Benchmark's rates from real_time. */
+ * every repetition (to 1e-4), e.g. Google Benchmark's rates from real_time. */
 static int derived_from(const store_metric *b, const store_metric *a) {
     if (a->ns < 3 || a->ns != b->ns) return 0;
     double pmin = INFINITY, pmax = -INFINITY, rmin = INFINITY, rmax = -INFINITY;
@@ -347,7 +347,9 @@ static int derived_from(const store_metric *b, const store_metric *a) {
     double amin = INFINITY, amax = -INFINITY;
     for (int i = 0; i < a->ns; i++) { amin = fmin(amin, a->samples[i]); amax = fmax(amax, a->samples[i]); }
     if (amax <= amin * (1 + 1e-9)) return 0;
-    return pmax <= pmin * (1 + 1e-6) || rmax <= rmin * (1 + 1e-6);
+    /* 1e-4: Google Benchmark prints its rates with limited digits; repetitions
+     * of a real measurement differ by far more */
+    return pmax <= pmin * (1 + 1e-4) || rmax <= rmin * (1 + 1e-4);
 }
 
 /* Rank for choosing the primary of a group of identical measurements. */
@@ -771,7 +773,7 @@ int check_history_load(store *s, store_id newest, int nruns, const char *metric_
             if (row && !ineligible(row, o)) elig[ne++] = obs_of(row);
         }
         int cps[16];
-        int nc = stats_edivisive(lv, nl, 3, 0.01, 199, 20240229ULL, cps, 16);
+        int nc = stats_edivisive(lv, nl, 3, 0.05, 199, 20240229ULL, cps, 16);
         for (int k = 0; k < nc; k++) {
             int b0 = k > 0 ? cps[k - 1] : 0, b1 = cps[k], b2 = k + 1 < nc ? cps[k + 1] : nl;
             double before = stats_mean(lv + b0, b1 - b0), after = stats_mean(lv + b1, b2 - b1);

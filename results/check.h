@@ -74,7 +74,7 @@ typedef struct {
 /* The defaults: alpha 0.01, min_effect 0.05, busy_max BUSY_JUDGE_MAX, drift
  * CHECK_DEFAULT_DRIFT, det_rtol 0.02, level 0.95, min_reps 5, min_runs 3,
  * window 10, lookback 200. */
-#define CHECK_DEFAULT_DRIFT 0.05
+#define CHECK_DEFAULT_DRIFT 0.10
 void check_opts_default(check_opts *o);
 /* The options as JSON (stored with each check as its rule); caller frees. */
 char *check_opts_json(const check_opts *o);
@@ -193,7 +193,7 @@ typedef struct {
  * (included), one series per (case, metric) that run has (metric_filter:
  * only that metric name; NULL all), with the band every run was judged
  * against and E-Divisive change points over the eligible run medians
- * (log scale, min segment 3, permutation p <= 0.01 with 199 seeded shuffles). */
+ * (log scale, min segment 3, permutation p <= 0.05 with 199 seeded shuffles: a view that points at where to look, not a gate). */
 int check_history_load(store *s, store_id newest, int nruns, const char *metric_filter, const check_opts *o,
                        check_history *h);
 void check_history_free(check_history *h);

@@ -1,18 +1,18 @@
 /* cmd_results.c — the `griffin` subcommands over the results store:
  *
  *   griffin results list|show RUN|export RUN --csv|--json|--curves|id [RUN]
- *   griffin import-gbench FILE.json          Google Benchmark JSON -> a run
- *   griffin check [--baseline NAME|last:K] [--run RUN|--since RUN]
+ *   griffin import-gbench FILE.json          Google Benchmark JSON -> a run (with its interference)
+ *   griffin check [--baseline last:K|NAME] [--run RUN|--since RUN]
  *   griffin compare RUN_A RUN_B
- *   griffin baseline set NAME RUN | get NAME
+ *   griffin baseline set NAME RUN | get NAME | list | accept RUN [--metric M] [--case C]
+ *   griffin history [--suite S] [--metric M]
  *   griffin plot FIGURE|all [--run RUN] [--out plots/out] [--term png,svg|dumb]
  *
  * Every command takes --db PATH (else $GRIFFIN_DB, else results/griffin.sqlite)
- * and --help. Exit codes: 0 ok, 1 failure (check: a regression), 2 usage or
- * setup error. Regression rule (experiments.md §6): direction-adjusted median
- * ratio beyond max(5%, 3 x 1.4826 x MAD/median of the baseline) AND a
- * two-sided Mann-Whitney p < 0.01; deterministic metrics use an absolute
- * tolerance instead.
+ * and --help. Exit codes: 0 ok, 1 failure (check: something regressed), 2
+ * usage or setup error (check: also "nothing could be judged"). The judging
+ * itself (which values are compared, the statistics, the verdicts) is the
+ * library results/check.c; this file parses flags and prints.
  */
 #include <errno.h>
 #include <math.h>
@@ -740,6 +740,8 @@ static void split_run_name(const char *run_name, int threads, char *name, size_t
  * per-item costs are lower-is-better, everything else (rates, fractions of
  * the roofline, accuracies) higher-is-better. */
 static int metric_flags(const char *k) {
+    /* rates first: "bytes_per_second" would otherwise match "s_per_" */
+    if (strstr(k, "per_second") || strstr(k, "/s")) return STORE_HIGHER;
     static const char *const lower[] = {"time", "latency", "ns_per", "us_per", "ms_per", "s_per_", "_ns", "_us",
                                         "_ms", "seconds", "bytes_used", "memory", NULL};
     for (int i = 0; lower[i]; i++) if (strstr(k, lower[i])) return STORE_LOWER;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "busy.h"
 #include "commands.h"
 #include "flags.h"
 #include "matmul.h"
@@ -130,6 +131,15 @@ int cmd_run(int argc, char **argv) {
     }
     util_set_threads(threads);
     blas_set_threads(util_threads());
+    if (!no_db) {
+        /* a timing taken now would be stored as measured under interference
+         * and not judged by the regression check: say so before starting */
+        busy_result b = busy_sample(1.0);
+        if (b.ok && b.others > BUSY_JUDGE_MAX)
+            fprintf(stderr, "warning: the machine is already busy: other processes take %.0f%% of the CPU (limit %.0f%%); "
+                            "timings taken now are recorded with that and the regression check will not judge them\n",
+                    100 * b.others, 100 * BUSY_JUDGE_MAX);
+    }
     store *st = NULL;
     if (!no_db && store_open(&st, db) != 0) {
         fprintf(stderr, "error: %s\n", util_last_error());

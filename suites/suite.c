@@ -35,10 +35,11 @@ void suite_samples(suite_ctx *c, store_id cs, const char *metric, const char *un
 }
 
 void suite_accuracy(suite_ctx *c, store_id cs, const char *metric, long correct, long total) {
-    /* provisional representation (the regression-gate work replaces it with
-     * one that keeps the counts): the fraction as one deterministic sample */
-    double v = total > 0 ? (double)correct / (double)total : NAN;
-    suite_samples(c, cs, metric, "fraction", STORE_HIGHER | STORE_DETERMINISTIC, &v, 1);
+    /* kept as counts (result.successes / trials) and as the fraction, so the
+     * check can judge it with a two-proportion test on the counted items */
+    if (!c->db || !cs) return;
+    if (store_result_count(c->db, c->run, cs, metric, STORE_HIGHER, correct, total) != 0)
+        fprintf(stderr, "warning: results store: %s\n", util_last_error());
 }
 
 void suite_curve(suite_ctx *c, store_id cs, const char *name, const char *series, const double *x, const double *y, int n) {
