@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # fuzz.sh [SECONDS] — build the libFuzzer target for the safetensors /
-# checkpoint parser with clang (ASan + UBSan) and run it (default 60 s),
-# seeded with the committed golden checkpoints. Exit non-zero on a crash.
+# checkpoint parser (tests/fuzz_safetensors.c) with clang (ASan + UBSan) and
+# run it for SECONDS (default 60). The seed corpus is kept in
+# tests/fuzz_corpus/ (committed); new inputs libFuzzer finds go to
+# build-fuzz/corpus (not committed: copy a useful one into tests/fuzz_corpus).
+# Exit 0 when the budget ran out without a finding; non-zero on a crash, a
+# leak, a sanitizer report or a timeout (the reproducer is build-fuzz/crash-*);
+# 2 when clang is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-60}
-command -v clang >/dev/null || { echo "fuzz: clang not found (apt-get install clang)" >&2; exit 2; }
+command -v clang >/dev/null || { echo "fuzz: clang not found (apt-get install clang; scripts/deps.sh installs it)" >&2; exit 2; }
 OUT=build-fuzz
 mkdir -p "$OUT/corpus"
 SRC="tests/fuzz_safetensors.c models/safetensors.c models/checkpoint.c models/config.c models/model.c
@@ -13,7 +18,12 @@ SRC="tests/fuzz_safetensors.c models/safetensors.c models/checkpoint.c models/co
 # shellcheck disable=SC2086
 clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -Wno-unknown-pragmas -Ikernels -Imodels $(ls $SRC 2>/dev/null) -lm -o "$OUT/fuzz_safetensors"
-cp -n tests/golden/*.safetensors "$OUT/corpus/" 2>/dev/null || true
-printf '\x10\x00\x00\x00\x00\x00\x00\x00{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}    ' > "$OUT/corpus/min.st"
+echo "fuzz: $SECS s on the safetensors parser, seeds tests/fuzz_corpus ($(ls tests/fuzz_corpus | wc -l) files)"
+set +e
 "$OUT/fuzz_safetensors" -max_total_time="$SECS" -max_len=200000 -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 "$OUT/corpus" 2>&1 | tail -15
+    -artifact_prefix="$OUT/" -print_final_stats=1 "$OUT/corpus" tests/fuzz_corpus >"$OUT/fuzz.log" 2>&1
+rc=$?
+set -e
+tail -12 "$OUT/fuzz.log"
+if [[ $rc -ne 0 ]]; then echo "fuzz: FAILED (exit $rc); reproducer: $(ls "$OUT"/crash-* "$OUT"/leak-* "$OUT"/timeout-* "$OUT"/oom-* 2>/dev/null | head -1)" >&2; fi
+exit $rc
