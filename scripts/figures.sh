@@ -20,5 +20,5 @@ $G info >&2
 rc=0
 $G run all --preset cpu "$@" || rc=$?
 $G plot all || true
-echo "figures: PNG and SVG in plots/out/; data in ${GRIFFIN_DB:-results/griffin.sqlite} (griffin results list)" >&2
+echo "figures: PNG and SVG in plots/out/; data in ${GRIFFIN_DB:-results/griffin.sqlite} (griffin results list); the rules behind each verdict: griffin claims" >&2
 exit $rc

@@ -246,7 +246,7 @@ static void explain_fail(char *out, size_t len, const char *what, const char *ru
         char part[512];
         snprintf(part, sizeof part, "%.*s", (int)(en[i] - st[i]), rule + st[i]);
         if (claims_rule_eval(part, v, NULL, 0) == 0) {
-            bput(out, len, "%s fails at", what);
+            bput(out, len, "%s fails at: ", what);
             render(out, len, part, strlen(part), v);
             return;
         }

@@ -27,10 +27,10 @@ typedef struct {
 } suite_def;
 
 static const suite_def k_suites[] = {
-    {"throughput", suite_throughput, "fig3_train_step fig1b_decode_throughput", "training step time vs T (Fig. 3); decode throughput (Fig. 1b)", {0.5, 4, 600}},
-    {"latency", suite_latency, "fig4_latency fig4b_decode_model", "decode latency with empty/long prompt (Fig. 4); decode-step memory model (§5.1)", {0.3, 5, 300}},
-    {"longctx", suite_longctx, "fig5_longctx", "loss by position beyond the training length (Fig. 5)", {0.5, 14, 6000}},
-    {"copyret", suite_copyret, "fig6_copyret", "selective copying, induction heads, phonebook and MQAR (Fig. 6)", {0.7, 22, 600}},
+    {"throughput", suite_throughput, "fig3_train_step fig1b_decode_throughput", "training step time vs T (Fig. 3); decode throughput (Fig. 1b)", {0.5, 5, 600}},
+    {"latency", suite_latency, "fig4_latency fig4b_decode_model", "decode latency with empty/long prompt (Fig. 4); decode-step memory model (§5.1)", {0.3, 4, 300}},
+    {"longctx", suite_longctx, "fig5_longctx", "loss by position beyond the training length (Fig. 5)", {0.5, 18, 6000}},
+    {"copyret", suite_copyret, "fig6_copyret", "selective copying, induction heads, phonebook and MQAR (Fig. 6)", {0.7, 20, 600}},
     {NULL, NULL, NULL, NULL, {0, 0, 0}},
 };
 
