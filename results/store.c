@@ -834,7 +834,7 @@ int store_claim_judged(store *s, store_id run, const char *suite, const char *cl
     if (s->version < 3) return store_claim(s, run, suite, statement, measured, verdict);
     return tx_exec(s, NULL,
         "INSERT INTO claim(run_id, suite, claim, measured, verdict, created, claim_id, rule, inputs, why)"
-        " VALUES(?,?,?,?,?," NOW_SQL ",?,?,?,?)", "Ittttttt",
+        " VALUES(?,?,?,?,?," NOW_SQL ",?,?,?,?)", "Itttttttt",
         run, suite ? suite : "", statement ? statement : "", measured ? measured : "", verdict, claim_id, rule_json,
         inputs_json, why);
 }

@@ -134,7 +134,7 @@ int cmd_run(int argc, char **argv) {
     if (!no_db) {
         /* a timing taken now would be stored as measured under interference
          * and not judged by the regression check: say so before starting */
-        busy_result b = busy_sample(1.0);
+        busy_result b = busy_sample(0.5);
         if (b.ok && b.others > BUSY_JUDGE_MAX)
             fprintf(stderr, "warning: the machine is already busy: other processes take %.0f%% of the CPU (limit %.0f%%); "
                             "timings taken now are recorded with that and the regression check will not judge them\n",

@@ -37,7 +37,7 @@ for round in 1 2; do
     for p in "${pids[@]}"; do wait "$p" || bad=$((bad + 1)); done
     ok $bad "round $round: all 8 concurrent writers exit 0 ($bad failed)"
 done
-errs=$(cat "$D"/e.* | grep -Eic "locked|busy" || true)
+errs=$(cat "$D"/e.* | grep -Eic "database is locked|busy timeout|SQLITE_BUSY" || true)
 ok $errs "no 'database is locked' / busy message reached a user ($errs lines)"
 [[ $(sqlite3 "$DB" "PRAGMA integrity_check") == ok ]]; ok $? "integrity_check ok"
 q() { sqlite3 "$DB" "$1"; }

@@ -22,13 +22,18 @@ trap 'rm -rf "$D"' EXIT
 pass=0; fail=0
 ok() { if [[ $1 -eq 0 ]]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $2"; fi; }
 command -v sqlite3 >/dev/null || { echo "FAIL: the sqlite3 shell is needed (scripts/deps.sh installs it)"; echo "0 passed, 1 failed"; exit 1; }
-delay() { printf '0.%03d' $((RANDOM % $1)); } # seconds below $1 ms (< 1 s)
+# seconds, uniform below $1 ms (any length; RANDOM is 15 bits, so combine two)
+delay() { local ms=$(( (RANDOM * 32768 + RANDOM) % $1 )); printf '%d.%03d' $((ms / 1000)) $((ms % 1000)); }
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 q() { sqlite3 "$DB" "$1"; }
 
 # ---- (a) griffin run ---------------------------------------------------------
 DB=$D/r.sqlite
 run=(run throughput --preset smoke --no-plot --quiet --threads 1 --reps 1 --db "$DB")
+t0=$(now_ms)
 "$G" "${run[@]}" >/dev/null 2>&1; ok $? "run: an uninterrupted reference run"
+# kill at moments spread over the whole length of a run (start-up included)
+run_ms=$(( $(now_ms) - t0 )); (( run_ms > 100 )) || run_ms=100
 full=$(q "SELECT count(*) FROM result WHERE run_id = 1")
 [[ $full -gt 0 ]]; ok $? "run: the reference run stored its cases ($full results)"
 bad_int=0; bad_status=0; bad_lost=0; bad_whole=0; killed=0; midrun=0
@@ -36,7 +41,7 @@ prev_total=$(q "SELECT count(*) FROM result"); prev_max=$(q "SELECT max(id) FROM
 for ((i = 0; i < REPS; i++)); do
     "$G" "${run[@]}" >/dev/null 2>&1 &
     pid=$!
-    sleep "$(delay 600)"
+    sleep "$(delay $run_ms)"
     kill -KILL $pid 2>/dev/null && killed=$((killed + 1))
     wait $pid 2>/dev/null; rc=$?
     [[ $(q "PRAGMA integrity_check") == ok ]] || { bad_int=$((bad_int + 1)); echo "  rep $i: integrity_check failed"; }
