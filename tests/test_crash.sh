@@ -31,9 +31,20 @@ q() { sqlite3 "$DB" "$1"; }
 DB=$D/r.sqlite
 run=(run throughput --preset smoke --no-plot --quiet --threads 1 --reps 1 --db "$DB")
 t0=$(now_ms)
-"$G" "${run[@]}" >/dev/null 2>&1; ok $? "run: an uninterrupted reference run"
-# kill at moments spread over the whole length of a run (start-up included)
+"$G" "${run[@]}" >/dev/null 2>&1 &
+pid=$!
+start_ms=0  # start-up: until the run's row exists (the busy pre-check, opening the store)
+while kill -0 $pid 2>/dev/null; do
+    [[ $start_ms -eq 0 && -f $DB && $(sqlite3 "$DB" "SELECT count(*) FROM run" 2>/dev/null) == 1 ]] && start_ms=$(( $(now_ms) - t0 ))
+    sleep 0.01
+done
+wait $pid; ok $? "run: an uninterrupted reference run"
 run_ms=$(( $(now_ms) - t0 )); (( run_ms > 100 )) || run_ms=100
+(( start_ms > 0 && start_ms < run_ms - 50 )) || start_ms=0
+# kill moments: even repetitions anywhere in a run (start-up included), odd
+# ones after the start-up, while cases are being written
+kill_delay() { if (( $1 % 2 )); then delay_from $start_ms $run_ms; else delay $run_ms; fi; }
+delay_from() { local ms=$(( $1 + (RANDOM * 32768 + RANDOM) % ($2 - $1) )); printf '%d.%03d' $((ms / 1000)) $((ms % 1000)); }
 full=$(q "SELECT count(*) FROM result WHERE run_id = 1")
 [[ $full -gt 0 ]]; ok $? "run: the reference run stored its cases ($full results)"
 bad_int=0; bad_status=0; bad_lost=0; bad_whole=0; killed=0; midrun=0
@@ -41,7 +52,7 @@ prev_total=$(q "SELECT count(*) FROM result"); prev_max=$(q "SELECT max(id) FROM
 for ((i = 0; i < REPS; i++)); do
     "$G" "${run[@]}" >/dev/null 2>&1 &
     pid=$!
-    sleep "$(delay $run_ms)"
+    sleep "$(kill_delay $i)"
     kill -KILL $pid 2>/dev/null && killed=$((killed + 1))
     wait $pid 2>/dev/null; rc=$?
     [[ $(q "PRAGMA integrity_check") == ok ]] || { bad_int=$((bad_int + 1)); echo "  rep $i: integrity_check failed"; }
