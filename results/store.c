@@ -91,6 +91,8 @@ struct store {
         }                                                                                  \
     } while (0)
 
+static int g_busy_ms = 30000; /* store_set_busy_timeout_ms */
+
 static const char *hint_for(int rc) {
     switch (rc & 0xff) {
     case SQLITE_NOTADB: return "; the file is not an SQLite database: pass another --db or move it away";
@@ -499,7 +501,7 @@ fail:
  * (with a short sleep) for as long as the busy timeout. A database already
  * in WAL mode is left alone (no lock needed). */
 static int set_wal(store *s) {
-    const int timeout_ms = 30000, step_ms = 5;
+    const int timeout_ms = g_busy_ms, step_ms = 5;
     for (int waited = 0;; waited += step_ms) {
         sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
@@ -536,7 +538,7 @@ int store_open_version(store **out, const char *path, int version) {
         util_error("%s: cannot open database: %s%s", path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc), hint_for(rc));
         goto fail;
     }
-    SQLITE_CHECK(s, sqlite3_busy_timeout(s->db, 30000));
+    SQLITE_CHECK(s, sqlite3_busy_timeout(s->db, g_busy_ms));
     SQLITE_CHECK(s, sqlite3_extended_result_codes(s->db, 0));
     if (exec_sql(s, "PRAGMA foreign_keys = ON") != 0) goto fail;
     if (set_wal(s) != 0) goto fail;
@@ -561,6 +563,10 @@ fail:
 }
 
 int store_open(store **out, const char *path) { return store_open_version(out, path, STORE_SCHEMA_VERSION); }
+
+struct sqlite3 *store_sqlite(store *s) { return s->db; }
+const char *store_hint(int rc) { return hint_for(rc); }
+void store_set_busy_timeout_ms(int ms) { g_busy_ms = ms > 0 ? ms : 0; }
 
 int store_integrity_check(store *s) {
     sqlite3_stmt *st = NULL;

@@ -59,6 +59,13 @@ void store_close(store *s);
 int store_integrity_check(store *s);
 const char *store_path(const store *s);
 int store_schema_version(store *s);
+/* How long a connection opened from now on waits for another process's
+ * lock (default 30000 ms; `griffin results merge --wait`). */
+void store_set_busy_timeout_ms(int ms);
+/* For results/merge.c, which runs its own SQL: the connection (an sqlite3 *)
+ * and the hint store errors add for an SQLite result code ("" when none). */
+struct sqlite3 *store_sqlite(store *s);
+const char *store_hint(int rc);
 /* Number of stale runs marked interrupted by the last open. */
 int store_interrupted_on_open(const store *s);
 

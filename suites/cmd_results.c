@@ -1,6 +1,7 @@
 /* cmd_results.c — the `griffin` subcommands over the results store:
  *
  *   griffin results list|show RUN|export RUN --csv|--json|--curves|id [RUN]
+ *   griffin results merge OTHER.sqlite...    import other databases' runs (results/merge.h)
  *   griffin import-gbench FILE.json          Google Benchmark JSON -> a run (with its interference)
  *   griffin check [--baseline last:K|NAME] [--run RUN|--since RUN]
  *   griffin compare RUN_A RUN_B
@@ -28,6 +29,7 @@
 #include "flags.h"
 #include "json.h"
 #include "machine.h"
+#include "merge.h"
 #include "stats.h"
 #include "store.h"
 #include "util.h"
@@ -77,7 +79,81 @@ static int export_to(store *s, store_id run, int fmt, const char *path) {
     return util_atomic_commit(&a);
 }
 
+/* griffin results merge: argv[0] is "merge". */
+static int cmd_results_merge(int argc, char **argv) {
+    const char *db = NULL;
+    int dry = 0;
+    double wait_s = 30;
+    flag_def defs[] = {
+        DB_FLAG(db),
+        {"dry-run", FLAG_BOOL, &dry, "0", "do the whole merge, then roll it back: report what would be added", 0},
+        {"wait", FLAG_FLOAT, &wait_s, "30", "seconds to wait for another process's lock on the target", "[0,3600]"},
+        {NULL}};
+    enum { MAXSRC = 125 };
+    char *pos[MAXSRC + 1];
+    int npos = 0;
+    const char *usage = "griffin results merge [--db TARGET] OTHER.sqlite...";
+    int rc = flags_parse(defs, argc, argv, pos, MAXSRC + 1, &npos, usage,
+                         "Import the runs of other griffin databases (other machines, other jobs) into the target, with\n"
+                         "their machines, builds, cases, samples, curves, claims, checks, findings, acceptances and case\n"
+                         "failures. Idempotent: a run already in the target (same uuid) is skipped, machines, builds and\n"
+                         "cases are matched by their keys, ids are renumbered, uuids kept; a run still running there is\n"
+                         "skipped (merge again later). A source with an older schema is migrated in a temporary copy\n"
+                         "(sources are never changed); a newer one is refused. One transaction: on any failure the target\n"
+                         "is left as it was. A target that does not exist is created. README: results from many machines.\n"
+                         "Exit 0 merged, 1 writing the target failed (rolled back), 2 usage error or a source or the\n"
+                         "target could not be read.");
+    if (rc >= 0) return rc;
+    if (npos < 1) { fprintf(stderr, "usage: %s\n", usage); return 2; }
+    if (npos > MAXSRC) { fprintf(stderr, "error: at most %d databases in one merge\n", MAXSRC); return 2; }
+    store_set_busy_timeout_ms((int)(wait_s * 1000));
+    const char *path = store_resolve_path(db);
+    struct stat sb;
+    int created = stat(path, &sb) != 0;
+    store *s;
+    if ((rc = open_db(&s, path))) return rc;
+    merge_stats *ms = calloc((size_t)npos, sizeof *ms);
+    CHECK_ALLOC(ms);
+    merge_opts o = {dry, stderr};
+    int stage = 0, ret = 0;
+    if (merge_databases(s, (const char *const *)pos, npos, &o, ms, &stage) != 0) {
+        ret = fail_msg(stage == MERGE_STAGE_TARGET ? 1 : 2);
+    } else {
+        merge_stats tot = {0};
+        for (int i = 0; i < npos; i++) {
+            const merge_stats *m = &ms[i];
+            printf("%s (schema v%d): %lld run%s %s, %lld already present, %lld still running (skipped); "
+                   "new: %lld machine%s, %lld build%s, %lld case%s; %lld rows\n",
+                   pos[i], m->version, m->runs_added, m->runs_added == 1 ? "" : "s", dry ? "to add" : "added", m->runs_present,
+                   m->runs_running, m->machines_added, m->machines_added == 1 ? "" : "s", m->builds_added,
+                   m->builds_added == 1 ? "" : "s", m->cases_added, m->cases_added == 1 ? "" : "s", m->rows_added);
+            tot.runs_added += m->runs_added;
+            tot.runs_present += m->runs_present;
+            tot.rows_added += m->rows_added;
+        }
+        printf("%s %s: %lld run%s, %lld rows from %d database%s%s\n", dry ? "dry run, nothing written to" : "merged into", path,
+               tot.runs_added, tot.runs_added == 1 ? "" : "s", tot.rows_added, npos, npos == 1 ? "" : "s",
+               tot.runs_added == 0 && !dry ? " (nothing new)" : "");
+        if (util_stream_check(stdout, "stdout") != 0) ret = fail_msg(1);
+    }
+    /* a target this merge created and could not fill goes away again */
+    store_id last = 0;
+    int empty = ret != 0 && created && store_last_run_id(s, &last) == 0 && last == 0;
+    store_close(s);
+    if (empty) {
+        char p2[4200];
+        unlink(path);
+        snprintf(p2, sizeof p2, "%s-wal", path);
+        unlink(p2);
+        snprintf(p2, sizeof p2, "%s-shm", path);
+        unlink(p2);
+    }
+    free(ms);
+    return ret;
+}
+
 int cmd_results(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "merge")) return cmd_results_merge(argc - 1, argv + 1);
     const char *db = NULL, *suite = NULL, *outp = NULL;
     int csv = 0, js = 0, curves = 0, limit = 30;
     flag_def defs[] = {
@@ -91,7 +167,7 @@ int cmd_results(int argc, char **argv) {
         {NULL}};
     char *pos[4];
     int npos = 0;
-    const char *usage = "griffin results list | show RUN | export RUN --csv|--json|--curves | id [RUN]";
+    const char *usage = "griffin results list | show RUN | export RUN --csv|--json|--curves | id [RUN] | merge OTHER.sqlite...";
     int rc = flags_parse(defs, argc, argv, pos, 4, &npos, usage,
                          "Inspect the results database. RUN is an id, a uuid prefix or 'latest'.");
     if (rc >= 0) return rc;
