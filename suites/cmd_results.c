@@ -263,6 +263,15 @@ static void reason_key(const char *r, char *out, size_t cap) {
     snprintf(out, cap, "%.*s", (int)n, r);
 }
 
+/* The test a judged finding went through, in words ("" when none). */
+static void test_words(const check_finding *f, char *test, size_t cap) {
+    test[0] = 0;
+    if (f->kind == CHECK_KIND_COUNTED) snprintf(test, cap, "2-prop");
+    else if (f->kind == CHECK_KIND_DETERMINISTIC) snprintf(test, cap, "rtol %g%%", 100 * f->threshold);
+    else if (isinf(f->df)) snprintf(test, cap, "z drift");
+    else if (!isnan(f->df)) snprintf(test, cap, "t(%g)", f->df);
+}
+
 static void print_row(const check_finding *f) {
     char what[120], b[24], nw[24], ch[16] = "", iv[32] = "", pv[12] = "", qv[12] = "", test[12] = "", busy[8] = "-";
     snprintf(what, sizeof what, "%s %s %s", f->name, f->params, f->metric);
@@ -281,10 +290,7 @@ static void print_row(const check_finding *f) {
         snprintf(iv, sizeof iv, pts ? "[%+.2f, %+.2f]" : "[%+.1f%%, %+.1f%%]", 100 * f->lo, 100 * f->hi);
     if (!isnan(f->p)) snprintf(pv, sizeof pv, "%.2g", f->p);
     if (!isnan(f->q)) snprintf(qv, sizeof qv, "%.2g", f->q);
-    if (f->kind == CHECK_KIND_COUNTED) snprintf(test, sizeof test, "2-prop");
-    else if (f->kind == CHECK_KIND_DETERMINISTIC) snprintf(test, sizeof test, "rtol %g%%", 100 * f->threshold);
-    else if (isinf(f->df)) snprintf(test, sizeof test, "z drift");
-    else if (!isnan(f->df)) snprintf(test, sizeof test, "t(%g)", f->df);
+    test_words(f, test, sizeof test);
     printf("  %-10s  %-64.64s  %12s  %12s  %8s  %-20s  %8s  %8s  %-8s %4d %4d %5s\n", v, what, b, nw, ch, iv, pv, qv, test,
            f->base_runs, f->reps, busy);
 }
@@ -343,6 +349,81 @@ static void print_report(const check_report *rep, const check_opts *o, int all, 
            rep->n_tested == 1 ? "" : "s");
 }
 
+/* The report as one JSON document (check --json, compare --json): every
+ * verdict with its reason, interval, p and q and the baseline it was judged
+ * against, per run; the rule; the summary; the exit code and result. */
+static void jstr_or_null(jbuf *b, const char *t) {
+    if (t && *t) jbuf_str(b, t);
+    else jbuf_puts(b, "null");
+}
+
+static void print_report_json(const check_report *rep, const check_opts *o, int exit_code, const char *result) {
+    static const char *const kinds[] = {"timed", "counted", "deterministic"};
+    jbuf b = {0};
+    char *rule = check_opts_json(o), test[16];
+    int judged = rep->n_regressed + rep->n_improved + rep->n_same;
+    jbuf_puts(&b, "{\"result\":");
+    jbuf_str(&b, result);
+    jbuf_printf(&b, ",\"exit_code\":%d,\"rule\":%s,", exit_code, rule ? rule : "null");
+    jbuf_printf(&b, "\"summary\":{\"judged\":%d,\"regressed\":%d,\"improved\":%d,\"same\":%d,\"not_judged\":%d,"
+                    "\"derived\":%d,\"tested\":%d,\"runs_not_checked\":%d},\"runs\":[",
+                judged, rep->n_regressed, rep->n_improved, rep->n_same, rep->n_not_judged, rep->n_derived, rep->n_tested, rep->n_setup);
+    free(rule);
+    for (int r = 0; r < rep->nruns; r++) {
+        const check_run *cr = &rep->runs[r];
+        jbuf_printf(&b, "%s{\"run\":%lld,\"uuid\":", r ? "," : "", cr->run);
+        jbuf_str(&b, cr->uuid);
+        jbuf_puts(&b, ",\"suite\":");
+        jbuf_str(&b, cr->suite);
+        jbuf_puts(&b, ",\"commit\":");
+        jbuf_str(&b, cr->commit);
+        jbuf_printf(&b, ",\"dirty\":%s,\"started\":", cr->dirty ? "true" : "false");
+        jbuf_str(&b, cr->started);
+        if (cr->check_id > 0) jbuf_printf(&b, ",\"check_id\":%lld", cr->check_id);
+        else jbuf_puts(&b, ",\"check_id\":null");
+        jbuf_puts(&b, ",\"baseline\":");
+        jstr_or_null(&b, cr->setup ? NULL : cr->baseline);
+        jbuf_puts(&b, ",\"setup_error\":");
+        jstr_or_null(&b, cr->setup ? cr->error : NULL);
+        jbuf_printf(&b, ",\"regressed\":%d,\"findings\":[", cr->n_regressed);
+        for (int i = cr->first; i < cr->first + cr->count; i++) {
+            const check_finding *f = &rep->f[i];
+            jbuf_puts(&b, i > cr->first ? ",{" : "{");
+            const char *strs[][2] = {{"case_key", f->case_key}, {"suite", f->suite}, {"name", f->name}, {"params", f->params},
+                                     {"metric", f->metric},     {"unit", f->unit},   {"kind", kinds[f->kind]},
+                                     {"verdict", check_verdict_name(f->verdict)}, {"reason", f->reason}};
+            for (size_t k = 0; k < sizeof strs / sizeof strs[0]; k++) {
+                jbuf_printf(&b, "%s\"%s\":", k ? "," : "", strs[k][0]);
+                jbuf_str(&b, strs[k][1]);
+            }
+            jbuf_puts(&b, ",\"derived_from\":");
+            jstr_or_null(&b, f->primary >= 0 ? rep->f[f->primary].metric : NULL);
+            test_words(f, test, sizeof test);
+            jbuf_puts(&b, ",\"test\":");
+            jstr_or_null(&b, test[0] ? test : NULL);
+            jbuf_printf(&b, ",\"tested\":%s", f->tested ? "true" : "false");
+            const struct { const char *k; double v; } nums[] = {
+                {"baseline_value", f->base}, {"now", f->now}, {"ratio", f->ratio}, {"change", f->change}, {"p", f->p},
+                {"q", f->q}, {"threshold", f->threshold}, {"df", f->df}, {"busy", f->busy}};
+            for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++) {
+                jbuf_printf(&b, ",\"%s\":", nums[k].k);
+                jbuf_num(&b, nums[k].v);
+            }
+            jbuf_puts(&b, ",\"interval\":{\"lo\":");
+            jbuf_num(&b, f->lo);
+            jbuf_puts(&b, ",\"hi\":");
+            jbuf_num(&b, f->hi);
+            jbuf_puts(&b, ",\"level\":");
+            jbuf_num(&b, o->level);
+            jbuf_printf(&b, "},\"baseline_runs\":%d,\"spread_runs\":%d,\"reps\":%d}", f->base_runs, f->spread_runs, f->reps);
+        }
+        jbuf_puts(&b, "]}");
+    }
+    jbuf_puts(&b, "]}\n");
+    fputs(b.p, stdout);
+    jbuf_free(&b);
+}
+
 /* The exit code of a check (only the CLI decides it): 1 something regressed,
  * 2 a run could not be checked or nothing at all was judged, 0 otherwise. */
 static int report_exit(const check_report *rep) {
@@ -366,7 +447,7 @@ static int parse_rule_flags_sane(const check_opts *o) {
 
 int cmd_check(int argc, char **argv) {
     const char *db = NULL, *baseline = NULL, *runspec = NULL, *since = NULL;
-    int all = 0, brief = 0;
+    int all = 0, brief = 0, js = 0;
     check_opts o;
     check_opts_default(&o);
     flag_def defs[] = {
@@ -379,10 +460,12 @@ int cmd_check(int argc, char **argv) {
         RULE_FLAGS(o),
         {"all", FLAG_BOOL, &all, "0", "also list derived metrics", 0},
         {"brief", FLAG_BOOL, &brief, "0", "list only metrics that changed or were not judged", 0},
+        {"json", FLAG_BOOL, &js, "0", "print the report as one JSON document (every verdict with its reason, interval, q and "
+         "baseline; the same exit codes)", 0},
         {NULL}};
     char *pos[2];
     int npos = 0;
-    int rc = flags_parse(defs, argc, argv, pos, 0, &npos, "griffin check [--baseline last:K|NAME] [--run RUN | --since RUN]",
+    int rc = flags_parse(defs, argc, argv, pos, 0, &npos, "griffin check [--baseline last:K|NAME] [--run RUN | --since RUN] [--json]",
                          "Regression check, one verdict per metric: regressed, improved, same, or not judged with the\n"
                          "reason. Timed metrics: run medians against the baseline's run-to-run spread (t-test on log\n"
                          "medians), Holm over every tested metric; counted accuracies: two-proportion test; other\n"
@@ -418,10 +501,15 @@ int cmd_check(int argc, char **argv) {
     if (check_runs(s, runs, n, baseline, &o, 1, &rep) != 0) {
         ret = fail_msg(2);
     } else {
-        print_report(&rep, &o, all, brief);
         ret = report_exit(&rep);
-        printf("result: %s\n", ret == 1 ? "REGRESSION" : ret == 0 ? "clean (nothing regressed)"
-                               : rep.n_setup ? "setup error (see above)" : "nothing could be judged");
+        if (js) {
+            print_report_json(&rep, &o, ret, ret == 1 ? "regression" : ret == 0 ? "clean" : rep.n_setup ? "setup error" : "nothing judged");
+        } else {
+            print_report(&rep, &o, all, brief);
+            printf("result: %s\n", ret == 1 ? "REGRESSION" : ret == 0 ? "clean (nothing regressed)"
+                                   : rep.n_setup ? "setup error (see above)" : "nothing could be judged");
+        }
+        if (util_stream_check(stdout, "stdout") != 0 && ret == 0) ret = fail_msg(2);
     }
     check_report_free(&rep);
 out:
@@ -432,7 +520,7 @@ out:
 
 int cmd_compare(int argc, char **argv) {
     const char *db = NULL;
-    int all = 0, brief = 0;
+    int all = 0, brief = 0, js = 0;
     check_opts o;
     check_opts_default(&o);
     flag_def defs[] = {
@@ -440,6 +528,7 @@ int cmd_compare(int argc, char **argv) {
         RULE_FLAGS(o),
         {"all", FLAG_BOOL, &all, "0", "also list derived metrics", 0},
         {"brief", FLAG_BOOL, &brief, "0", "list only metrics that changed or were not judged", 0},
+        {"json", FLAG_BOOL, &js, "0", "print the table as one JSON document (as check --json)", 0},
         {NULL}};
     char *pos[3];
     int npos = 0;
@@ -461,6 +550,7 @@ int cmd_compare(int argc, char **argv) {
     check_report rep;
     int ret = 0;
     if (check_compare(s, a, b, &o, &rep) != 0) ret = fail_msg(1);
+    else if (js) print_report_json(&rep, &o, 0, "compared");
     else print_report(&rep, &o, all, brief);
     check_report_free(&rep);
     store_close(s);

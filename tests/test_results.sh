@@ -83,12 +83,41 @@ DB="$T/check.sqlite"
 gb "$T/g1.json" 1
 ok "import-gbench" '"$G" import-gbench --db "$DB" "$T/g1.json" > /dev/null'
 ok "check without baseline: exit 2" '"$G" check --db "$DB" > /dev/null 2>&1; [[ $? -eq 2 ]]'
+ok "check --json without baseline: exit 2, nothing judged" '"$G" check --db "$DB" --json > "$T/nj.json" 2>&1; [[ $? -eq 2 ]] && grep -q "\"result\":\"nothing judged\"" "$T/nj.json"'
 for i in 2 3 4 5; do "$G" import-gbench --db "$DB" "$T/g1.json" > /dev/null; done
 ok "same numbers: exit 0" '"$G" check --db "$DB" > "$T/check.txt" 2>&1'
 gb "$T/g2.json" 1.2
 "$G" import-gbench --db "$DB" "$T/g2.json" > /dev/null
 "$G" check --db "$DB" > "$T/check.txt" 2>&1; rc=$?
 ok "20% slower: exit 1" '[[ $rc -eq 1 ]] && grep -q "^  REGRESSED" "$T/check.txt" && grep -q "^result: REGRESSION" "$T/check.txt"'
+"$G" check --db "$DB" --json > "$T/check.json" 2> "$T/check.err"; rc=$?
+ok "check --json: exit code unchanged (1)" '[[ $rc -eq 1 ]]'
+"$G" check --db "$DB" --json --run 5 > "$T/clean.json" 2> "$T/check.err"; rc_clean=$?
+ok "check --json clean: exit 0" '[[ $rc_clean -eq 0 ]]'
+if command -v python3 > /dev/null; then
+    ok "check --json: the regressed verdict with reason, interval, q and baseline" 'python3 - "$T/check.json" <<'"'"'PY'"'"'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["result"] == "regression" and d["exit_code"] == 1 and d["summary"]["regressed"] >= 1, d["summary"]
+assert d["rule"]["alpha"] == 0.01
+run = d["runs"][0]
+assert run["baseline"] and run["setup_error"] is None and run["run"] == 6
+f = [f for f in run["findings"] if f["metric"] == "real_time"][0]
+assert f["verdict"] == "regressed" and f["kind"] == "timed" and f["tested"], f
+assert f["q"] is not None and f["q"] <= 0.01 and f["p"] <= f["q"], f
+assert 0 < f["interval"]["lo"] < f["change"] < f["interval"]["hi"] and f["interval"]["level"] == 0.95, f
+assert abs(f["ratio"] - 1.2) < 0.01 and f["baseline_runs"] == 5 and f["reason"] and f["test"].startswith("t("), f
+PY'
+    ok "check --json clean: every judged metric same" 'python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d[\"result\"] == \"clean\" and d[\"exit_code\"] == 0
+v = [f[\"verdict\"] for r in d[\"runs\"] for f in r[\"findings\"]]
+assert v and set(v) <= {\"same\", \"not judged\"} and \"same\" in v, v
+" "$T/clean.json"'
+else
+    skipped "no python3: check --json parse" 2
+fi
 ok "check --since checks every new run" '"$G" check --db "$DB" --since 4 > /dev/null 2>&1; [[ $? -eq 1 ]]'
 ok "baseline set + check by name" '"$G" baseline set ref 1 --db "$DB" > /dev/null && "$G" check --db "$DB" --baseline ref --run 2 > /dev/null'
 gb "$T/g3.json" 1.6   # two runs cannot measure the drift: compare assumes 5%, so a 20% change is not enough
