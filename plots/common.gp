@@ -33,3 +33,8 @@ set_footnote(r) = sprintf("set label 99 '%s' at screen 0.01, screen 0.015 left f
 
 # nodata(msg): draw an empty frame that says what to run.
 nodata(msg) = sprintf("unset border; unset tics; unset key; unset grid; unset logscale; set xrange [0:1]; set yrange [0:1]; set label 98 '%s' at graph 0.5, graph 0.5 center noenhanced; plot 2 notitle; unset label 98; set border; set tics; set key; set grid; set autoscale", msg)
+
+# One colour per family in every figure (series named '<Family> ...'); other
+# series grey. Modelled series (named '... predicted') are dashed, measured solid.
+famcol(s) = (strstrt(s, 'MQA') == 1) ? '#d62728' : (strstrt(s, 'Hawk') == 1) ? '#1f77b4' : (strstrt(s, 'Griffin') == 1) ? '#2ca02c' : '#7f7f7f'
+famdash(s) = (strstrt(s, 'predicted') > 0 || strstrt(s, 'model') > 0) ? 2 : 1

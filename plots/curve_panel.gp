@@ -22,7 +22,8 @@ if (NS == 0) {
     if (FOOT) { eval(set_footnote(R)) }
     S(i) = sprintf("(select series from curve where run_id=%s and name='%s' group by series order by series limit 1 offset %d)", R, CURVE, i - 1)
     plot for [i=1:NS] sql(sprintf("select x, %s from curve where run_id=%s and name='%s' and series=%s order by x", YEXPR, R, CURVE, S(i))) \
-        using 1:2 with linespoints pt 7 ps 0.8 title val(sprintf("select %s", S(i)))
+        using 1:2 with linespoints lc rgb famcol(val(sprintf("select %s", S(i)))) dt famdash(val(sprintf("select %s", S(i)))) pt (5 + i % 4) ps 0.8 \
+        title val(sprintf("select %s", S(i)))
     unset label 99
     unset logscale
 }

@@ -20,8 +20,8 @@ if (NS == 0) {
     S(i) = sprintf("(select series from curve where run_id=%s and name='%s' group by series order by series limit 1 offset %d)", R, CURVE, i - 1)
     Q(i) = sprintf("select a.x, a.y, coalesce(b.y, 0) from curve a left join curve b on b.run_id=a.run_id and b.name='%s:sd' and b.series=a.series and b.x=a.x where a.run_id=%s and a.name='%s' and a.series=%s order by a.x", CURVE, R, CURVE, S(i))
     set style fill transparent solid 0.18 noborder
-    plot for [i=1:NS] sql(Q(i)) using 1:($2-$3):($2+$3) with filledcurves lc i notitle, \
-         for [i=1:NS] sql(Q(i)) using 1:2 with linespoints lc i pt 7 ps 0.7 title val(sprintf("select %s", S(i))).' (mean ± sd over seeds)'
+    plot for [i=1:NS] sql(Q(i)) using 1:($2-$3):($2+$3) with filledcurves lc rgb famcol(val(sprintf("select %s", S(i)))) notitle, \
+         for [i=1:NS] sql(Q(i)) using 1:2 with linespoints lc rgb famcol(val(sprintf("select %s", S(i)))) pt (5 + i % 4) ps 0.7 title val(sprintf("select %s", S(i))).' (mean ± sd over seeds)'
     set style fill empty
     unset label 99
     unset logscale

@@ -12,7 +12,7 @@ set title 'Roofline: achieved rate of each kernel against the measured limits'
 set xlabel 'arithmetic intensity (FLOP/byte)'
 set ylabel 'GFLOP/s'
 if (NS == 0) {
-    eval(nodata('no data yet — run: griffin roofline'))
+    eval(nodata('no data yet — run: build/griffin-bench --benchmark_filter=gemm --benchmark_out=gemm.json; griffin import-gbench gemm.json'))
 } else {
     BW = num(sprintf("select max(y) from curve where run_id=%s and name='roofline_limits' and series='GB/s'", R))
     PK = num(sprintf("select max(y) from curve where run_id=%s and name='roofline_limits' and series='GFLOP/s'", R))

@@ -9,6 +9,8 @@
 fig = 'scan'
 load (exists("dir") ? dir : 'plots').'/common.gp'
 CURVE = 'scan_gbps'; SUITE = 'scan'; YEXPR = 'y'
+# no suite writes scan_gbps yet: the hint names the bench and the import that fill it
+HINT = 'build/griffin-bench --benchmark_filter=scan --benchmark_out=scan.json; griffin import-gbench scan.json'
 PTITLE = 'RG-LRU scan variants: achieved bandwidth vs sequence length'
 XL = 'sequence length T'; YL = 'bandwidth (GB/s)'; LOGX = 2; LOGY = 0; FOOT = 1
 RC = (run ne '') ? run : val("select coalesce(max(run_id),'') from curve where name='scan_gbps'")

@@ -160,7 +160,7 @@ int cmd_run(int argc, char **argv) {
         c.threads = util_threads();
         c.reps = reps > 0 ? reps : (sc == SCALE_SMOKE ? 3 : 5);
         c.seed = (uint64_t)seed;
-        c.mem_budget = mem_mb > 0 ? mem_mb * (1 << 20) : (sc == SCALE_SMOKE ? 2.0 : sc == SCALE_CPU ? 48.0 : 16384.0) * (1 << 20);
+        c.mem_budget = mem_mb > 0 ? mem_mb * (1 << 20) : (sc == SCALE_SMOKE ? 2.0 : sc == SCALE_CPU ? 768.0 : 16384.0) * (1 << 20);
         c.corpus = corpus ? corpus : (sc == SCALE_SMOKE ? "/usr/share/common-licenses" : "data/corpus");
         c.quiet = quiet;
         c.tty = tty && !quiet;

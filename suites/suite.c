@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "matmul.h"
 #include "train.h"
 #include "util.h"
 
@@ -250,11 +251,28 @@ static int compare_paths(model *m, int B, int T, int train, double *e_logits, do
     return rc;
 }
 
+/* bf16 weights: the model paths are validated on the widening bf16 GEMM
+ * (fp32 activations, only the summation order differs: the fp32
+ * tolerances hold). bf16-dp also rounds every GEMM input to bf16, so two
+ * correct paths differ by about 2^-8 and no 1e-4 check can pass; it is
+ * checked against the fp32 product by tests/test_gemm.c (2^-7 of max|C|).
+ * Returns the bf16 kernel name to restore, or NULL when nothing changed. */
+static const char *bf16_validation_begin(const model *m) {
+    if (m->wdtype != WEIGHTS_BF16 || strcmp(gemm_bf16_variant_resolved(), "bf16-dp")) return NULL;
+    const char *keep = gemm_bf16_variant();
+    return gemm_set_variant("bf16-widen") == 0 ? keep : NULL;
+}
+static void bf16_validation_end(const char *keep) {
+    if (keep) gemm_set_variant(keep);
+}
+
 static int validate(suite_ctx *c, model *m, int B, int T, int train) {
     int Tv = reduced_T(m, T), Bv = B > 2 ? 2 : B < 1 ? 1 : B;
     double el, eg;
+    const char *keep = bf16_validation_begin(m);
     if (compare_paths(m, Bv, Tv, train, &el, &eg) != 0)
         fprintf(stderr, "[%s] validation of %s failed: %s\n", c->suite, m->cfg.name, util_last_error());
+    bf16_validation_end(keep);
     if (refuse(c, m, "prefill logits", el, Bv, Tv)) return -1;
     if (train && refuse(c, m, "training gradients", eg, Bv, Tv)) return -1;
     return 0;
@@ -281,6 +299,7 @@ int suite_validate_decode(suite_ctx *c, model *m, int B, int len) {
     for (int b = 0; b < Bv; b++)
         for (int t = 0; t < len; t++) { ptok[b * len + t] = tok[b * T + t]; ppos[b * len + t] = t; }
     double e = INFINITY;
+    const char *keep = bf16_validation_begin(m);
     int rc = model_forward(m, &a, tok, pos, NULL); /* prefill logits: the oracle */
     decode_state_reset(&st, m, -1);
     if (!rc && len > 0) rc = model_forward(m, &p, ptok, ppos, &st);
@@ -295,12 +314,36 @@ int suite_validate_decode(suite_ctx *c, model *m, int B, int len) {
             }
         }
     }
+    bf16_validation_end(keep);
     if (rc) { fprintf(stderr, "[%s] decode validation of %s failed: %s\n", c->suite, m->cfg.name, util_last_error()); e = INFINITY; }
     free(tok); free(pos); free(ptok); free(ppos); free(step); free(lg);
     decode_state_free(&st);
     if (len > 0) model_acts_free(&p);
     model_acts_free(&a);
     return refuse(c, m, "decode steps vs prefill", e, Bv, len);
+}
+
+int suite_validate_decode_upto(suite_ctx *c, model *m, int B, int len) { return suite_validate_decode(c, m, B, reduced_T(m, len)); }
+
+double suite_step_at(model *m, decode_state *st, int len, int32_t *tok, float *lg) {
+    for (int b = 0; b < st->B; b++) st->n[b] = len;
+    double t0 = util_now();
+    if (model_decode_step(m, st, tok, NULL, lg) != 0) return -1;
+    const int V = m->cfg.vocab;
+    for (int b = 0; b < st->B; b++) { /* greedy: the next step's tokens */
+        const float *l = lg + (size_t)b * V;
+        int best = 0;
+        for (int v = 1; v < V; v++) if (l[v] > l[best]) best = v;
+        tok[b] = best;
+    }
+    return util_now() - t0; /* the argmax is part of sampling */
+}
+
+int suite_preset_config(const char *size, model_family f, char *name, size_t n, model_config *cfg) {
+    snprintf(name, n, "%s-%s", family_name(f), size); /* Appendix C sizes: FAMILY-SIZE */
+    if (config_preset(name, cfg) == 0) return 0;
+    snprintf(name, n, "%s-%s", size, family_name(f)); /* the small sizes: SIZE-FAMILY */
+    return config_preset(name, cfg);
 }
 
 const char *family_title(model_family f) {

@@ -122,8 +122,25 @@ void suite_progress_done(suite_ctx *c);
 int suite_validate(suite_ctx *c, model *m, int B, int T);
 int suite_validate_train(suite_ctx *c, model *m, int B, int T);
 int suite_validate_decode(suite_ctx *c, model *m, int B, int len);
+/* suite_validate_decode at the reduced length that keeps the code paths of
+ * decoding up to `len` (W + 37 when len passes the local window, so the
+ * ring wraps; at most 229 otherwise): what a large model can afford. bf16
+ * models are validated on the bf16-widen GEMM (see suite.c). */
+int suite_validate_decode_upto(suite_ctx *c, model *m, int B, int len);
+
+/* One greedy decode step of every sequence at cache length `len` (each
+ * sequence's position set to len first, so repeated calls time the same
+ * length): tok (B) in, the argmax tokens out, logits in lg (B,V). Seconds
+ * the step and the argmax took, or -1 on a decode error. The step's work
+ * depends on the cache length, not on the cached values, so the suites time
+ * long caches without filling them (decode_state_reset zeroes them) and
+ * validate decode at those lengths separately (suite_validate_decode). */
+double suite_step_at(model *m, decode_state *st, int len, int32_t *tok, float *lg);
 
 const char *family_title(model_family f); /* "MQA", "Hawk", "Griffin" */
+/* The preset of a family at a size ("400m", "1b": FAMILY-SIZE; "tiny",
+ * "small", "base": SIZE-FAMILY); its name in name[n]. 0, or -1 unknown. */
+int suite_preset_config(const char *size, model_family f, char *name, size_t n, model_config *cfg);
 /* The three families in a random order drawn from the run's seed and
  * `salt` (each group of cases gets its own order), so that a transient
  * burst of interference does not always hit the same family. */

@@ -3,10 +3,17 @@
  * (a) Time to sample N tokens at a fixed batch after an empty prompt and
  *     after a long prompt, per family: cumulative decode time vs tokens
  *     sampled, and the per-step latency vs position.
- * (b) The paper's decode-step model: predicted step time = (parameter bytes
+ * (b) The paper's decode-step model: predicted step time = (weight bytes
  *     + B x cache bytes per sequence) / read bandwidth (measured by the
  *     roofline probe in this run), beside the measured step time over
- *     batch size and cache length, with their ratio.
+ *     batch size and cache length, with their ratio; for fp32 and bf16
+ *     weights (the bytes are what the weights take in their storage type).
+ * From the cpu preset on, both parts run Appendix C sizes (400M: 0.75 GB of
+ * weights in bf16, 1.5 GB in fp32; many times the machine's caches), so
+ * the steps stream their weights from memory. Every timed step runs at a
+ * held cache length (suite_step_at: a step's work depends on the length,
+ * not on the cached values), so a 4096-token prompt costs no prefill and
+ * N tokens are timed as steps at the midpoints of N/LAT_POINTS parts.
  */
 #include <math.h>
 #include <stdio.h>
@@ -19,36 +26,37 @@
 #include <unistd.h>
 
 typedef struct {
-    const char *size;        /* preset size of the latency models: "tiny", "small" (SIZE-FAMILY) or "1b" */
+    const char *size;        /* preset size of the latency models: "tiny", "400m", "1b" */
     int B, N, prompt;        /* batch, tokens sampled, long-prompt length */
     const char *msize;       /* preset size for the decode-step model (large enough not to fit in the caches) */
     int mB[4], nmB, mlen[3], nmlen, msteps;
 } lat_scale;
 
-/* The scale tables: the only place the sizes live. The decode-step model
- * uses `base` at cpu (about 108 MB of parameters, three times this
- * machine's L2 + L3) so the memory-bound claim is judged on a model that is
- * not cache-resident; `small` (about 20 MB) would be. */
+/* The scale tables: the only place the sizes live. At cpu (a) samples 4096
+ * tokens after the paper's 4096-token prompt at batch 16: MQA's cache then
+ * grows from 0.8 to 1.5 GB against 0.75 GB of bf16 weights (the KV cache
+ * becomes the dominant cost), while Hawk and Griffin read a fixed state. */
 static void scale_of(const suite_ctx *c, lat_scale *s) {
     if (c->scale == SCALE_SMOKE) *s = (lat_scale){"tiny", 2, 32, 32, "tiny", {1, 4}, 2, {16, 64}, 2, 6};
-    else if (c->scale == SCALE_CPU) *s = (lat_scale){"small", 8, 512, 1024, "base", {1, 4, 16}, 3, {256, 1024, 4096}, 3, 8};
+    else if (c->scale == SCALE_CPU) *s = (lat_scale){"400m", 16, 4096, 4096, "400m", {1, 4, 16}, 3, {256, 1024, 4096}, 3, 8};
     else *s = (lat_scale){"1b", 16, 4096, 4096, "1b", {1, 16, 64, 128}, 4, {1024, 4096, 16384}, 3, 8};
 }
 
-static void preset_name(const suite_ctx *c, const char *size, model_family f, char *buf, size_t n) {
-    if (c->scale == SCALE_PAPER) snprintf(buf, n, "%s-%s", family_name(f), size);
-    else snprintf(buf, n, "%s-%s", size, family_name(f));
-}
+/* Weights of the latency models (a); the decode-step model (b) runs both. */
+#define LAT_WEIGHTS WEIGHTS_BF16
+/* Positions (a) times per repetition: the midpoints of N / LAT_POINTS parts. */
+#define LAT_POINTS 8
 
-/* The family's model at this scale, seeded. 0, or 1 after recording the
- * failed case. */
-static int family_model(suite_ctx *c, const char *size, model_family f, const char *cname, char *preset, size_t n, model_config *cfg,
-                        model *m) {
-    preset_name(c, size, f, preset, n);
+/* The family's model at this size and storage, seeded. 0, or 1 after
+ * recording the failed case. */
+static int family_model(suite_ctx *c, const char *size, model_family f, weights_dtype w, const char *cname, char *preset, size_t n,
+                        model_config *cfg, model *m) {
+    int known = suite_preset_config(size, f, preset, n, cfg) == 0;
     char params[96];
-    snprintf(params, sizeof params, "{\"model\":\"%s\"}", preset);
-    if (config_preset(preset, cfg) != 0) { suite_case_failed(c, 0, cname, params, "unknown preset %s", preset); return 1; }
-    if (model_create(m, cfg) != 0) { suite_case_failed(c, 0, cname, params, "%s", util_last_error()); return 1; }
+    snprintf(params, sizeof params, "{\"model\":\"%s\",\"weights\":\"%s\"}", preset, weights_name(w));
+    if (!known) { suite_case_failed(c, 0, cname, params, "unknown preset %s-%s", family_name(f), size); return 1; }
+    suite_progress(c, "creating %s (%s weights)", preset, weights_name(w));
+    if (model_create_dtype(m, cfg, w) != 0) { suite_case_failed(c, 0, cname, params, "%s", util_last_error()); return 1; }
     model_init_weights(m, c->seed);
     return 0;
 }
@@ -92,52 +100,24 @@ static double cache_bytes(void) {
     return total;
 }
 
-/* Fill a decode state with a prompt of `len` random tokens (one prefill). */
-static int fill_prompt(model *m, decode_state *st, int B, int len, uint64_t seed) {
-    decode_state_reset(st, m, -1);
-    if (len <= 0) return 0;
-    model_acts a;
-    if (model_acts_alloc(&a, m, B, len, 0) != 0) return -1;
-    int32_t *tok = malloc((size_t)B * len * 4), *pos = malloc((size_t)B * len * 4);
-    CHECK_ALLOC(tok); CHECK_ALLOC(pos);
-    rng_t r;
-    rng_seed(&r, seed);
-    for (int i = 0; i < B * len; i++) { tok[i] = (int32_t)rng_below(&r, 256); pos[i] = i % len; }
-    int rc = model_forward(m, &a, tok, pos, st);
-    free(tok); free(pos);
-    model_acts_free(&a);
-    return rc;
-}
-
-/* A cache of `len` tokens without computing it: the decode-step model
- * times bytes read, which do not depend on the cached values, so the state
- * is zeroed and each sequence's position set to len (the step then reads
- * exactly the slots a prefill of len tokens would have filled). Decode at
- * this length is validated with a real prefill (suite_validate_decode). */
-static void fill_positions(model *m, decode_state *st, int len) {
-    decode_state_reset(st, m, -1);
-    for (int b = 0; b < st->B; b++) st->n[b] = len;
-}
-
-/* Sample N tokens greedily at batch B; per-step seconds in step[N]. 0 or -1. */
-static int sample_steps(model *m, decode_state *st, int B, int N, double *step, volatile sig_atomic_t *stop) {
-    const int V = m->cfg.vocab;
-    float *lg = malloc((size_t)B * V * sizeof(float));
+/* Time `reps` repetitions of LAT_POINTS steps at batch B, the j-th at
+ * cache length P + (2j + 1) N / (2 LAT_POINTS); seconds in t[rep * LAT_POINTS + j].
+ * 0 or -1 (util_last_error). */
+static int time_points(suite_ctx *c, model *m, decode_state *st, int B, int P, int N, int reps, double *t) {
+    float *lg = malloc((size_t)B * m->cfg.vocab * sizeof(float));
     int32_t *tok = malloc((size_t)B * sizeof(int32_t));
     CHECK_ALLOC(lg); CHECK_ALLOC(tok);
+    decode_state_reset(st, m, -1);
     for (int b = 0; b < B; b++) tok[b] = 'a';
-    int rc = 0;
-    for (int i = 0; i < N && !*stop; i++) {
-        double t1 = util_now();
-        if (model_decode_step(m, st, tok, NULL, lg) != 0) { rc = -1; break; }
-        for (int b = 0; b < B; b++) {
-            const float *l = lg + (size_t)b * V;
-            int best = 0;
-            for (int v = 1; v < V; v++) if (l[v] > l[best]) best = v;
-            tok[b] = best;
+    int rc = suite_step_at(m, st, P + N / 2, tok, lg) < 0 ? -1 : 0; /* warm-up */
+    suite_time_begin(c);
+    for (int r = 0; r < reps && !rc && !*c->stop; r++)
+        for (int j = 0; j < LAT_POINTS && !rc; j++) {
+            double x = suite_step_at(m, st, P + (int)((2 * j + 1) * (int64_t)N / (2 * LAT_POINTS)), tok, lg);
+            if (x < 0) rc = -1;
+            t[r * LAT_POINTS + j] = x;
         }
-        step[i] = util_now() - t1;
-    }
+    suite_time_end(c);
     free(lg);
     free(tok);
     return rc;
@@ -152,24 +132,25 @@ static int part_latency(suite_ctx *c, const lat_scale *s) {
     model_config cfgs[3];
     char presets[3][64];
     int have[3] = {0, 0, 0}, rc = 0;
+    const char *wname = weights_name(LAT_WEIGHTS);
     for (int f = 0; f < 3; f++) growth[f][0] = growth[f][1] = total[f][0] = total[f][1] = NAN;
     for (int f = 0; f < 3 && !rc; f++) {
         if (!c->fam[f]) continue;
-        if (family_model(c, s->size, (model_family)f, "decode_latency", presets[f], sizeof presets[f], &cfgs[f], &mods[f])) { rc = 1; break; }
+        if (family_model(c, s->size, (model_family)f, LAT_WEIGHTS, "decode_latency", presets[f], sizeof presets[f], &cfgs[f], &mods[f])) {
+            rc = 1;
+            break;
+        }
         have[f] = 1;
-        /* decode from an empty cache and after the prompt, to the last length reached */
-        int lens[3] = {1, s->prompt, s->prompt + s->N - 3};
-        for (int k = 0; k < 3 && !rc; k++)
-            if (suite_validate_decode(c, &mods[f], s->B, lens[k]) != 0) {
-                suite_case_failed(c, 0, "decode_latency", presets[f], "refused: decode differs from prefill after %d tokens", lens[k]);
-                rc = 1;
-            }
+        /* decode up to the last length reached */
+        if (suite_validate_decode_upto(c, &mods[f], s->B, s->prompt + s->N) != 0) {
+            suite_case_failed(c, 0, "decode_latency", presets[f], "refused: decode differs from prefill");
+            rc = 1;
+        }
     }
-    const int reps = c->reps, N = s->N, e8 = N / 8 > 1 ? N / 8 : 1;
-    double *step = malloc((size_t)reps * N * sizeof(double)), *stepm = malloc((size_t)N * sizeof(double));
-    double *col = malloc((size_t)reps * sizeof(double)), *gr = malloc((size_t)reps * sizeof(double)), *tot = malloc((size_t)reps * sizeof(double));
-    double *pre = malloc((size_t)reps * sizeof(double));
-    CHECK_ALLOC(step); CHECK_ALLOC(stepm); CHECK_ALLOC(col); CHECK_ALLOC(gr); CHECK_ALLOC(tot); CHECK_ALLOC(pre);
+    const int reps = c->reps, N = s->N, K = LAT_POINTS;
+    double *t = malloc((size_t)reps * K * sizeof(double)), *col = malloc((size_t)reps * sizeof(double));
+    double *gr = malloc((size_t)reps * sizeof(double)), *tot = malloc((size_t)reps * sizeof(double));
+    CHECK_ALLOC(t); CHECK_ALLOC(col); CHECK_ALLOC(gr); CHECK_ALLOC(tot);
     for (int pi = 0; pi < 2 && !rc && !*c->stop; pi++) {
         int order[3];
         suite_family_order(c, 2000 + (uint64_t)pi, order);
@@ -179,72 +160,45 @@ static int part_latency(suite_ctx *c, const lat_scale *s) {
             model *m = &mods[f];
             int P = pi ? s->prompt : 0;
             char params[256];
-            snprintf(params, sizeof params, "{\"family\":\"%s\",\"model\":\"%s\",\"B\":%d,\"prompt\":%d,\"N\":%d,\"threads\":%d}",
-                     family_name((model_family)f), presets[f], s->B, P, N, c->threads);
+            snprintf(params, sizeof params,
+                     "{\"family\":\"%s\",\"model\":\"%s\",\"weights\":\"%s\",\"B\":%d,\"prompt\":%d,\"N\":%d,\"threads\":%d}",
+                     family_name((model_family)f), presets[f], wname, s->B, P, N, c->threads);
             decode_state st;
             if (decode_state_alloc(&st, m, s->B, P + N + 1) != 0) { suite_case_failed(c, 0, "decode_latency", params, "%s", util_last_error()); rc = 1; break; }
-            int bad = 0;
-            /* the repetitions: prefill (not timed), then N timed steps */
-            double busy_others = 0;
-            int busy_ok = 1;
-            for (int r = 0; r < reps && !bad && !*c->stop; r++) {
-                suite_progress(c, "%s prompt=%d: repetition %d/%d", family_title((model_family)f), P, r + 1, reps);
-                double t0 = util_now();
-                if (fill_prompt(m, &st, s->B, P, c->seed + 5) != 0) { bad = 1; break; }
-                pre[r] = util_now() - t0;
-                suite_time_begin(c);
-                if (sample_steps(m, &st, s->B, N, step + (size_t)r * N, c->stop) != 0) bad = 1;
-                suite_time_end(c);
-                if (c->busy.ok) busy_others = fmax(busy_others, c->busy.others); else busy_ok = 0;
-                double sum = 0;
-                for (int i = 0; i < N; i++) sum += step[(size_t)r * N + i];
-                tot[r] = sum;
-                gr[r] = suite_median(step + (size_t)r * N + N - e8, e8) / suite_median(step + (size_t)r * N, e8);
-            }
+            suite_progress(c, "%s prompt=%d: %d repetitions of %d steps at batch %d", family_title((model_family)f), P, reps, K, s->B);
+            int bad = time_points(c, m, &st, s->B, P, N, reps, t);
             decode_state_free(&st);
             if (*c->stop) break;
             if (bad) { suite_case_failed(c, 0, "decode_latency", params, "%s", util_last_error()); rc = 1; break; }
-            /* the interference of the whole case: the worst repetition */
-            c->busy.ok = busy_ok;
-            c->busy.others = busy_others;
-            for (int i = 0; i < N; i++) {
-                for (int r = 0; r < reps; r++) col[r] = step[(size_t)r * N + i];
-                stepm[i] = suite_median(col, reps);
+            /* per repetition: the time to sample N tokens (midpoint rule) and the last / first point */
+            for (int r = 0; r < reps; r++) {
+                double sum = 0;
+                for (int j = 0; j < K; j++) sum += t[r * K + j];
+                tot[r] = sum * N / K;
+                gr[r] = t[r * K + K - 1] / t[r * K];
+            }
+            double stepm[LAT_POINTS];
+            for (int j = 0; j < K; j++) {
+                for (int r = 0; r < reps; r++) col[r] = t[r * K + j];
+                stepm[j] = suite_median(col, reps);
             }
             char series[64];
             snprintf(series, sizeof series, "%s prompt=%d", family_title((model_family)f), P);
             store_id cs = suite_case(c, "decode_latency", params);
-            /* cumulative time of the median steps, thinned to <= 64 log-spaced points */
-            double cx[80], cy[80];
-            int nc = 0;
-            double *cum = malloc((size_t)N * sizeof(double));
-            CHECK_ALLOC(cum);
-            cum[0] = stepm[0];
-            for (int i = 1; i < N; i++) cum[i] = cum[i - 1] + stepm[i];
-            for (int k = 0; k < 64; k++) {
-                int i = (int)lround(exp(log((double)N) * (k + 1) / 64.0)) - 1;
-                if (i < 0) i = 0;
-                if (nc && cx[nc - 1] == i + 1) continue;
-                cx[nc] = i + 1;
-                cy[nc++] = cum[i];
+            /* cumulative time to sample x tokens at the ends of the parts, and the step latency at their midpoints */
+            double cx[LAT_POINTS + 1], cy[LAT_POINTS + 1], bx[LAT_POINTS], by[LAT_POINTS];
+            cx[0] = cy[0] = 0;
+            for (int j = 0; j < K; j++) {
+                cx[j + 1] = (double)(j + 1) * N / K;
+                cy[j + 1] = cy[j] + stepm[j] * N / K;
+                bx[j] = P + (int)((2 * j + 1) * (int64_t)N / (2 * K));
+                by[j] = 1e3 * stepm[j];
             }
-            free(cum);
-            suite_curve(c, cs, "decode_latency", series, cx, cy, nc);
-            int nb = (N + 15) / 16;
-            double *bx = malloc((size_t)nb * sizeof(double)), *by = malloc((size_t)nb * sizeof(double));
-            CHECK_ALLOC(bx); CHECK_ALLOC(by);
-            for (int k = 0; k < nb; k++) {
-                double sm = 0;
-                int n = 0;
-                for (int i = 16 * k; i < 16 * (k + 1) && i < N; i++) { sm += stepm[i]; n++; }
-                bx[k] = P + 16 * k + 8;
-                by[k] = 1e3 * sm / n;
-            }
-            suite_curve(c, cs, "decode_step_latency", series, bx, by, nb);
-            free(bx); free(by);
+            suite_curve(c, cs, "decode_latency", series, cx, cy, K + 1);
+            suite_curve(c, cs, "decode_step_latency", series, bx, by, K);
+            suite_samples(c, cs, "step_time", "s", STORE_LOWER, t, reps * K);
             suite_samples(c, cs, "total_time", "s", STORE_LOWER, tot, reps);
             suite_samples(c, cs, "late_over_early_step", "x", STORE_LOWER, gr, reps);
-            suite_samples(c, cs, "prefill_time", "s", STORE_LOWER, pre, reps);
             growth[f][pi] = suite_median(gr, reps);
             total[f][pi] = suite_median(tot, reps);
             if (pi) suite_timing_add(&tm, c, tot, reps);
@@ -255,7 +209,7 @@ static int part_latency(suite_ctx *c, const lat_scale *s) {
             }
         }
     }
-    free(step); free(stepm); free(col); free(gr); free(tot); free(pre);
+    free(t); free(col); free(gr); free(tot);
     for (int f = 0; f < 3; f++) if (have[f]) model_free(&mods[f]);
     if (rc) return rc;
     if (*c->stop) return 130;
@@ -282,33 +236,34 @@ static int part_latency(suite_ctx *c, const lat_scale *s) {
 /* Upper bound on the timed decode steps of one decode-model case. */
 #define MODEL_MAX_STEPS 256
 
-static int part_model(suite_ctx *c, const lat_scale *s) {
-    const roofline_result *rr = roofline_get(c->threads);
-    double bw = rr ? rr->read_gbs * 1e9 : NAN; /* NaN when the probe failed: the claim says so */
-    double rmin = INFINITY, rmax = -INFINITY, min_bytes = INFINITY, caches = cache_bytes();
+/* One storage type of the decode-step model: every family over the cache
+ * lengths and batch sizes, then the memory-bound claim for this storage. */
+static int model_weights(suite_ctx *c, const lat_scale *s, weights_dtype w, double bw, double caches) {
+    double rmin = INFINITY, rmax = -INFINITY, min_bytes = INFINITY;
     suite_timing tm;
     suite_timing_init(&tm);
     int have = 0, rc = 0;
-    if (c->db) {
-        double zx = 0, lim = rr ? rr->read_gbs : NAN;
-        suite_curve(c, 0, "roofline_limits", "GB/s", &zx, &lim, 1);
-    }
+    const char *wname = weights_name(w);
     int order[3];
-    suite_family_order(c, 3000, order);
+    suite_family_order(c, 3000 + (uint64_t)w, order);
     for (int oi = 0; oi < 3 && !rc && !*c->stop; oi++) {
         int f = order[oi];
         if (!c->fam[f]) continue;
         char preset[64];
         model_config cfg;
         model m;
-        if (family_model(c, s->msize, (model_family)f, "decode_step", preset, sizeof preset, &cfg, &m)) { rc = 1; break; }
-        if (suite_validate_decode(c, &m, 1, s->mlen[s->nmlen - 1]) != 0) {
-            suite_case_failed(c, 0, "decode_step", preset, "refused: decode differs from prefill at length %d", s->mlen[s->nmlen - 1]);
+        if (family_model(c, s->msize, (model_family)f, w, "decode_step", preset, sizeof preset, &cfg, &m)) { rc = 1; break; }
+        if (suite_validate_decode_upto(c, &m, 1, s->mlen[s->nmlen - 1]) != 0) {
+            suite_case_failed(c, 0, "decode_step", preset, "refused: decode differs from prefill");
             model_free(&m);
             rc = 1;
             break;
         }
-        double pbytes = 4.0 * (double)m.nparams;
+        double wbytes = model_weight_bytes(&m); /* in the storage type: what a step streams */
+        float *lg = malloc((size_t)s->mB[s->nmB - 1] * cfg.vocab * sizeof(float));
+        int32_t *tok = malloc((size_t)s->mB[s->nmB - 1] * sizeof(int32_t));
+        double *t = malloc((size_t)MODEL_MAX_STEPS * sizeof(double));
+        CHECK_ALLOC(lg); CHECK_ALLOC(tok); CHECK_ALLOC(t);
         for (int li = 0; li < s->nmlen && !rc && !*c->stop; li++) {
             int len = s->mlen[li];
             double xs[4], ym[4], yp[4];
@@ -316,33 +271,27 @@ static int part_model(suite_ctx *c, const lat_scale *s) {
             for (int bi = 0; bi < s->nmB && !rc && !*c->stop; bi++) {
                 int B = s->mB[bi];
                 char params[256];
-                snprintf(params, sizeof params, "{\"family\":\"%s\",\"model\":\"%s\",\"B\":%d,\"len\":%d,\"threads\":%d}",
-                         family_name((model_family)f), preset, B, len, c->threads);
+                snprintf(params, sizeof params, "{\"family\":\"%s\",\"model\":\"%s\",\"weights\":\"%s\",\"B\":%d,\"len\":%d,\"threads\":%d}",
+                         family_name((model_family)f), preset, wname, B, len, c->threads);
                 decode_state st;
-                if (decode_state_alloc(&st, &m, B, len + s->msteps + 2) != 0) { suite_case_failed(c, 0, "decode_step", params, "%s", util_last_error()); rc = 1; break; }
-                suite_progress(c, "decode model %s len=%d B=%d", family_title((model_family)f), len, B);
-                fill_positions(&m, &st, len);
-                /* every timed step runs at cache length len (the position is
-                 * held), and there are enough of them for the timed region to
-                 * last past what the interference probe can judge */
-                double *t = malloc((size_t)(MODEL_MAX_STEPS + 1) * sizeof(double));
-                CHECK_ALLOC(t);
-                int bad = sample_steps(&m, &st, B, 1, t, c->stop); /* warm-up */
-                int nsteps = s->msteps;
-                if (!bad && t[0] > 0) {
-                    double want = ceil(1.5 * BUSY_MIN_SECONDS / t[0]);
-                    nsteps = (int)fmax(s->msteps, fmin(MODEL_MAX_STEPS, want));
-                }
+                if (decode_state_alloc(&st, &m, B, len + 2) != 0) { suite_case_failed(c, 0, "decode_step", params, "%s", util_last_error()); rc = 1; break; }
+                suite_progress(c, "decode model %s %s len=%d B=%d", family_title((model_family)f), wname, len, B);
+                decode_state_reset(&st, &m, -1);
+                for (int b = 0; b < B; b++) tok[b] = 'a';
+                /* every timed step runs at cache length len, and there are
+                 * enough of them for the timed region to last past what the
+                 * interference probe can judge */
+                double t0 = suite_step_at(&m, &st, len, tok, lg); /* warm-up */
+                int bad = t0 < 0, nsteps = s->msteps;
+                if (!bad && t0 > 0) nsteps = (int)fmax(s->msteps, fmin(MODEL_MAX_STEPS, ceil(1.5 * BUSY_MIN_SECONDS / t0)));
                 suite_time_begin(c);
-                for (int k = 0; k < nsteps && !bad && !*c->stop; k++) {
-                    for (int b = 0; b < B; b++) st.n[b] = len;
-                    bad = sample_steps(&m, &st, B, 1, t + k, c->stop);
-                }
+                for (int k = 0; k < nsteps && !bad && !*c->stop; k++) bad = (t[k] = suite_step_at(&m, &st, len, tok, lg)) < 0;
                 suite_time_end(c);
                 decode_state_free(&st);
-                if (bad) { suite_case_failed(c, 0, "decode_step", params, "%s", util_last_error()); free(t); rc = 1; break; }
+                if (bad) { suite_case_failed(c, 0, "decode_step", params, "%s", util_last_error()); rc = 1; break; }
+                if (*c->stop) break;
                 double cache = (double)config_state_bytes(&cfg, len + 1, NULL, NULL, NULL);
-                double bytes = pbytes + B * cache, pred = bytes / bw, meas = suite_median(t, nsteps);
+                double bytes = wbytes + B * cache, pred = bytes / bw, meas = suite_median(t, nsteps);
                 store_id cs = suite_case(c, "decode_step", params);
                 suite_samples(c, cs, "step_time", "s", STORE_LOWER, t, nsteps);
                 double ratio = meas / pred;
@@ -357,14 +306,19 @@ static int part_model(suite_ctx *c, const lat_scale *s) {
                     suite_timing_add(&tm, c, t, nsteps);
                     have = 1;
                 }
-                free(t);
+                if (!c->quiet) {
+                    suite_progress_done(c);
+                    fprintf(stderr, "[latency] decode model %-7s %s len %5d B %3d: %.3f ms/step, %.2fx the memory model (%.0f MB at %.1f GB/s)\n",
+                            family_title((model_family)f), wname, len, B, 1e3 * meas, ratio, bytes / 1e6, bw / 1e9);
+                }
             }
             char series[80];
-            snprintf(series, sizeof series, "%s len=%d measured", family_title((model_family)f), len);
+            snprintf(series, sizeof series, "%s %s len=%d measured", family_title((model_family)f), wname, len);
             suite_curve(c, 0, "decode_model", series, xs, ym, nx);
-            snprintf(series, sizeof series, "%s len=%d predicted", family_title((model_family)f), len);
+            snprintf(series, sizeof series, "%s %s len=%d predicted", family_title((model_family)f), wname, len);
             suite_curve(c, 0, "decode_model", series, xs, yp, nx);
         }
+        free(lg); free(tok); free(t);
         model_free(&m);
     }
     if (rc) return rc;
@@ -377,11 +331,23 @@ static int part_model(suite_ctx *c, const lat_scale *s) {
     claim_set(&v, "bandwidth_gbs", bw / 1e9);
     suite_timing_values(&tm, &v);
     char where[96], meas[240];
-    snprintf(where, sizeof where, "%s models, batch 1", s->msize);
-    snprintf(meas, sizeof meas, "batch-1 step / ((params + cache) / %.1f GB/s): %.2fx .. %.2fx; bytes %.0f MB vs caches %.0f MB", bw / 1e9,
+    snprintf(where, sizeof where, "%s models, %s weights, batch 1", s->msize, wname);
+    snprintf(meas, sizeof meas, "batch-1 step / ((weights + cache) / %.1f GB/s): %.2fx .. %.2fx; bytes %.0f MB vs caches %.0f MB", bw / 1e9,
              rmin, rmax, min_bytes / 1e6, caches / 1e6);
     suite_claim_judged(c, "decode_memory_bound", where, &v, meas);
     return 0;
+}
+
+static int part_model(suite_ctx *c, const lat_scale *s) {
+    const roofline_result *rr = roofline_get(c->threads);
+    double bw = rr ? rr->read_gbs * 1e9 : NAN; /* NaN when the probe failed: the claim says so */
+    if (c->db) {
+        double zx = 0, lim = rr ? rr->read_gbs : NAN;
+        suite_curve(c, 0, "roofline_limits", "GB/s", &zx, &lim, 1);
+    }
+    double caches = cache_bytes();
+    int rc = model_weights(c, s, WEIGHTS_F32, bw, caches);
+    return rc ? rc : model_weights(c, s, WEIGHTS_BF16, bw, caches);
 }
 
 int suite_latency(suite_ctx *c) {

@@ -5,7 +5,13 @@
  *     family at two widths; the figure divides by MQA at the shortest T.
  * (b) Decode throughput when sampling N tokens from an empty prompt with the
  *     largest batch whose caches fit the memory budget (--mem-budget):
- *     records the batch chosen, cache bytes per sequence and tokens/s.
+ *     records the batch chosen, cache bytes per sequence and tokens/s. The
+ *     decode models are Appendix C sizes with bf16 weights from the cpu
+ *     preset on (400M: 0.75 GB of weights, 20x this machine's L2 + L3),
+ *     so every step streams its weights from memory as in the paper. The
+ *     time to sample N tokens is measured as steps at DEC_POINTS cache
+ *     lengths (the midpoints of N equal parts; suite_step_at): N steps of a
+ *     400M model at batch 64 would take minutes per case.
  * Each case's repetitions are one timed region (suite_time_begin/end: the
  * interference is stored with them); families run in a seeded random order
  * per group of cases; every model is validated against the reference (the
@@ -26,18 +32,24 @@
 typedef struct {
     int widths[2], nwidths, depth, W, tokens;
     int T[5], nT;
-    const char *dec_size;   /* preset size: "tiny", "small" (SIZE-FAMILY) or "1b" (FAMILY-SIZE) */
+    const char *dec_size;   /* preset size of the decode models: "tiny", "400m", "1b" */
     int dec_len[4], ndec, dec_cap;
+    weights_dtype dec_weights;
 } tp_scale;
 
+/* The decode lengths and the cpu memory budget (run.c: 768 MiB) are chosen
+ * so that the budget binds for MQA only: its cache at 400M is 12 KiB per
+ * token per sequence, so the feasible batch falls from the cap (64) at 1024
+ * tokens to 16 at 4096, while Hawk's state (384 KiB) and Griffin's (4.3 MiB,
+ * the window full) keep the cap at every length. */
 static void scale_of(const suite_ctx *c, tp_scale *s) {
     memset(s, 0, sizeof *s);
     if (c->scale == SCALE_SMOKE) {
-        *s = (tp_scale){{32, 64}, 2, 3, 32, 256, {32, 64, 128}, 3, "tiny", {16, 32}, 2, 8};
+        *s = (tp_scale){{32, 64}, 2, 3, 32, 256, {32, 64, 128}, 3, "tiny", {16, 32}, 2, 8, WEIGHTS_BF16};
     } else if (c->scale == SCALE_CPU) {
-        *s = (tp_scale){{128, 256}, 2, 4, 256, 4096, {256, 512, 1024, 2048}, 4, "small", {128, 256, 512}, 3, 64};
+        *s = (tp_scale){{128, 256}, 2, 4, 256, 4096, {256, 512, 1024, 2048}, 4, "400m", {512, 1024, 2048, 4096}, 4, 64, WEIGHTS_BF16};
     } else {
-        *s = (tp_scale){{1536, 2048}, 2, 12, 1024, 8192, {2048, 4096, 8192}, 3, "1b", {512, 1024, 2048, 4096}, 4, 512};
+        *s = (tp_scale){{1536, 2048}, 2, 12, 1024, 8192, {2048, 4096, 8192}, 3, "1b", {512, 1024, 2048, 4096}, 4, 512, WEIGHTS_BF16};
     }
 }
 
@@ -177,30 +189,32 @@ static int part_train_step(suite_ctx *c, const tp_scale *s) {
     return 0;
 }
 
-/* One decode-throughput case: `reps` timed repetitions of sampling `len`
- * tokens at batch B from an empty prompt; tokens/s of each in tps. 0, or
- * -1 on a decode error (util_last_error). */
+/* Cache lengths a decode-throughput case times its steps at. */
+#define DEC_POINTS 4
+
+/* One decode-throughput case: `reps` timed repetitions; each times one
+ * greedy step of the batch at each of DEC_POINTS cache lengths, the
+ * midpoints of `len` equal parts of 0..len, and estimates the time to
+ * sample len tokens as len / DEC_POINTS times their sum (the midpoint rule;
+ * a step's time is affine in the cache length, capped at the window for
+ * local attention). tokens/s of each repetition in tps. 0, or -1 on a
+ * decode error (util_last_error). */
 static int time_decode(suite_ctx *c, model *m, decode_state *st, int B, int len, int reps, double *tps) {
-    const int V = m->cfg.vocab;
-    float *lg = malloc((size_t)B * V * sizeof(float));
+    float *lg = malloc((size_t)B * m->cfg.vocab * sizeof(float));
     int32_t *tok = malloc((size_t)B * sizeof(int32_t));
     CHECK_ALLOC(lg); CHECK_ALLOC(tok);
-    int rc = 0;
+    decode_state_reset(st, m, -1);
+    for (int b = 0; b < B; b++) tok[b] = '\n';
+    int rc = suite_step_at(m, st, len / 2, tok, lg) < 0 ? -1 : 0; /* warm-up */
     suite_time_begin(c);
     for (int rep = 0; rep < reps && !rc && !*c->stop; rep++) {
-        decode_state_reset(st, m, -1);
-        for (int b = 0; b < B; b++) tok[b] = '\n';
-        double t0 = util_now();
-        for (int i = 0; i < len && !*c->stop; i++) {
-            if (model_decode_step(m, st, tok, NULL, lg) != 0) { rc = -1; break; }
-            for (int b = 0; b < B; b++) { /* greedy */
-                const float *l = lg + (size_t)b * V;
-                int best = 0;
-                for (int v = 1; v < V; v++) if (l[v] > l[best]) best = v;
-                tok[b] = best;
-            }
+        double sum = 0;
+        for (int j = 0; j < DEC_POINTS && !rc; j++) {
+            double t = suite_step_at(m, st, (int)((2 * j + 1) * (int64_t)len / (2 * DEC_POINTS)), tok, lg);
+            if (t < 0) rc = -1;
+            sum += t;
         }
-        tps[rep] = (double)B * len / (util_now() - t0);
+        tps[rep] = (double)B * DEC_POINTS / sum;
     }
     suite_time_end(c);
     free(lg);
@@ -219,21 +233,22 @@ static int part_decode(suite_ctx *c, const tp_scale *s) {
     model_config cfgs[3];
     char presets[3][64];
     int have[3] = {0, 0, 0}, rc = 0;
+    const char *wname = weights_name(s->dec_weights);
     for (int f = 0; f < 3 && !rc; f++) {
         if (!c->fam[f]) continue;
-        if (c->scale == SCALE_PAPER) snprintf(presets[f], sizeof presets[f], "%s-%s", family_name((model_family)f), s->dec_size);
-        else snprintf(presets[f], sizeof presets[f], "%s-%s", s->dec_size, family_name((model_family)f));
+        int known = suite_preset_config(s->dec_size, (model_family)f, presets[f], sizeof presets[f], &cfgs[f]) == 0;
         char params[128];
-        snprintf(params, sizeof params, "{\"model\":\"%s\"}", presets[f]);
-        if (config_preset(presets[f], &cfgs[f]) != 0) { suite_case_failed(c, 0, "decode_throughput", params, "unknown preset"); rc = 1; break; }
-        if (model_create(&mods[f], &cfgs[f]) != 0) { suite_case_failed(c, 0, "decode_throughput", params, "%s", util_last_error()); rc = 1; break; }
+        snprintf(params, sizeof params, "{\"model\":\"%s\",\"weights\":\"%s\"}", presets[f], wname);
+        if (!known) { suite_case_failed(c, 0, "decode_throughput", params, "unknown preset"); rc = 1; break; }
+        suite_progress(c, "creating %s (%s weights) and validating its decode", presets[f], wname);
+        if (model_create_dtype(&mods[f], &cfgs[f], s->dec_weights) != 0) { suite_case_failed(c, 0, "decode_throughput", params, "%s", util_last_error()); rc = 1; break; }
         have[f] = 1;
         model_init_weights(&mods[f], c->seed);
-        for (int li = 0; li < s->ndec && !rc; li++) /* decode at every cache length it will reach */
-            if (suite_validate_decode(c, &mods[f], 2, s->dec_len[li] - 3) != 0) {
-                suite_case_failed(c, 0, "decode_throughput", params, "refused: decode differs from prefill at length %d", s->dec_len[li]);
-                rc = 1;
-            }
+        /* decode up to the longest cache length it will reach */
+        if (suite_validate_decode_upto(c, &mods[f], 2, s->dec_len[s->ndec - 1]) != 0) {
+            suite_case_failed(c, 0, "decode_throughput", params, "refused: decode differs from prefill");
+            rc = 1;
+        }
     }
     /* lengths outer, families in a seeded random order inner */
     for (int li = 0; li < s->ndec && !rc && !*c->stop; li++) {
@@ -247,14 +262,15 @@ static int part_decode(suite_ctx *c, const tp_scale *s) {
             int64_t bmax = per_seq > 0 ? (int64_t)(c->mem_budget / (double)per_seq) : s->dec_cap;
             int B = (int)(bmax < 1 ? 1 : bmax > s->dec_cap ? s->dec_cap : bmax);
             char params[256];
-            snprintf(params, sizeof params, "{\"family\":\"%s\",\"model\":\"%s\",\"len\":%d,\"mem_budget\":%.0f,\"threads\":%d}",
-                     family_name((model_family)f), presets[f], len, c->mem_budget, c->threads);
+            snprintf(params, sizeof params,
+                     "{\"family\":\"%s\",\"model\":\"%s\",\"weights\":\"%s\",\"len\":%d,\"mem_budget\":%.0f,\"threads\":%d}",
+                     family_name((model_family)f), presets[f], wname, len, c->mem_budget, c->threads);
             decode_state st;
             if (decode_state_alloc(&st, &mods[f], B, len + 1) != 0) { suite_case_failed(c, 0, "decode_throughput", params, "%s", util_last_error()); rc = 1; break; }
             int reps = c->reps;
             double *tps = malloc((size_t)reps * sizeof(double));
             CHECK_ALLOC(tps);
-            suite_progress(c, "decode %s: %d tokens at batch %d, %d repetitions", family_title((model_family)f), len, B, reps);
+            suite_progress(c, "decode %s: %d tokens at batch %d, %d repetitions of %d steps", family_title((model_family)f), len, B, reps, DEC_POINTS);
             int drc = time_decode(c, &mods[f], &st, B, len, reps, tps);
             decode_state_free(&st);
             if (drc != 0) {

@@ -23,6 +23,7 @@
  */
 #include "bf16.h"
 #include "matmul.h"
+#include "suite.h"
 #include "test.h"
 #include "util.h"
 
@@ -297,6 +298,31 @@ static void dispatch(void) {
     gemm_set_variant("auto");
 }
 
+/* The suites validate a bf16 model's paths before timing it: with bf16-dp
+ * selected (activations rounded to bf16 at every GEMM input, so prefill and
+ * decode differ by ~2^-8 and a 1e-4 check refused every bf16 model) they
+ * validate on bf16-widen and leave the selection as it was. small-griffin:
+ * tiny-griffin's paths happen to agree within 1e-4 even on bf16-dp. */
+static void suite_validation16(void) {
+    model_config cfg;
+    model m;
+    if (!gemm_bf16_dp_available()) { TEST_SKIP("suite validation on bf16-dp: no avx512_bf16 in this build"); return; }
+    if (config_preset("small-griffin", &cfg) != 0 || model_create_dtype(&m, &cfg, WEIGHTS_BF16) != 0) {
+        TEST_CHECK(0, "small-griffin bf16: %s", util_last_error());
+        return;
+    }
+    model_init_weights(&m, 3);
+    suite_ctx c;
+    memset(&c, 0, sizeof c);
+    c.suite = "test";
+    TEST_CHECK(gemm_set_variant("bf16-dp") == 0, "select bf16-dp");
+    TEST_CHECK(suite_validate(&c, &m, 2, cfg.window + 40) == 0, "bf16 prefill paths accepted with bf16-dp selected");
+    TEST_CHECK(suite_validate_decode_upto(&c, &m, 2, 4 * cfg.window) == 0, "bf16 decode == prefill accepted with bf16-dp selected");
+    TEST_CHECK(!strcmp(gemm_bf16_variant(), "bf16-dp"), "selection restored: %s", gemm_bf16_variant());
+    gemm_set_variant("bf16");
+    model_free(&m);
+}
+
 int main(void) {
     printf("gemm_fast micro-kernel: %s\n", gemm_fast_isa());
     variants();
@@ -326,6 +352,7 @@ int main(void) {
     } else {
         printf("SKIP bf16-dp: this build does not target avx512_bf16 (gemm_bf16_dp runs the widening kernel)\n");
     }
+    suite_validation16();
     util_set_threads(0);
     return test_summary();
 }
