@@ -9,6 +9,7 @@
 #   make figures    the main job: run every suite at --preset cpu and draw the figures
 #   make nightly    the nightly regression job (scripts/nightly.sh)
 # Switches: NO_OMP=1 (no OpenMP), NO_CUDA=1 (skip CUDA even if nvcc exists),
+#           NO_MPI=1 (no MPI: one-process training only; mpirun launches then say so),
 #           BUILD=dir (output folder).
 
 SHELL := /bin/bash
@@ -38,6 +39,9 @@ HAVE_ZLIB := $(shell pkg-config --exists zlib 2>/dev/null && echo 1)
 HAVE_GNUPLOT := $(shell command -v gnuplot >/dev/null 2>&1 && echo 1)
 HAVE_NVCC := $(if $(NO_CUDA),,$(shell command -v nvcc >/dev/null 2>&1 && echo 1))
 HAVE_CLANG := $(shell command -v clang >/dev/null 2>&1 && echo 1)
+# MPI (data-parallel training over ranks): Open MPI or MPICH through pkg-config
+MPI_PC := $(if $(NO_MPI),,$(shell pkg-config --exists ompi-c 2>/dev/null && echo ompi-c || (pkg-config --exists mpich 2>/dev/null && echo mpich)))
+HAVE_MPI := $(if $(MPI_PC),1)
 
 ifeq ($(HAVE_OMP),1)
 CFLAGS += -fopenmp
@@ -56,6 +60,10 @@ LDLIBS += $(shell pkg-config --libs sqlite3)
 endif
 ifeq ($(HAVE_ZLIB),1)
 LDLIBS += -lz
+endif
+ifeq ($(HAVE_MPI),1)
+CFLAGS += $(shell pkg-config --cflags $(MPI_PC)) -DHAVE_MPI
+LDLIBS += $(shell pkg-config --libs $(MPI_PC))
 endif
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 GIT_DIRTY := $(shell test -n "$$(git status --porcelain --untracked-files=no 2>/dev/null)" && echo 1 || echo 0)
@@ -85,6 +93,12 @@ endif
 NVCCFLAGS ?= -O3 -std=c++17 $(CUDA_ARCH) -Ikernels -Imodels -I. -Xcompiler -fPIC
 LDLIBS += -L$(CUDA_HOME)/lib64 -L$(CUDA_HOME)/targets/x86_64-linux/lib -lcudart -lcublas -lstdc++
 LIB_OBJ_CU := $(patsubst %.cu,$(BUILD)/%.cu.o,$(CU_SRC))
+# NCCL (the GPU all-reduce of data-parallel training): needs MPI for the bootstrap
+HAVE_NCCL := $(if $(HAVE_MPI),$(shell test -f $(CUDA_HOME)/include/nccl.h && echo 1))
+ifeq ($(HAVE_NCCL),1)
+$(BUILD)/kernels/comm.o: CFLAGS += -DHAVE_NCCL -I$(CUDA_HOME)/include
+LDLIBS += -lnccl
+endif
 endif
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) $(LIB_OBJ_CU)
 TEST_SRC := $(wildcard tests/test_*.c)
@@ -105,7 +119,7 @@ all: features $(ALL)
 	@ln -sf $(BUILD)/griffin griffin 2>/dev/null || true
 
 features:
-	@echo "griffin build ($(BUILD)):  OpenMP $(call yn,$(HAVE_OMP))  OpenBLAS $(call yn,$(HAVE_BLAS))  SQLite $(call yn,$(HAVE_SQLITE))  zlib $(call yn,$(HAVE_ZLIB))  GoogleBenchmark $(call yn,$(HAVE_BENCH))  gnuplot $(call yn,$(HAVE_GNUPLOT))  nvcc $(call yn,$(HAVE_NVCC))"
+	@echo "griffin build ($(BUILD)):  OpenMP $(call yn,$(HAVE_OMP))  OpenBLAS $(call yn,$(HAVE_BLAS))  SQLite $(call yn,$(HAVE_SQLITE))  zlib $(call yn,$(HAVE_ZLIB))  GoogleBenchmark $(call yn,$(HAVE_BENCH))  gnuplot $(call yn,$(HAVE_GNUPLOT))  nvcc $(call yn,$(HAVE_NVCC))  MPI $(call yn,$(HAVE_MPI))  NCCL $(call yn,$(HAVE_NCCL))"
 
 deps:
 	@bash scripts/deps.sh

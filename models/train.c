@@ -108,6 +108,21 @@ static void block_diag_backward(float *din, float *dw, float *db, const float *d
     }
 }
 
+/* Tell g->ready that stage k's gradients are final: k = 0 the embedding,
+ * 1..depth the layers, depth+1 the final norm; each range runs up to the
+ * next stage's first tensor (the layout order). */
+static void grads_ready(const model *m, model_grads *g, int k) {
+    if (!g->ready) return;
+    size_t lo = m->nparams, hi = m->nparams;
+    for (int j = 0; j < m->ntensors; j++) {
+        const tensor_desc *t = &m->tensors[j];
+        int st = t->layer >= 0 ? t->layer + 1 : j == 0 ? 0 : m->cfg.depth + 1;
+        if (st == k && t->offset < lo) lo = t->offset;
+        if (st == k + 1 && t->offset < hi) hi = t->offset;
+    }
+    if (hi > lo) g->ready(g->ready_ctx, lo, hi - lo);
+}
+
 int model_loss_backward(model *m, const model_acts *a, model_grads *g, const int32_t *tokens, const int32_t *pos,
                         const int32_t *targets, float *loss) {
     const model_config *c = &m->cfg;
@@ -132,6 +147,7 @@ int model_loss_backward(model *m, const model_acts *a, model_grads *g, const int
     gemm(0, 0, N, D, V, 1.0f, g->dlogits, V, m->w.embed, D, 0.0f, g->dn, D);
     memset(g->dx, 0, (size_t)N * D * sizeof(float));
     rmsnorm_backward(g->dx, g->gw.final_norm, g->dn, a->x_out, a->rstdf, m->w.final_norm, N, D);
+    grads_ready(m, g, c->depth + 1);
     for (int i = c->depth - 1; i >= 0; i--) {
         const layer_acts *la = &a->layers[i];
         const layer_view *lw = &m->w.layers[i];
@@ -173,6 +189,7 @@ int model_loss_backward(model *m, const model_acts *a, model_grads *g, const int
             linear_backward(g->dn, 1.0f, gw->wv, NULL, g->dv, la->n1, lw->wv, N, D, dh);
         }
         rmsnorm_backward(g->dx, gw->pre_norm, g->dn, la->x_in, la->rstd1, lw->pre_norm, N, D);
+        grads_ready(m, g, i + 1);
     }
     /* embedding (tied): x0 = E[tok] * scale */
     float scale = model_embed_scale(c);
@@ -181,5 +198,6 @@ int model_loss_backward(model *m, const model_acts *a, model_grads *g, const int
         const float *d = g->dx + (size_t)n * D;
         for (int k = 0; k < D; k++) dE[k] += d[k] * scale;
     }
+    grads_ready(m, g, 0);
     return 0;
 }

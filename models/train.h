@@ -31,6 +31,13 @@ typedef struct {
     float *dgated, *dup;                                 /* (B,T,MD), (2,B,T,MD) */
     float *rowloss;      /* (B,T) per-token loss */
     float *roww;         /* (B,T) per-token weight of the mean */
+    /* Optional (NULL after alloc): when set, the backward calls
+     * ready(ready_ctx, off, n) each time grads[off, off+n) are final: the
+     * final norm first, then each layer in reverse order, the embedding
+     * last. The ranges tile [0, nparams). Data-parallel training starts the
+     * all-reduce of a range here while the backward goes on. */
+    void (*ready)(void *ctx, size_t off, size_t n);
+    void *ready_ctx;
 } model_grads;
 
 int model_grads_alloc(model_grads *g, const model *m, int B, int T);

@@ -4,7 +4,8 @@
 # install line and exits 1. Prints nothing and exits 0 when all are present.
 set -u
 PKGS=(build-essential pkg-config libopenblas-dev libsqlite3-dev sqlite3 libbenchmark-dev
-      gnuplot-nox zlib1g-dev clang libomp-dev jq python3)
+      gnuplot-nox zlib1g-dev clang libomp-dev jq python3
+      libopenmpi-dev openmpi-bin)   # MPI: data-parallel training (mpirun -np N griffin train)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -19,6 +19,10 @@ echo "figures: machine" >&2
 $G info >&2
 rc=0
 $G run all --preset cpu "$@" || rc=$?
+# data-parallel scaling (plots/out/scaling.*): about 3 minutes; needs MPI in the build
+if [[ $preset != smoke && ${GRIFFIN_NO_SCALING:-0} != 1 ]] && ldd $G | grep -q libmpi && command -v mpirun >/dev/null; then
+    bash scripts/scaling.sh || rc=$?
+fi
 $G plot all || true
 echo "figures: PNG and SVG in plots/out/; data in ${GRIFFIN_DB:-results/griffin.sqlite} (griffin results list); the rules behind each verdict: griffin claims" >&2
 exit $rc

@@ -1175,6 +1175,7 @@ static const struct {
     {"fig5_longctx", "longctx", "loss by position, log x, T_train marked (Fig. 5)"},
     {"fig6_copyret", "copyret", "copy/retrieval accuracy (Fig. 6a-d)"},
     {"training", "train", "a griffin train run: training loss and held-out metric by step"},
+    {"scaling", "train", "data-parallel training: tokens/s and scaling efficiency of ranks vs one process, ring model to 64 ranks"},
 };
 #define NFIG ((int)(sizeof FIGURES / sizeof *FIGURES))
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "comm.h"
 #include "commands.h"
 #include "modelargs.h"
 #include "store.h"
@@ -81,12 +82,58 @@ static store *open_store(const char *db, int disabled) {
     return s;
 }
 
+/* ---- data parallel (mpirun -np N griffin train ...) --------------------------- */
+
+/* Per-step times of a data-parallel run (rank 0's view), for the store. */
+typedef struct {
+    double *v[5];
+    int n, cap;
+} dp_log;
+static const char *const DP_METRICS[5] = {"step_s", "compute_s", "allreduce_s", "wait_s", "exposed_s"};
+
+static void dp_log_add(dp_log *l, const trainer *t) {
+    if (l->n >= l->cap) return;
+    const dp_times *d = t->dp ? &t->dp->last : NULL;
+    /* one process (--comm local): the step time only */
+    double x[5] = {t->step_seconds, d ? d->compute_s : NAN, d ? d->reduce_s : NAN, d ? d->wait_s : NAN, d ? d->exposed_s : NAN};
+    for (int k = 0; k < 5; k++) l->v[k][l->n] = x[k];
+    l->n++;
+}
+
+/* The time split (first step left out: warm-up), gradient bytes and the
+ * measured all-reduce cost per byte moved (ring: 2(N-1)/N of the bytes). */
+static int dp_log_store(const dp_log *l, const trainer *t, store *db, store_id run, store_id cs) {
+    if (l->n < 2) return 0;
+    for (int k = 0; k < (t->dp ? 5 : 1); k++)
+        if (store_result_samples(db, run, cs, DP_METRICS[k], "s", STORE_LOWER, l->v[k] + 1, l->n - 1) != 0) return -1;
+    int N = t->dp ? t->dp->size : 1;
+    double bytes = (double)t->m->nparams * sizeof(float), moved = N > 1 ? 2.0 * (N - 1) / N * bytes : 0;
+    if (store_result_samples(db, run, cs, "grad_bytes", "bytes", STORE_DETERMINISTIC, &bytes, 1) != 0) return -1;
+    if (!t->dp || t->dp->overlap || moved <= 0) return 0;
+    double *per = malloc((size_t)l->n * sizeof(double));
+    CHECK_ALLOC(per);
+    for (int i = 1; i < l->n; i++) per[i - 1] = l->v[2][i] / moved;
+    int rc = store_result_samples(db, run, cs, "allreduce_s_per_byte", "s/byte", STORE_LOWER, per, l->n - 1);
+    free(per);
+    return rc;
+}
+
+/* Only rank 0 writes checkpoints; a failed save ends every rank. */
+static int dp_save(const trainer *t, const char *out, comm *cm) {
+    if (comm_rank(cm) != 0) return 0;
+    if (trainer_save(t, out) == 0) return 0;
+    if (comm_size(cm) > 1) comm_abort(cm, 1, "%s", util_last_error());
+    return -1;
+}
+
 int cmd_train(int argc, char **argv) {
     model_args ma = {0};
     const char *task = "text", *corpus = "data/corpus", *out = NULL, *resume = NULL, *init = NULL, *db = NULL, *lengths = NULL;
     int T = 256, B = 8, ckpt_every = 0, eval_every = 0, eval_n = 256, log_every = 0, no_db = 0, quiet = 0;
     int task_tokens = 0, tvocab = 0;
     long long steps = 200, seed = 0, stop_at = 0;
+    const char *comm_kind_s = "auto";
+    double comm_timeout = 300, bucket_mb = 4;
     double lr = 3e-3, wd = 0.1, clip = 1.0, beta2 = 0.95, min_ratio = 0.1;
     int warmup = -1;
     flag_def defs[] = {
@@ -119,15 +166,20 @@ int cmd_train(int argc, char **argv) {
         {"db", FLAG_STR, &db, NULL, "results database (default results/griffin.sqlite or $GRIFFIN_DB)"},
         {"no-db", FLAG_BOOL, &no_db, "0", "do not record into the results database"},
         {"quiet", FLAG_BOOL, &quiet, "0", "no progress output"},
+        {"comm", FLAG_STR, &comm_kind_s, "auto", "ranks: auto (mpi under mpirun/srun), local, mpi, nccl"},
+        {"comm-timeout", FLAG_FLOAT, &comm_timeout, "300", "seconds a rank waits for another before the job is aborted", "(0,1e6]"},
+        {"bucket-mb", FLAG_FLOAT, &bucket_mb, "4", "all-reduce bucket, MiB, overlapped with the backward (0 = one all-reduce after it)", "[0,65536]"},
         {NULL}};
     char *pos[1];
     int np, rc = flags_parse(defs, argc, argv, pos, 0, &np,
-                             "griffin train --preset P | --family F [shape flags] --task T --seq T --batch B --steps N --o CKPT",
+                             "[mpirun -np N] griffin train --preset P | --family F [shape flags] --task T --seq T --batch B --steps N --o CKPT",
                              "Train a model with AdamW on the byte corpus or a synthetic task. Checkpoints are\n"
                              "safetensors (the model) plus CKPT.train (optimizer state, step, data position);\n"
                              "--resume continues bit for bit. Ctrl-C saves and stops. A NaN/inf loss stops with\n"
                              "an error naming the step and keeps the last good checkpoint. Records the loss curve,\n"
-                             "evaluations and tokens/s in the results database and in CKPT.csv.");
+                             "evaluations and tokens/s in the results database and in CKPT.csv.\n"
+                             "Under mpirun/srun each rank trains on its share of the global --batch and the\n"
+                             "gradients are averaged (README: data-parallel training); rank 0 writes.");
     if (rc >= 0) return rc;
     if (!out) { fprintf(stderr, "error: --o CKPT is required\n"); return 2; }
     if (T < 2 || B < 1 || steps < 1) { fprintf(stderr, "error: need --seq >= 2, --batch >= 1, --steps >= 1\n"); return 2; }
@@ -140,6 +192,26 @@ int cmd_train(int argc, char **argv) {
         if (task_tokens > 0) tp.n_tokens = task_tokens;
         if (tvocab > 0) tp.vocab = tvocab;
         if (task_check(tk, &tp, T) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); return 2; }
+    }
+    /* ranks */
+    comm *cm = NULL;
+    comm_options co = {comm_kind_s, comm_timeout, bucket_mb > 0};
+    if (comm_open(&cm, &co) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); return 2; }
+    const int rank = comm_rank(cm), nranks = comm_size(cm), multi = comm_type(cm) != COMM_LOCAL;
+    const int dp_record = multi || strcmp(comm_kind_s, "auto") != 0;
+    if (rank != 0) { quiet = 1; no_db = 1; }
+    if (B < nranks) {
+        if (rank == 0) fprintf(stderr, "error: --batch %d is the global batch: it needs at least one row per rank (%d ranks)\n", B, nranks);
+        comm_close(cm);
+        return 2;
+    }
+    dp_state dps, *dp = NULL;
+    if (multi) {
+        if (!quiet) {
+            fprintf(stderr, "data parallel: %d ranks over %s; global batch %d = %d rows per rank", nranks, comm_name(cm), B, B / nranks);
+            if (B % nranks) fprintf(stderr, " (+1 on ranks 0..%d: uneven, each step waits for the larger shards)", B % nranks - 1);
+            fprintf(stderr, "\n");
+        }
     }
     /* the model */
     model m;
@@ -184,20 +256,30 @@ int cmd_train(int argc, char **argv) {
     oc.lr_min_ratio = min_ratio;
     oc.total = (int)steps;
     oc.warmup = warmup >= 0 ? warmup : (int)(steps / 20);
+    if (multi) {
+        if (dp_init(&dps, cm, m.nparams, (size_t)(bucket_mb * (1 << 20))) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); return 1; }
+        dp = &dps;
+        if (!quiet && bucket_mb > 0 && !dp->overlap)
+            fprintf(stderr, "note: the MPI library gives no MPI_THREAD_SERIALIZED: all-reduce after the backward (no overlap)\n");
+    }
     trainer tr;
-    if (trainer_init(&tr, &m, &src, B, T, &oc) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); return 1; }
+    if (trainer_init_dp(&tr, &m, &src, B, T, &oc, dp) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); return 1; }
     if (resume) {
         if (trainer_resume(&tr, resume) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); return 1; }
         tr.opt.cfg.total = (int)steps > tr.opt.cfg.total ? (int)steps : tr.opt.cfg.total;
         if (!quiet) fprintf(stderr, "resumed %s at step %lld\n", resume, (long long)tr.step);
     }
+    trainer_sync(&tr);
     /* records */
     store *db_ = open_store(db, no_db);
     store_id run = 0, cs = 0;
     if (db_) {
-        char params[512];
-        snprintf(params, sizeof params, "{\"model\":\"%s\",\"family\":\"%s\",\"pattern\":\"%s\",\"task\":\"%s\",\"T\":%d,\"B\":%d,\"steps\":%lld,\"lr\":%g,\"seed\":%lld}",
-                 m.cfg.name, family_name(m.cfg.family), m.cfg.pattern, task, T, B, steps, lr, seed);
+        char params[640], dpp[128] = "";
+        if (dp_record) /* data-parallel runs: ranks, threads per rank, bucket */
+            snprintf(dpp, sizeof dpp, ",\"ranks\":%d,\"threads\":%d,\"bucket_mb\":%g,\"comm\":\"%s\"", nranks, util_threads(), bucket_mb,
+                     comm_type(cm) == COMM_NCCL ? "nccl" : multi ? "mpi" : "local");
+        snprintf(params, sizeof params, "{\"model\":\"%s\",\"family\":\"%s\",\"pattern\":\"%s\",\"task\":\"%s\",\"T\":%d,\"B\":%d,\"steps\":%lld,\"lr\":%g,\"seed\":%lld%s}",
+                 m.cfg.name, family_name(m.cfg.family), m.cfg.pattern, task, T, B, steps, lr, seed, dpp);
         if (store_run_begin(db_, "train", m.cfg.name, argc, argv, (unsigned long long)seed, &run) != 0 ||
             store_case(db_, "train", "train", params, &cs) != 0) {
             fprintf(stderr, "warning: results store: %s\n", util_last_error());
@@ -207,9 +289,9 @@ int cmd_train(int argc, char **argv) {
     }
     char csvp[4096];
     snprintf(csvp, sizeof csvp, "%s.csv", out);
-    if (resume && csv_keep_until(csvp, (long long)tr.step) != 0) fprintf(stderr, "warning: %s\n", util_last_error());
-    FILE *csv = fopen(csvp, resume ? "a" : "w");
-    if (!csv) fprintf(stderr, "warning: %s: %s (no CSV log)\n", csvp, strerror(errno));
+    if (resume && rank == 0 && csv_keep_until(csvp, (long long)tr.step) != 0) fprintf(stderr, "warning: %s\n", util_last_error());
+    FILE *csv = rank == 0 ? fopen(csvp, resume ? "a" : "w") : NULL;
+    if (!csv && rank == 0) fprintf(stderr, "warning: %s: %s (no CSV log)\n", csvp, strerror(errno));
     if (csv && !resume) fprintf(csv, "step,loss,lr,grad_norm,tokens_per_s,eval_metric,eval_value\n");
     signal(SIGINT, on_sigint);
     signal(SIGTERM, on_sigint);
@@ -219,17 +301,23 @@ int cmd_train(int argc, char **argv) {
     if (cap < 0) cap = 0;
     double *xs = malloc((size_t)(cap + 1) * sizeof(double)), *ys = malloc((size_t)(cap + 1) * sizeof(double));
     double *ex = malloc(1024 * sizeof(double)), *ey = malloc(1024 * sizeof(double));
+    dp_log dl = {.cap = dp_record ? (int)cap + 1 : 0};
+    for (int k = 0; k < 5; k++) { dl.v[k] = malloc((size_t)(dl.cap + 1) * sizeof(double)); CHECK_ALLOC(dl.v[k]); }
     int nx = 0, ne = 0;
     double t_start = util_now(), tok_time = 0;
     int64_t tok_count = 0, first = tr.step;
     rc = 0;
     while (tr.step < steps) {
+        if (dp) dp->stop_local = g_stop;
         if (trainer_step(&tr) != 0) {
+            if (multi) comm_abort(cm, 1, "%s (the last good checkpoint is %s)", util_last_error(), out);
             fprintf(stderr, "%serror: %s\n", tty ? "\n" : "", util_last_error());
             fprintf(stderr, "the last good checkpoint is %s%s\n", out, access(out, F_OK) == 0 ? "" : " (none written yet)");
             rc = 1;
             break;
         }
+        if (dp) g_stop = dp->stop_any; /* a stop on any rank stops all, at the same step */
+        dp_log_add(&dl, &tr);
         tok_time += tr.step_seconds;
         tok_count += (int64_t)B * T;
         double tps = tok_count / (tok_time > 0 ? tok_time : 1e-9);
@@ -246,8 +334,8 @@ int cmd_train(int argc, char **argv) {
         if (do_eval && !g_stop) {
             double v, vt = NAN;
             const char *metric;
-            if (is_text) { v = eval_source_loss(&m, &evsrc, B, T, 4); metric = "heldout_loss"; }
-            else { eval_task(&m, tk, &tp, T, eval_n, B, (uint64_t)seed + 1000003, &v, &vt, NULL); metric = "heldout_accuracy"; }
+            if (is_text) { v = eval_source_loss_dp(&m, &evsrc, B, T, 4, dp); metric = "heldout_loss"; }
+            else { eval_task_dp(&m, tk, &tp, T, eval_n, B, (uint64_t)seed + 1000003, dp, &v, &vt, NULL); metric = "heldout_accuracy"; }
             if (ne < 1024) { ex[ne] = (double)tr.step; ey[ne++] = v; }
             if (csv) fprintf(csv, "%lld,,,,,%s,%.6f\n", (long long)tr.step, metric, v);
             if (csv && !isnan(vt)) fprintf(csv, "%lld,,,,,heldout_token_accuracy,%.6f\n", (long long)tr.step, vt);
@@ -258,10 +346,10 @@ int cmd_train(int argc, char **argv) {
             }
         }
         if ((ckpt_every > 0 && tr.step % ckpt_every == 0) || g_stop) {
-            if (trainer_save(&tr, out) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); rc = 1; break; }
+            if (dp_save(&tr, out, cm) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); rc = 1; break; }
         }
         if (stop_at > 0 && tr.step >= stop_at && tr.step < steps) {
-            if (trainer_save(&tr, out) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); rc = 1; }
+            if (dp_save(&tr, out, cm) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); rc = 1; }
             else if (!quiet) fprintf(stderr, "stopped at step %lld as asked: saved %s\n", (long long)tr.step, out);
             break;
         }
@@ -273,7 +361,7 @@ int cmd_train(int argc, char **argv) {
     }
     if (tty) fprintf(stderr, "\n");
     if (rc == 0) {
-        if (trainer_save(&tr, out) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); rc = 1; }
+        if (dp_save(&tr, out, cm) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); rc = 1; }
         else if (!quiet) fprintf(stderr, "saved %s (step %lld, %.0f tokens/s)\n", out, (long long)tr.step, tok_count / (tok_time > 0 ? tok_time : 1));
     }
     if (rc == 0 && lengths && !is_text) {
@@ -283,11 +371,11 @@ int cmd_train(int argc, char **argv) {
         int nk = 0;
         for (int i = 0; i < nl; i++) {
             double acc;
-            if (eval_task(&m, tk, &tp, L[i], eval_n, B, (uint64_t)seed + 2000003, &acc, NULL, NULL) != 0) {
+            if (eval_task_dp(&m, tk, &tp, L[i], eval_n, B, (uint64_t)seed + 2000003, dp, &acc, NULL, NULL) != 0) {
                 fprintf(stderr, "eval at %d: %s\n", L[i], util_last_error());
                 continue;
             }
-            printf("length %6d  accuracy %.4f\n", L[i], acc);
+            if (rank == 0) printf("length %6d  accuracy %.4f\n", L[i], acc);
             lx[nk] = L[i];
             la[nk++] = acc;
         }
@@ -300,7 +388,8 @@ int cmd_train(int argc, char **argv) {
         int bad = (nx && store_curve(db_, run, cs, "train_loss", m.cfg.name, xs, ys, nx) != 0) ||
                   (ne && store_curve(db_, run, cs, is_text ? "heldout_loss" : "heldout_accuracy", m.cfg.name, ex, ey, ne) != 0) ||
                   store_result_samples(db_, run, cs, "tokens_per_s", "tokens/s", STORE_HIGHER, &tps, 1) != 0 ||
-                  (nx && store_result_samples(db_, run, cs, "final_loss", "nats", STORE_LOWER | STORE_DETERMINISTIC, &ys[nx - 1], 1) != 0);
+                  (nx && store_result_samples(db_, run, cs, "final_loss", "nats", STORE_LOWER | STORE_DETERMINISTIC, &ys[nx - 1], 1) != 0) ||
+                  dp_log_store(&dl, &tr, db_, run, cs) != 0;
         if (bad) fprintf(stderr, "error: results store: %s\n", util_last_error());
         if (store_run_end(db_, run, rc == 0 && !bad ? "ok" : rc == 130 ? "interrupted" : "failed") != 0) {
             fprintf(stderr, "error: results store: %s\n", util_last_error());
@@ -318,7 +407,10 @@ int cmd_train(int argc, char **argv) {
         }
     }
     free(xs); free(ys); free(ex); free(ey);
+    for (int k = 0; k < 5; k++) free(dl.v[k]);
     trainer_free(&tr);
+    if (dp) dp_free(dp);
+    comm_close(cm);
     source_free(&src);
     if (is_text) source_free(&evsrc);
     model_free(&m);

@@ -86,13 +86,21 @@ int source_set_state(batch_source *s, const int64_t st[SOURCE_STATE_N]) {
 /* ---- trainer --------------------------------------------------------------- */
 
 int trainer_init(trainer *t, model *m, batch_source *src, int B, int T, const adamw_config *oc) {
+    return trainer_init_dp(t, m, src, B, T, oc, NULL);
+}
+
+int trainer_init_dp(trainer *t, model *m, batch_source *src, int B, int T, const adamw_config *oc, dp_state *dp) {
     memset(t, 0, sizeof *t);
     t->m = m;
     t->src = src;
     t->B = B;
     t->T = T;
-    if (model_acts_alloc(&t->a, m, B, T, 1) != 0) return -1;
-    if (model_grads_alloc(&t->g, m, B, T) != 0) { model_acts_free(&t->a); return -1; }
+    t->dp = dp;
+    t->rows = B;
+    if (dp) dp_shard(B, dp->rank, dp->size, &t->row0, &t->rows);
+    if (t->rows < 1) { util_error("--batch %d is smaller than the %d ranks: every rank needs at least one row", B, dp ? dp->size : 1); return -1; }
+    if (model_acts_alloc(&t->a, m, t->rows, T, 1) != 0) return -1;
+    if (model_grads_alloc(&t->g, m, t->rows, T) != 0) { model_acts_free(&t->a); return -1; }
     adamw_init(&t->opt, m, oc);
     size_t n = (size_t)B * T;
     t->tok = malloc(n * sizeof(int32_t));
@@ -100,6 +108,34 @@ int trainer_init(trainer *t, model *m, batch_source *src, int B, int T, const ad
     t->pos = malloc(n * sizeof(int32_t));
     CHECK_ALLOC(t->tok); CHECK_ALLOC(t->tgt); CHECK_ALLOC(t->pos);
     return 0;
+}
+
+void trainer_sync(trainer *t) {
+    if (!t->dp || t->dp->size == 1) return;
+    comm *c = t->dp->c;
+    /* the same model and batch everywhere, or the broadcasts below would not pair up */
+    int64_t me[3] = {(int64_t)t->m->nparams, t->B, t->T}, *all = malloc((size_t)t->dp->size * sizeof me);
+    CHECK_ALLOC(all);
+    comm_allgather(c, me, all, sizeof me);
+    for (int r = 1; r < t->dp->size; r++)
+        if (memcmp(all, all + 3 * r, sizeof me))
+            comm_abort(c, 2, "rank %d has %lld parameters, batch %lld, seq %lld; rank 0 %lld, %lld, %lld: every rank must train the same model",
+                       r, (long long)all[3 * r], (long long)all[3 * r + 1], (long long)all[3 * r + 2], (long long)all[0],
+                       (long long)all[1], (long long)all[2]);
+    free(all);
+    size_t n = t->m->nparams * sizeof(float);
+    comm_bcast(c, t->m->params, n, 0);
+    comm_bcast(c, t->opt.m, n, 0);
+    comm_bcast(c, t->opt.v, n, 0);
+    int64_t st[SOURCE_STATE_N + 2];
+    source_get_state(t->src, st);
+    st[SOURCE_STATE_N] = t->step;
+    st[SOURCE_STATE_N + 1] = t->opt.step;
+    comm_bcast(c, st, sizeof st, 0);
+    if (source_set_state(t->src, st) != 0) comm_abort(c, 1, "cannot take rank 0's data position: %s", util_last_error());
+    t->step = st[SOURCE_STATE_N];
+    t->opt.step = st[SOURCE_STATE_N + 1];
+    comm_bcast(c, &t->opt.cfg, sizeof t->opt.cfg, 0);
 }
 
 void trainer_free(trainer *t) {
@@ -119,18 +155,22 @@ int trainer_step(trainer *t) {
                        t->tok[i] >= t->m->cfg.vocab ? t->tok[i] : t->tgt[i], t->m->cfg.vocab);
             return -1;
         }
+    const size_t o = (size_t)t->row0 * t->T, nm = (size_t)t->rows * t->T;
     model_zero_grad(&t->g, t->m);
-    if (model_forward(t->m, &t->a, t->tok, t->pos, NULL) != 0) return -1;
+    if (t->dp) dp_begin(t->dp, &t->g, t->tgt, (size_t)t->B * t->T, t->tgt + o, nm);
+    if (model_forward(t->m, &t->a, t->tok + o, t->pos + o, NULL) != 0) return -1;
     float loss;
-    if (model_loss_backward(t->m, &t->a, &t->g, t->tok, t->pos, t->tgt, &loss) != 0) return -1;
-    double gn = grad_norm(t->g.grads, t->m->nparams);
+    if (model_loss_backward(t->m, &t->a, &t->g, t->tok + o, t->pos + o, t->tgt + o, &loss) != 0) return -1;
+    if (t->dp) dp_end(t->dp, &t->g, &loss);
+    double gn = t->dp ? dp_grad_norm(t->g.grads, t->m->nparams) : grad_norm(t->g.grads, t->m->nparams);
     if (!isfinite(loss) || !isfinite(gn)) {
         util_error("step %lld: %s is %s; parameters left at step %lld", (long long)t->step + 1,
                    !isfinite(loss) ? "loss" : "gradient norm", isnan(!isfinite(loss) ? loss : gn) ? "NaN" : "infinite",
                    (long long)t->step);
         return -1;
     }
-    adamw_step(&t->opt, t->m, t->g.grads);
+    if (t->dp) dp_adamw_step(&t->opt, t->m, t->g.grads, gn);
+    else adamw_step(&t->opt, t->m, t->g.grads);
     t->step++;
     t->last_loss = loss;
     t->step_seconds = util_now() - t0;
@@ -261,12 +301,20 @@ static void argmax_rows(int32_t *pred, const float *logits, int N, int V) {
 
 int eval_task(model *m, task_kind k, const task_params *p, int T, int nseq, int B, uint64_t seed, double *seq_acc,
               double *tok_acc, double *loss) {
+    return eval_task_dp(m, k, p, T, nseq, B, seed, NULL, seq_acc, tok_acc, loss);
+}
+
+int eval_task_dp(model *m, task_kind k, const task_params *p, int T, int nseq, int B, uint64_t seed, dp_state *dp,
+                 double *seq_acc, double *tok_acc, double *loss) {
     if (task_check(k, p, T) != 0) return -1;
     if (B > nseq) B = nseq;
     if (B < 1) B = 1;
+    /* every rank generates the whole batch and scores its rows */
+    int r0 = 0, nr = B;
+    if (dp) dp_shard(B, dp->rank, dp->size, &r0, &nr);
     model_acts a;
-    if (model_acts_alloc(&a, m, B, T, 0) != 0) return -1;
-    size_t n = (size_t)B * T;
+    if (nr > 0 && model_acts_alloc(&a, m, nr, T, 0) != 0) return -1;
+    size_t n = (size_t)B * T, o = (size_t)r0 * T;
     int32_t *tok = malloc(n * 4), *tgt = malloc(n * 4), *pos = malloc(n * 4), *pred = malloc(n * 4);
     float *rl = malloc(n * sizeof(float));
     CHECK_ALLOC(tok); CHECK_ALLOC(tgt); CHECK_ALLOC(pos); CHECK_ALLOC(pred); CHECK_ALLOC(rl);
@@ -280,13 +328,24 @@ int eval_task(model *m, task_kind k, const task_params *p, int T, int nseq, int 
         int b = nseq - done < B ? nseq - done : B;
         /* generate B and score the first b (keeps shapes fixed) */
         task_generate(k, p, &r, B, T, tok, tgt, NULL);
+        int mine = b - r0 < nr ? b - r0 : nr; /* of this rank's rows, those scored */
+        if (mine <= 0) continue;
         for (size_t i = 0; i < n; i++) pos[i] = (int32_t)(i % (size_t)T);
-        if (model_forward(m, &a, tok, pos, NULL) != 0) { rc = -1; break; }
-        argmax_rows(pred, a.logits, B * T, m->cfg.vocab);
-        task_score_add(&sc, tgt, pred, b, T);
-        xent_forward(rl, a.logits, tgt, b * T, m->cfg.vocab);
-        for (size_t i = 0; i < (size_t)b * T; i++)
-            if (tgt[i] >= 0) { lsum += rl[i]; lcnt++; }
+        if (model_forward(m, &a, tok + o, pos + o, NULL) != 0) { rc = -1; break; }
+        argmax_rows(pred, a.logits, nr * T, m->cfg.vocab);
+        task_score_add(&sc, tgt + o, pred, mine, T);
+        xent_forward(rl, a.logits, tgt + o, mine * T, m->cfg.vocab);
+        for (size_t i = 0; i < (size_t)mine * T; i++)
+            if (tgt[o + i] >= 0) { lsum += rl[i]; lcnt++; }
+    }
+    if (dp) {
+        double v[6] = {(double)sc.seqs, (double)sc.seqs_right, (double)sc.toks, (double)sc.toks_right, lsum, (double)lcnt};
+        v[0] += rc ? 1e300 : 0; /* a failure on any rank fails every rank */
+        comm_allreduce_f64(dp->c, v, 6);
+        if (v[0] >= 1e299) rc = -1;
+        sc.seqs = (int64_t)v[0]; sc.seqs_right = (int64_t)v[1]; sc.toks = (int64_t)v[2]; sc.toks_right = (int64_t)v[3];
+        lsum = v[4];
+        lcnt = (int64_t)v[5];
     }
     if (!rc) {
         if (seq_acc) *seq_acc = sc.seqs ? (double)sc.seqs_right / (double)sc.seqs : 0;
@@ -294,7 +353,7 @@ int eval_task(model *m, task_kind k, const task_params *p, int T, int nseq, int 
         if (loss) *loss = lcnt ? lsum / (double)lcnt : 0;
     }
     free(tok); free(tgt); free(pos); free(pred); free(rl);
-    model_acts_free(&a);
+    if (nr > 0) model_acts_free(&a);
     return rc;
 }
 
@@ -345,22 +404,33 @@ out0:
 }
 
 double eval_source_loss(model *m, batch_source *src, int B, int T, int nbatches) {
+    return eval_source_loss_dp(m, src, B, T, nbatches, NULL);
+}
+
+double eval_source_loss_dp(model *m, batch_source *src, int B, int T, int nbatches, dp_state *dp) {
+    int r0 = 0, nr = B;
+    if (dp) dp_shard(B, dp->rank, dp->size, &r0, &nr);
     model_acts a;
-    if (model_acts_alloc(&a, m, B, T, 0) != 0) return NAN;
-    size_t n = (size_t)B * T;
+    if (nr > 0 && model_acts_alloc(&a, m, nr, T, 0) != 0) return NAN;
+    size_t n = (size_t)B * T, o = (size_t)r0 * T;
     int32_t *tok = malloc(n * 4), *tgt = malloc(n * 4), *pos = malloc(n * 4);
-    CHECK_ALLOC(tok); CHECK_ALLOC(tgt); CHECK_ALLOC(pos);
-    double sum = 0;
-    int64_t cnt = 0;
+    float *rl = malloc(n * sizeof(float));
+    CHECK_ALLOC(tok); CHECK_ALLOC(tgt); CHECK_ALLOC(pos); CHECK_ALLOC(rl);
+    /* per-token losses summed in float64 (one process: in token order;
+     * ranks: each its rows, then the ranks in order) */
+    double v[2] = {0, 0};
     for (int i = 0; i < nbatches; i++) {
-        source_next(src, B, T, tok, tgt, pos);
-        if (model_forward(m, &a, tok, pos, NULL) != 0) { sum = NAN; break; }
+        source_next(src, B, T, tok, tgt, pos); /* drawn on every rank: the same stream */
+        if (nr == 0) continue;
+        if (model_forward(m, &a, tok + o, pos + o, NULL) != 0) { v[0] = NAN; break; }
         int c;
-        double l = model_loss(m, &a, tgt, NULL, &c);
-        sum += l * c;
-        cnt += c;
+        model_loss(m, &a, tgt + o, rl, &c);
+        for (size_t j = 0; j < (size_t)nr * T; j++)
+            if (tgt[o + j] >= 0) v[0] += rl[j];
+        v[1] += c;
     }
-    free(tok); free(tgt); free(pos);
-    model_acts_free(&a);
-    return cnt ? sum / (double)cnt : NAN;
+    if (dp) comm_allreduce_f64(dp->c, v, 2);
+    free(tok); free(tgt); free(pos); free(rl);
+    if (nr > 0) model_acts_free(&a);
+    return v[1] > 0 ? v[0] / v[1] : NAN;
 }

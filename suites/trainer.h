@@ -17,6 +17,7 @@
 #include <signal.h>
 
 #include "data.h"
+#include "dist.h"
 #include "model.h"
 #include "optim.h"
 #include "tasks.h"
@@ -53,13 +54,22 @@ typedef struct {
     adamw opt;
     model_acts a;
     model_grads g;
-    int32_t *tok, *tgt, *pos;
+    int32_t *tok, *tgt, *pos;  /* the whole global batch (B rows) */
+    dp_state *dp;          /* data parallel: NULL in one process */
+    int row0, rows;        /* this rank's rows of the batch (0, B in one process) */
     int64_t step;          /* steps done */
     double last_loss;
     double step_seconds;   /* wall time of the last step */
 } trainer;
 
 int trainer_init(trainer *t, model *m, batch_source *src, int B, int T, const adamw_config *oc);
+/* The same as one rank of a data-parallel job (dp NULL: one process). B is
+ * the global batch: every rank draws all B rows from the source (the data
+ * stream does not depend on the rank count) and trains on its shard. */
+int trainer_init_dp(trainer *t, model *m, batch_source *src, int B, int T, const adamw_config *oc, dp_state *dp);
+/* Data parallel: every rank takes rank 0's parameters, optimizer state,
+ * step and source position (after init or resume). */
+void trainer_sync(trainer *t);
 void trainer_free(trainer *t);
 /* One optimizer step on the next batch. Returns 0, or -1 when the loss or
  * the gradient is not finite (the parameters are left as they were before
@@ -89,5 +99,10 @@ int eval_loss_by_position(model *m, const corpus_t *c, int T_eval, int max_docs,
                           int64_t *cnt);
 /* Mean loss over nbatches fresh batches of a source. */
 double eval_source_loss(model *m, batch_source *src, int B, int T, int nbatches);
+/* The same two evaluations sharded over the ranks of dp (rows as in
+ * training; sums reduced in rank order); dp NULL: one process. */
+int eval_task_dp(model *m, task_kind k, const task_params *p, int T, int nseq, int B, uint64_t seed, dp_state *dp,
+                 double *seq_acc, double *tok_acc, double *loss);
+double eval_source_loss_dp(model *m, batch_source *src, int B, int T, int nbatches, dp_state *dp);
 
 #endif
