@@ -137,9 +137,9 @@ static int cmd_results_merge(int argc, char **argv) {
                tot.runs_added == 0 && !dry ? " (nothing new)" : "");
         if (util_stream_check(stdout, "stdout") != 0) ret = fail_msg(1);
     }
-    /* a target this merge created and could not fill goes away again */
+    /* a target this merge created and did not fill (failed, dry run) goes away again */
     store_id last = 0;
-    int empty = ret != 0 && created && store_last_run_id(s, &last) == 0 && last == 0;
+    int empty = (ret != 0 || dry) && created && store_last_run_id(s, &last) == 0 && last == 0;
     store_close(s);
     if (empty) {
         char p2[4200];
