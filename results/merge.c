@@ -27,10 +27,14 @@
  *         under new ids where the table has an id.
  *  NAMED: the baseline table: name -> run, added when the name is free. */
 typedef enum { T_KEY, T_RUN, T_ROWS, T_NAMED } tkind;
+/* late: rows that can be added to a run after it has finished (a check of
+ * it, an acceptance): also taken for runs already in the target, unless the
+ * target has the same row (every column equal, parents by identity). */
 static const struct {
     const char *name;
     tkind kind;
     const char *key[5];
+    int late;
 } TABLES[] = {
     {"machine", T_KEY, {"fingerprint"}},
     {"build", T_KEY, {"git_commit", "dirty", "compiler", "flags"}},
@@ -40,9 +44,9 @@ static const struct {
     {"sample", T_ROWS, {0}},
     {"curve", T_ROWS, {0}},
     {"claim", T_ROWS, {0}},
-    {"checks", T_ROWS, {0}},
+    {"checks", T_ROWS, {0}, 1},
     {"finding", T_ROWS, {0}},
-    {"acceptance", T_ROWS, {0}},
+    {"acceptance", T_ROWS, {0}, 1},
     {"case_failure", T_ROWS, {0}},
     {"baseline", T_NAMED, {"name"}},
 };
@@ -296,13 +300,26 @@ static void col_expr(jbuf *b, const tinfo *ti, int c) {
 static void from_joins(jbuf *b, const char *sch, int t, const tinfo *ti) {
     jbuf_printf(b, " FROM %s.\"%s\" AS s", sch, TABLES[t].name);
     for (int c = 0; c < ti->n; c++)
-        if (ti->parent[c] >= 0)
-            jbuf_printf(b, " LEFT JOIN temp.map_%s AS f%d ON f%d.old = s.\"%s\"", TABLES[ti->parent[c]].name, c, c, ti->name[c]);
+        if (ti->parent[c] >= 0) {
+            const char *map = TABLES[ti->parent[c]].name;
+            /* a late row may belong to a run that was already there */
+            if (TABLES[t].late && TABLES[ti->parent[c]].kind == T_RUN) map = "run_all";
+            jbuf_printf(b, " LEFT JOIN temp.map_%s AS f%d ON f%d.old = s.\"%s\"", map, c, c, ti->name[c]);
+        }
 }
-static void parents_filter(jbuf *b, const tinfo *ti) {
+/* Rows whose parents all map; late rows only when the target lacks them. */
+static void parents_filter(jbuf *b, int t, const tinfo *ti) {
     jbuf_puts(b, " WHERE 1");
     for (int c = 0; c < ti->n; c++)
         if (ti->parent[c] >= 0) jbuf_printf(b, " AND (s.\"%s\" IS NULL OR f%d.new IS NOT NULL)", ti->name[c], c);
+    if (!TABLES[t].late) return;
+    jbuf_printf(b, " AND NOT EXISTS (SELECT 1 FROM main.\"%s\" AS d WHERE 1", TABLES[t].name);
+    for (int c = 0; c < ti->n; c++) {
+        if (!strcmp(ti->name[c], "id")) continue;
+        jbuf_printf(b, " AND d.\"%s\" IS ", ti->name[c]);
+        col_expr(b, ti, c);
+    }
+    jbuf_puts(b, ")");
 }
 
 static int run_changes(sqlite3 *db, jbuf *b, const char *who, long long *changes) {
@@ -349,7 +366,7 @@ static int merge_row_table(sqlite3 *db, const char *sch, int t, const tinfo *ti,
         jbuf_printf(&b, "INSERT INTO temp.map_%s(old, new) SELECT s.id, (SELECT coalesce(max(id), 0) FROM main.\"%s\")"
                         " + row_number() OVER (ORDER BY s.id)", T, T);
         from_joins(&b, sch, t, ti);
-        parents_filter(&b, ti);
+        parents_filter(&b, t, ti);
         jbuf_puts(&b, extra);
         r = run_changes(db, &b, who, NULL);
     }
@@ -365,7 +382,7 @@ static int merge_row_table(sqlite3 *db, const char *sch, int t, const tinfo *ti,
         from_joins(&b, sch, t, ti);
         if (ti->has_id) jbuf_printf(&b, " JOIN temp.map_%s AS m ON m.old = s.id ORDER BY s.id", T);
         else {
-            parents_filter(&b, ti);
+            parents_filter(&b, t, ti);
             jbuf_puts(&b, extra);
         }
         r = run_changes(db, &b, who, added);
@@ -412,6 +429,7 @@ static int merge_baselines(sqlite3 *db, const char *sch, const tinfo *ti, const 
 
 static int drop_maps(sqlite3 *db, const char *who) {
     char sql[200];
+    if (exec(db, "DROP TABLE IF EXISTS temp.map_run_all", who) != 0) return -1;
     for (int t = 0; t < NTABLES; t++) {
         snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS temp.map_%s", TABLES[t].name);
         if (exec(db, sql, who) != 0) return -1;
@@ -427,6 +445,7 @@ static int merge_one(sqlite3 *db, const char *sch, const tinfo *ti, const char *
         snprintf(sql, sizeof sql, "CREATE TEMP TABLE map_%s(old INTEGER PRIMARY KEY, new INTEGER NOT NULL)", TABLES[t].name);
         if (exec(db, sql, who) != 0) return -1;
     }
+    if (exec(db, "CREATE TEMP TABLE map_run_all(old INTEGER PRIMARY KEY, new INTEGER NOT NULL)", who) != 0) return -1;
     snprintf(sql, sizeof sql, "SELECT count(*) FROM %s.run WHERE uuid IN (SELECT uuid FROM main.run)", sch);
     if (query_ll(db, sql, who, &ms->runs_present) != 0) return -1;
     snprintf(sql, sizeof sql, "SELECT count(*) FROM %s.run WHERE status = 'running' AND uuid NOT IN (SELECT uuid FROM main.run)", sch);
@@ -449,7 +468,12 @@ static int merge_one(sqlite3 *db, const char *sch, const tinfo *ti, const char *
         if (!strcmp(TABLES[t].name, "machine")) ms->machines_added = added;
         if (!strcmp(TABLES[t].name, "build")) ms->builds_added = added;
         if (!strcmp(TABLES[t].name, "bench_case")) ms->cases_added = added;
-        if (TABLES[t].kind == T_RUN) ms->runs_added = added;
+        if (TABLES[t].kind == T_RUN) {
+            ms->runs_added = added;
+            /* every source run the target now has, added or there before */
+            snprintf(sql, sizeof sql, "INSERT INTO temp.map_run_all(old, new) SELECT s.id, m.id FROM %s.run AS s JOIN main.run AS m ON m.uuid = s.uuid", sch);
+            if (exec(db, sql, who) != 0) return -1;
+        }
     }
     return drop_maps(db, who);
 }

@@ -11,12 +11,14 @@
  *    migrations (store_open). A newer schema is refused.
  *  - Machines, builds and cases are matched by their natural keys
  *    (fingerprint; commit, dirty, compiler, flags; case key) and added when
- *    missing. A run is matched by its uuid: a run already present is skipped
- *    whole (with everything hanging off it), a run still `running` in the
- *    source is skipped (merge again once it has finished); every other run
- *    is added with all its rows (results, samples, curves, claims, checks,
- *    findings, acceptances, case failures) under new ids. Named baselines
- *    are added when the target has no baseline of that name.
+ *    missing. A run is matched by its uuid: a run already present is not
+ *    added again, a run still `running` in the source is skipped (merge
+ *    again once it has finished); every other run is added with all its rows
+ *    (results, samples, curves, claims, checks, findings, acceptances, case
+ *    failures) under new ids. Checks (with their findings) and acceptances
+ *    recorded after a run was merged are added to it by the next merge,
+ *    unless the target has the same row. Named baselines are added when the
+ *    target has no baseline of that name.
  *  - Everything, all sources together, is one transaction on the target: a
  *    failure anywhere (a corrupt source, a locked, read-only or full target)
  *    rolls back and leaves the target as it was. Merging the same sources

@@ -96,11 +96,12 @@ static int cmd_results_merge(int argc, char **argv) {
     int rc = flags_parse(defs, argc, argv, pos, MAXSRC + 1, &npos, usage,
                          "Import the runs of other griffin databases (other machines, other jobs) into the target, with\n"
                          "their machines, builds, cases, samples, curves, claims, checks, findings, acceptances and case\n"
-                         "failures. Idempotent: a run already in the target (same uuid) is skipped, machines, builds and\n"
-                         "cases are matched by their keys, ids are renumbered, uuids kept; a run still running there is\n"
-                         "skipped (merge again later). A source with an older schema is migrated in a temporary copy\n"
-                         "(sources are never changed); a newer one is refused. One transaction: on any failure the target\n"
-                         "is left as it was. A target that does not exist is created. README: results from many machines.\n"
+                         "failures. Idempotent: a run already in the target (same uuid) is not added again (checks and\n"
+                         "acceptances recorded since are), machines, builds and cases are matched by their keys, ids are\n"
+                         "renumbered, uuids kept; a run still running there is skipped (merge again later). A source with\n"
+                         "an older schema is migrated in a temporary copy in $TMPDIR (sources are never changed); a newer\n"
+                         "one is refused. One transaction: on any failure the target is left as it was. A target that\n"
+                         "does not exist is created. README: results from many machines.\n"
                          "Exit 0 merged, 1 writing the target failed (rolled back), 2 usage error or a source or the\n"
                          "target could not be read.");
     if (rc >= 0) return rc;
@@ -136,9 +137,9 @@ static int cmd_results_merge(int argc, char **argv) {
                tot.runs_added == 0 && !dry ? " (nothing new)" : "");
         if (util_stream_check(stdout, "stdout") != 0) ret = fail_msg(1);
     }
-    /* a target this merge created and could not fill goes away again */
+    /* a target this merge created and did not fill (failed, dry run) goes away again */
     store_id last = 0;
-    int empty = ret != 0 && created && store_last_run_id(s, &last) == 0 && last == 0;
+    int empty = (ret != 0 || dry) && created && store_last_run_id(s, &last) == 0 && last == 0;
     store_close(s);
     if (empty) {
         char p2[4200];

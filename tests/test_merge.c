@@ -363,6 +363,33 @@ int main(int argc, char **argv) {
     r = do_merge(T, bb, 2, 0, ms, &stage);
     TEST_CHECK(r == 0 && ms[0].rows_added + ms[1].rows_added == 0 && file_sum(T) == sum_t, "the same source twice in one merge");
 
+    /* 2b. a check and an acceptance recorded in A after its runs were merged
+     * arrive with the next merge (matched by content: once) */
+    {
+        store_id chk;
+        int nr, nf;
+        store_finding f = {1, "step_time", 1e-3, 1e-3, 1, 0.05, 0.5, 0.6, -0.01, 0.01, "same", "late check"};
+        ok = store_open(&s, A) == 0 && store_check_begin(s, r1, "last:10", 1, "{\"late\":1}", &chk) == 0 &&
+             store_check_finding(s, chk, &f) == 0 && store_check_end(s, chk, 0, 0) == 0 &&
+             store_accept(s, r2, NULL, NULL, "late acceptance", &nr, &nf) == 0;
+        store_close(s);
+        const char *a1[] = {A};
+        r = do_merge(T, a1, 1, 0, ms, &stage);
+        TEST_CHECK(ok && r == 0 && ms[0].runs_added == 0 && nr >= 1 && ms[0].rows_added == 2 + nr,
+                   "late rows of present runs: %lld rows (a check, its finding, %d acceptance rows)", ms[0].rows_added, nr);
+        lines want = {0};
+        dump(A, &want);
+        dump(B, &want);
+        lines_norm(&want);
+        lines got = dumped(T);
+        TEST_CHECK(lines_equal(&want, &got, "target = A + B after late rows"), "the target again holds exactly A's and B's rows");
+        lines_free(&want);
+        lines_free(&got);
+        sum_t = file_sum(T);
+        r = do_merge(T, a1, 1, 0, ms, &stage);
+        TEST_CHECK(r == 0 && ms[0].rows_added == 0 && file_sum(T) == sum_t, "late rows merged once (%lld rows again)", ms[0].rows_added);
+    }
+
     /* 3. older schemas, migrated in a copy: the sources stay as they were */
     const char *olds[3];
     uint64_t sums[3];
