@@ -234,6 +234,7 @@ void comm_close(comm *c) {
 
 /* ---- collectives --------------------------------------------------------------- */
 
+#ifdef HAVE_MPI
 /* Chunk j of n elements split N ways (the first n % N chunks one longer). */
 static void chunk_of(size_t n, int N, int j, size_t *off, size_t *len) {
     size_t q = n / (size_t)N, r = n % (size_t)N, jj = (size_t)j;
@@ -242,6 +243,7 @@ static void chunk_of(size_t n, int N, int j, size_t *off, size_t *len) {
 }
 
 static int mod(int a, int n) { return ((a % n) + n) % n; }
+#endif
 
 int comm_allreduce_f32(comm *c, float *buf, size_t n) {
     if (c->size == 1 || n == 0) return 0;

@@ -264,7 +264,7 @@ int cmd_train(int argc, char **argv) {
     }
     trainer tr;
     if (trainer_init_dp(&tr, &m, &src, B, T, &oc, dp) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); return 1; }
-    if (resume) {
+    if (resume && rank == 0) { /* the other ranks take rank 0's state in trainer_sync */
         if (trainer_resume(&tr, resume) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); return 1; }
         tr.opt.cfg.total = (int)steps > tr.opt.cfg.total ? (int)steps : tr.opt.cfg.total;
         if (!quiet) fprintf(stderr, "resumed %s at step %lld\n", resume, (long long)tr.step);
