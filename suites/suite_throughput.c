@@ -190,7 +190,7 @@ static int part_train_step(suite_ctx *c, const tp_scale *s) {
 }
 
 /* Cache lengths a decode-throughput case times its steps at. */
-#define DEC_POINTS 4
+#define DEC_POINTS 8
 
 /* One decode-throughput case: `reps` timed repetitions; each times one
  * greedy step of the batch at each of DEC_POINTS cache lengths, the
