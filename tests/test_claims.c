@@ -166,11 +166,21 @@ static const vec k_vecs[] = {
     /* chance-level numbers are never compared */
     {"mqar_hawk_weakest", "best=0.06 mqa_acc=0.06 mqa_acc_sd=0.01 hawk_acc=0.01 hawk_acc_sd=0.001 griffin_acc=0.05 griffin_acc_sd=0.01", I, "learned"},
     {"mqar_hawk_weakest", "best=0.4999 mqa_acc=0.4999 mqa_acc_sd=0.01 hawk_acc=0.01 hawk_acc_sd=0.001 griffin_acc=0.4 griffin_acc_sd=0.01", I, "learned"},
+    /* one family learned, the other two at chance: Hawk vs MQA would be noise */
+    {"mqar_hawk_weakest", "best=0.75 mqa_acc=0.26 mqa_acc_sd=0.005 hawk_acc=0.29 hawk_acc_sd=0.005 griffin_acc=0.75 griffin_acc_sd=0.02", I, "not learned by the families compared"},
+    {"mqar_hawk_weakest", "best=0.75 mqa_acc=0.29 mqa_acc_sd=0.005 hawk_acc=0.26 hawk_acc_sd=0.005 griffin_acc=0.75 griffin_acc_sd=0.02", I, "not learned by the families compared"},
+    {"mqar_hawk_weakest", "best=0.9 mqa_acc=0.4999 mqa_acc_sd=0.01 hawk_acc=0.2 hawk_acc_sd=0.01 griffin_acc=0.9 griffin_acc_sd=0.01", I, "not learned"},
+    {"mqar_hawk_weakest", "best=0.9 mqa_acc=0.5 mqa_acc_sd=0.01 hawk_acc=0.2 hawk_acc_sd=0.01 griffin_acc=0.9 griffin_acc_sd=0.01", R, NULL},
+    /* Hawk learned it and MQA did not: Hawk above MQA is a real comparison */
+    {"mqar_hawk_weakest", "best=0.9 mqa_acc=0.26 mqa_acc_sd=0.01 hawk_acc=0.5 hawk_acc_sd=0.02 griffin_acc=0.9 griffin_acc_sd=0.01", N, NULL},
+    {"mqar_hawk_weakest", "best=0.9 mqa_acc=0.26 mqa_acc_sd=0.01 hawk_acc=0.4999 hawk_acc_sd=0.02 griffin_acc=0.9 griffin_acc_sd=0.01", I, "not learned"},
     /* phonebook_hawk_weakest */
     {"phonebook_hawk_weakest", "best=1 mqa_acc=1 mqa_acc_sd=0 hawk_acc=0.1 hawk_acc_sd=0.05 griffin_acc=0.9 griffin_acc_sd=0.05", R, NULL},
     {"phonebook_hawk_weakest", "best=1 mqa_acc=1 mqa_acc_sd=0 hawk_acc=0.85 hawk_acc_sd=0.05 griffin_acc=0.7 griffin_acc_sd=0.05", N, NULL},
     {"phonebook_hawk_weakest", "best=1 mqa_acc=1 mqa_acc_sd=0 hawk_acc=0.8 hawk_acc_sd=0.05 griffin_acc=0.8 griffin_acc_sd=0.05", I, NULL},
     {"phonebook_hawk_weakest", "best=0 mqa_acc=0 mqa_acc_sd=0 hawk_acc=0 hawk_acc_sd=0 griffin_acc=0 griffin_acc_sd=0", I, "learned"},
+    {"phonebook_hawk_weakest", "best=0.8 mqa_acc=0.01 mqa_acc_sd=0.01 hawk_acc=0.05 hawk_acc_sd=0.01 griffin_acc=0.8 griffin_acc_sd=0.05", I, "not learned by the families compared"},
+    {"phonebook_hawk_weakest", "best=0.8 mqa_acc=0.01 mqa_acc_sd=0.01 hawk_acc=0.6 hawk_acc_sd=0.05 griffin_acc=0.8 griffin_acc_sd=0.05", N, NULL},
 };
 
 /* Parse "a=1 b=2" on top of the defaults into v (names point into a
