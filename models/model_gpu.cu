@@ -500,7 +500,7 @@ extern "C" int gpu_decode_step(gpu_model *g, gpu_decode *s, const int32_t *token
             int S = s->slots[i], local = w->type == 'L';
             const int32_t *nvalid = s->ints + (local ? 2 : 4) * B, *slot = s->ints + (local ? 3 : 5) * B;
             GPU_TRY(gpu_attn_decode(s->att, s->q, s->k[i], s->v[i], nvalid, s->kk, s->vv, B, H, dh, S));
-            GPU_TRY(gpu_kv_write(s->k[i], s->v[i], s->kk, s->vv, slot, d_act, B, dh, S));
+            GPU_TRY(gpu_kv_write_slot(s->k[i], s->v[i], s->kk, s->vv, slot, d_act, B, dh, S));
             GPU_TRY(linear(y, s->att, w->wo, w->bo, B, HD, D));
         }
         GPU_TRY(gpu_add(x, y, (size_t)B * D));

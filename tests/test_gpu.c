@@ -438,7 +438,7 @@ static void test_attn_decode(void) {
     int32_t *d_slot = upi(slot, 4);
     uint8_t *d_act = gpu_alloc(4);
     OK(gpu_upload(d_act, act, 4));
-    OK(gpu_kv_write(d_kc, d_vc, d_kn, d_vn, d_slot, d_act, B, dh, S));
+    OK(gpu_kv_write_slot(d_kc, d_vc, d_kn, d_vn, d_slot, d_act, B, dh, S));
     TEST_CLOSE(err_dev(d_kc, kc, nc) + err_dev(d_vc, vc, nc), 0, "kv cache write (active mask)");
     gpu_free(d_q); gpu_free(d_kc); gpu_free(d_vc); gpu_free(d_kn); gpu_free(d_vn); gpu_free(d_o); gpu_free(d_nv);
     gpu_free(d_slot); gpu_free(d_act);
