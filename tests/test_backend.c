@@ -1,0 +1,141 @@
+/* test_backend.c — the backend table (kernels/backend.h):
+ *  - every entry point is implemented (non-NULL) by both backends;
+ *  - backend_find: cpu found, an unknown device named with the known ones,
+ *    cuda either found (a device) or refused with the reason;
+ *  - unknown variant names fail on both backends, naming the name and the
+ *    known ones, through variant_check and through the kernel entries
+ *    themselves (no silent swap for a default), and through the model;
+ *  - the cpu table's own loops (masked conv step, KV write by n, decode
+ *    positions, embedding scatter, AdamW vs the scalar formula).
+ * Run: build/tests/test_backend
+ */
+#include <math.h>
+#include <string.h>
+
+#include "attention.h"
+#include "backend.h"
+#include "scan.h"
+#include "test.h"
+#include "util.h"
+
+static void check_entries(const backend *be) {
+    int n = 0;
+#define CHECK_ENTRY(f)                                                         \
+    TEST_CHECK(be->f != NULL, "%s backend: entry '%s' is NULL", be->name, #f); \
+    n++;
+    BACKEND_ENTRIES(CHECK_ENTRY)
+#undef CHECK_ENTRY
+    TEST_CHECK(n >= 40, "%s backend: only %d entries listed", be->name, n);
+    TEST_CHECK(be->name && be->rglru_default && be->attn_default, "%s backend: names unset", be->name);
+}
+
+static int has(const char *hay, const char *needle) { return hay && strstr(hay, needle) != NULL; }
+
+static void check_unknown(const backend *be) {
+    const char *kinds[] = {"rglru", "attention", "gemm"};
+    for (int k = 0; k < 3; k++) {
+        int rc = be->variant_check((backend_kind)k, "no-such-variant");
+        TEST_CHECK(rc == -1, "%s: unknown %s variant accepted", be->name, kinds[k]);
+        TEST_CHECK(has(util_last_error(), "no-such-variant") && has(util_last_error(), "known"),
+                   "%s: unknown %s variant error does not name it and the known ones: %s", be->name, kinds[k],
+                   util_last_error());
+        TEST_CHECK(be->variant_list((backend_kind)k)[0] != 0, "%s: empty %s variant list", be->name, kinds[k]);
+    }
+    /* the kernel entries resolve the name themselves and refuse before any work */
+    TEST_CHECK(be->rglru_forward("no-such-variant", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1, 1, 1) == -1 &&
+                   has(util_last_error(), "no-such-variant"),
+               "%s: rglru_forward ran an unknown variant", be->name);
+    TEST_CHECK(be->rglru_step("no-such-variant", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1, 1) == -1,
+               "%s: rglru_step ran an unknown variant", be->name);
+    TEST_CHECK(be->attn_forward("no-such-variant", NULL, NULL, NULL, NULL, NULL, NULL, 1, 1, 1, 1, -1) == -1 &&
+                   has(util_last_error(), "no-such-variant"),
+               "%s: attn_forward ran an unknown variant", be->name);
+    TEST_CHECK(be->attn_backward("no-such-variant", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1, 1, 1,
+                                 1, -1) == -1,
+               "%s: attn_backward ran an unknown variant", be->name);
+    TEST_CHECK(be->gemm_select("no-such-variant") == -1, "%s: gemm_select accepted an unknown name", be->name);
+}
+
+static void test_find(void) {
+    const backend *be = NULL;
+    TEST_CHECK(backend_find("cpu", &be) == 0 && be == &backend_cpu, "backend_find(cpu)");
+    TEST_CHECK(backend_find("tpu", &be) == -1 && be == NULL && has(util_last_error(), "tpu") &&
+                   has(util_last_error(), "cpu, cuda"),
+               "backend_find(tpu) did not fail naming the known devices: %s", util_last_error());
+    char why[256];
+    if (backend_cuda_available(why, sizeof why)) {
+        TEST_CHECK(backend_find("cuda", &be) == 0 && be == &backend_cuda, "backend_find(cuda) with a device");
+    } else {
+        TEST_CHECK(backend_find("cuda", &be) == -1 && be == NULL && util_last_error()[0],
+                   "backend_find(cuda) without a device must fail with the reason");
+        printf("cuda: %s (as expected here: %s)\n", util_last_error(), why);
+    }
+    /* every cpu variant of the kernel tables is known to the backend */
+    for (const rglru_variant *v = rglru_variants; v->name; v++)
+        TEST_CHECK(backend_cpu.variant_check(BK_RGLRU, v->name) == 0, "cpu: rglru '%s' rejected", v->name);
+    for (const attn_variant *v = attn_variants; v->name; v++)
+        TEST_CHECK(backend_cpu.variant_check(BK_ATTN, v->name) == 0, "cpu: attention '%s' rejected", v->name);
+    TEST_CHECK(backend_cpu.variant_check(BK_GEMM, "ref") == 0, "cpu: gemm 'ref' rejected");
+}
+
+/* The cpu table's own loops against plain expectations. */
+static void test_cpu_loops(void) {
+    const backend *be = &backend_cpu;
+    enum { B = 3, C = 5, K = 4, S = 4, DH = 2 };
+    /* masked conv step: inactive rows keep their state */
+    float st[B * (K - 1) * C], st0[B * (K - 1) * C], x[B * C], y[B * C], w[K * C], bias[C];
+    for (int i = 0; i < B * (K - 1) * C; i++) st[i] = st0[i] = 0.1f * (float)i;
+    for (int i = 0; i < B * C; i++) x[i] = 1.0f + (float)i;
+    for (int i = 0; i < K * C; i++) w[i] = 0.01f * (float)(i + 1);
+    for (int i = 0; i < C; i++) bias[i] = 0.5f;
+    const uint8_t active[B] = {1, 0, 1};
+    be->conv1d_step(y, st, x, w, bias, active, B, C, K);
+    TEST_CHECK(!memcmp(st + (K - 1) * C, st0 + (K - 1) * C, (K - 1) * C * sizeof(float)), "conv1d_step: inactive row's state changed");
+    TEST_CHECK(memcmp(st, st0, (K - 1) * C * sizeof(float)) != 0, "conv1d_step: active row's state unchanged");
+    /* KV write by n: ring slot n % S; a growing cache skips n >= S; inactive rows skipped */
+    float kc[B * S * DH], vc[B * S * DH], kn[B * DH], vn[B * DH];
+    memset(kc, 0, sizeof kc);
+    memset(vc, 0, sizeof vc);
+    for (int i = 0; i < B * DH; i++) kn[i] = vn[i] = (float)(i + 1);
+    int32_t n[B] = {5, 2, 4};
+    be->kv_write(kc, vc, kn, vn, n, active, B, S, DH, 1);
+    TEST_CHECK(kc[(0 * S + 1) * DH] == 1.0f && kc[(2 * S + 0) * DH + 1] == 6.0f, "kv_write ring slots");
+    TEST_CHECK(kc[(1 * S + 2) * DH] == 0.0f, "kv_write wrote an inactive row");
+    memset(kc, 0, sizeof kc);
+    be->kv_write(kc, vc, kn, vn, n, NULL, B, S, DH, 0);
+    TEST_CHECK(kc[(1 * S + 2) * DH] == 3.0f, "kv_write growing cache slot n");
+    float sum = 0;
+    for (int i = 0; i < B * S * DH; i++) sum += kc[i];
+    TEST_CHECK(sum == 3.0f + 4.0f, "kv_write growing cache: rows with n >= S must be skipped (sum %g)", (double)sum);
+    int32_t pos[B], nv[B];
+    be->decode_positions(pos, nv, n, 3, B);
+    TEST_CHECK(pos[0] == 5 && nv[0] == 3 && nv[1] == 2 && pos[2] == 4, "decode_positions");
+    be->decode_positions(NULL, nv, n, -1, B);
+    TEST_CHECK(nv[0] == 5, "decode_positions keep < 0");
+    be->decode_advance(n, active, B);
+    TEST_CHECK(n[0] == 6 && n[1] == 2 && n[2] == 5, "decode_advance");
+    /* embedding scatter */
+    float dE[3 * 2] = {0}, dx[4 * 2] = {1, 2, 3, 4, 5, 6, 7, 8};
+    const int32_t tok[4] = {2, 0, 2, 1};
+    be->embed_backward(dE, dx, tok, 4, 2, 3, 0.5f);
+    TEST_CHECK(dE[0] == 1.5f && dE[2] == 3.5f && dE[4] == 3.0f && dE[5] == 4.0f, "embed_backward");
+    /* AdamW (one element, no clipping) against the scalar formula */
+    float p = 1.0f, m = 0.0f, v = 0.0f, g = 0.5f;
+    double ss = 0;
+    be->sumsq(&ss, &g, 1);
+    backend_adamw_args a = {.lr = 0.1, .wd = 0.1, .beta1 = 0.9, .beta2 = 0.95, .eps = 1e-8, .clip = 1.0, .t = 1, .decay = 1};
+    be->adamw(&p, &m, &v, &g, &ss, 1, &a);
+    float pe = 1.0f - 0.01f;
+    pe -= 0.1f * ((0.1f * 0.5f) / 0.1f) / (sqrtf((0.05f * 0.25f) / 0.05f) + 1e-8f);
+    TEST_CHECK(fabsf(p - pe) < 1e-6f && ss == 0.25, "adamw: %g vs %g", (double)p, (double)pe);
+}
+
+int main(void) {
+    check_entries(&backend_cpu);
+    check_entries(&backend_cuda);
+    check_unknown(&backend_cpu);
+    check_unknown(&backend_cuda);
+    test_find();
+    test_cpu_loops();
+    return test_summary();
+}
