@@ -28,6 +28,8 @@ typedef struct {
     int64_t step;      /* steps taken */
     double last_norm;  /* gradient norm before clipping, last step */
     double last_lr;
+    double *sumsq;     /* (1) the step's sum of squared gradients, backend memory */
+    const backend *be; /* where m, v live (the model's backend at init) */
 } adamw;
 
 void adamw_defaults(adamw_config *c);
@@ -37,7 +39,8 @@ void adamw_free(adamw *o);
 double adamw_lr(const adamw_config *c, int64_t t);
 /* Global L2 norm of the gradient block. */
 double grad_norm(const float *g, size_t n);
-/* One update of m->params from grads. */
-void adamw_step(adamw *o, model *mdl, float *grads);
+/* One update of mdl's parameters from grads, on mdl's backend (m, v and
+ * grads in its memory). 0, or -1 with util_last_error() (a backend error). */
+int adamw_step(adamw *o, model *mdl, float *grads);
 
 #endif

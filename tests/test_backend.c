@@ -5,8 +5,10 @@
  *  - unknown variant names fail on both backends, naming the name and the
  *    known ones, through variant_check and through the kernel entries
  *    themselves (no silent swap for a default), and through the model;
- *  - the cpu table's own loops (masked conv step, KV write by n, decode
- *    positions, embedding scatter, AdamW vs the scalar formula).
+ *  - the cpu table's own loops (masked conv/RG-LRU steps, KV write by n,
+ *    decode positions, embedding scatter, AdamW vs the scalar formula);
+ *  - model_grads.ready: the ranges come final norm, blocks in reverse,
+ *    embedding, and cover the gradient block exactly once.
  * Run: build/tests/test_backend
  */
 #include <math.h>
@@ -14,8 +16,10 @@
 
 #include "attention.h"
 #include "backend.h"
+#include "model.h"
 #include "scan.h"
 #include "test.h"
+#include "train.h"
 #include "util.h"
 
 static void check_entries(const backend *be) {
@@ -130,6 +134,63 @@ static void test_cpu_loops(void) {
     TEST_CHECK(fabsf(p - pe) < 1e-6f && ss == 0.25, "adamw: %g vs %g", (double)p, (double)pe);
 }
 
+typedef struct {
+    size_t next_end; /* ranges arrive from the end of the block backwards */
+    int calls, bad;
+} ready_log;
+
+static void on_ready(void *ctx, size_t off, size_t n) {
+    ready_log *r = ctx;
+    if (off + n != r->next_end || n == 0) r->bad++;
+    r->next_end = off;
+    r->calls++;
+}
+
+static void test_model(void) {
+    model_config c;
+    if (config_preset("tiny-griffin", &c) != 0) {
+        TEST_SKIP("no tiny-griffin preset");
+        return;
+    }
+    model m;
+    TEST_CHECK(model_create(&m, &c) == 0, "model_create: %s", util_last_error());
+    TEST_CHECK(m.be == &backend_cpu, "a new model runs on the cpu backend");
+    model_init_weights(&m, 3);
+    const int B = 2, T = 5, N = B * T;
+    int32_t tok[N], pos[N], tgt[N];
+    for (int i = 0; i < N; i++) {
+        tok[i] = (i * 7) % c.vocab;
+        pos[i] = i % T;
+        tgt[i] = (i * 3 + 1) % c.vocab;
+    }
+    model_acts a;
+    model_grads g;
+    TEST_CHECK(model_acts_alloc(&a, &m, B, T, 1) == 0 && model_grads_alloc(&g, &m, B, T) == 0, "alloc");
+    /* an unknown variant fails the forward, naming it */
+    snprintf(m.rglru, sizeof m.rglru, "warp-drive");
+    TEST_CHECK(model_forward(&m, &a, tok, pos, NULL) == -1 && has(util_last_error(), "warp-drive"),
+               "model_forward with an unknown RG-LRU variant: %s", util_last_error());
+    snprintf(m.rglru, sizeof m.rglru, "%s", RGLRU_DEFAULT);
+    snprintf(m.attn, sizeof m.attn, "tilted");
+    TEST_CHECK(model_forward(&m, &a, tok, pos, NULL) == -1 && has(util_last_error(), "tilted"),
+               "model_forward with an unknown attention variant: %s", util_last_error());
+    snprintf(m.attn, sizeof m.attn, "%s", ATTN_DEFAULT);
+    /* the ready hook */
+    ready_log r = {m.nparams, 0, 0};
+    g.ready = on_ready;
+    g.ready_ctx = &r;
+    model_zero_grad(&g, &m);
+    float loss = NAN;
+    TEST_CHECK(model_forward(&m, &a, tok, pos, NULL) == 0 && model_loss_backward(&m, &a, &g, tok, pos, tgt, &loss) == 0,
+               "forward/backward: %s", util_last_error());
+    TEST_CHECK(isfinite(loss), "loss finite");
+    TEST_CHECK(r.calls == c.depth + 2 && r.bad == 0 && r.next_end == 0,
+               "ready: %d calls (want %d), %d out of order, ended at %zu (want 0)", r.calls, c.depth + 2, r.bad, r.next_end);
+    model_grads_free(&g);
+    model_acts_free(&a);
+    model_free(&m);
+}
+
 int main(void) {
     check_entries(&backend_cpu);
     check_entries(&backend_cuda);
@@ -137,5 +198,6 @@ int main(void) {
     check_unknown(&backend_cuda);
     test_find();
     test_cpu_loops();
+    test_model();
     return test_summary();
 }
