@@ -430,7 +430,7 @@ int backend_find(const char *name, const backend **out) {
     if (name && !strcmp(name, "cuda")) {
         char why[256];
         if (!backend_cuda_available(why, sizeof why)) {
-            util_error("--device cuda: %s", why);
+            util_error("the cuda backend cannot run here: %s", why);
             return -1;
         }
         *out = &backend_cuda;

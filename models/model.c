@@ -111,7 +111,7 @@ static float *tptr(const model *m, float *base, const char *name) {
 
 static const uint16_t *tptr16(const model *m, const char *name) {
     const tensor_desc *t = model_find_tensor(m, name);
-    return t && t->bf16 ? m->params16 + t->offset : NULL;
+    return t && t->bf16 ? m->dparams16 + t->offset : NULL;
 }
 
 static void model_view16(model *m) {
@@ -259,7 +259,9 @@ int model_create_dtype(model *m, const model_config *c, weights_dtype wd) {
         m->tensors = NULL;
         return -1;
     }
-    model_view(m, m->params, &m->w);
+    m->dparams = m->params;
+    m->dparams16 = m->params16;
+    model_view(m, m->dparams, &m->w);
     if (wd == WEIGHTS_BF16) model_view16(m);
     snprintf(m->rglru, sizeof m->rglru, "%s", RGLRU_DEFAULT);
     snprintf(m->attn, sizeof m->attn, "%s", ATTN_DEFAULT);
@@ -267,6 +269,10 @@ int model_create_dtype(model *m, const model_config *c, weights_dtype wd) {
 }
 
 void model_free(model *m) {
+    if (m->be && m->dparams != m->params) {
+        m->be->free(m->dparams);
+        m->be->free(m->dparams16);
+    }
     model_view_free(&m->w);
     free(m->w16.layers);
     util_free(m->params16);
@@ -275,7 +281,7 @@ void model_free(model *m) {
     memset(m, 0, sizeof *m);
 }
 
-void model_init_weights(model *m, uint64_t seed) {
+int model_init_weights(model *m, uint64_t seed) {
     /* One RNG stream per tensor (seed, tensor index): adding a tensor does
      * not shift the others, and the result is independent of threads. */
     for (int i = 0; i < m->ntensors; i++) {
@@ -311,6 +317,57 @@ void model_init_weights(model *m, uint64_t seed) {
             util_free(p);
         }
     }
+    return model_sync_device(m);
+}
+
+/* ---- device ------------------------------------------------------------------ */
+
+int model_set_device(model *m, const backend *be) {
+    if (be == m->be) return 0;
+    if (!be->host_memory && !m->be->host_memory) {
+        util_error("model_set_device: move the model from %s to the cpu first", m->be->name);
+        return -1;
+    }
+    if (be->host_memory) { /* back to host memory: the host copy becomes the one */
+        if (model_sync_host(m) != 0) return -1;
+        m->be->free(m->dparams);
+        m->be->free(m->dparams16);
+        m->dparams = m->params;
+        m->dparams16 = m->params16;
+    } else {
+        float *d = be->alloc(m->nparams * sizeof(float));
+        uint16_t *d16 = m->nparams16 ? be->alloc(m->nparams16 * sizeof(uint16_t)) : NULL;
+        if (!d || (m->nparams16 && !d16) || be->upload(d, m->params, m->nparams * sizeof(float)) != 0 ||
+            (d16 && be->upload(d16, m->params16, m->nparams16 * sizeof(uint16_t)) != 0)) {
+            be->free(d);
+            be->free(d16);
+            return -1;
+        }
+        m->dparams = d;
+        m->dparams16 = d16;
+    }
+    m->be = be;
+    /* the views point into the backend's copy; variants: the device's defaults */
+    model_view_free(&m->w);
+    free(m->w16.layers);
+    memset(&m->w16, 0, sizeof m->w16);
+    model_view(m, m->dparams, &m->w);
+    if (m->wdtype == WEIGHTS_BF16) model_view16(m);
+    snprintf(m->rglru, sizeof m->rglru, "%s", be->rglru_default);
+    snprintf(m->attn, sizeof m->attn, "%s", be->attn_default);
+    return 0;
+}
+
+int model_sync_host(model *m) {
+    if (m->dparams == m->params) return 0;
+    if (m->be->download(m->params, m->dparams, m->nparams * sizeof(float)) != 0) return -1;
+    return m->nparams16 ? m->be->download(m->params16, m->dparams16, m->nparams16 * sizeof(uint16_t)) : 0;
+}
+
+int model_sync_device(model *m) {
+    if (m->dparams == m->params) return 0;
+    if (m->be->upload(m->dparams, m->params, m->nparams * sizeof(float)) != 0) return -1;
+    return m->nparams16 ? m->be->upload(m->dparams16, m->params16, m->nparams16 * sizeof(uint16_t)) : 0;
 }
 
 float model_embed_scale(const model_config *c) {
@@ -426,6 +483,7 @@ int model_acts_alloc(model_acts *a, const model *m, int B, int T, int saved) {
     a->B = B;
     a->T = T;
     a->saved = saved;
+    a->vocab = c->vocab;
     a->be = m->be;
     a->layers = calloc((size_t)c->depth, sizeof *a->layers);
     CHECK_ALLOC(a->layers);
@@ -442,8 +500,16 @@ int model_acts_alloc(model_acts *a, const model *m, int B, int T, int saved) {
     return 0;
 }
 
+const float *model_acts_logits(model_acts *a) {
+    if (a->be->host_memory) return a->logits;
+    size_t bytes = (size_t)a->B * a->T * a->vocab * sizeof(float);
+    if (!a->host_logits) a->host_logits = util_alloc(bytes);
+    return a->be->download(a->host_logits, a->logits, bytes) == 0 ? a->host_logits : NULL;
+}
+
 void model_acts_free(model_acts *a) {
     if (a->be) a->be->free(a->block);
+    util_free(a->host_logits);
     free(a->layers);
     memset(a, 0, sizeof *a);
 }

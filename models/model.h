@@ -119,6 +119,8 @@ typedef struct {
     int32_t *tgt;            /* (B,T) loss targets (model_loss) */
     float *rowloss;          /* (B,T) per-token loss (model_loss) */
     const backend *be;       /* the backend that owns block */
+    int vocab;
+    float *host_logits;      /* host copy for model_acts_logits (device backends) */
 } model_acts;
 
 typedef struct {
@@ -135,6 +137,8 @@ typedef struct {
     char rglru[24];          /* RG-LRU variant name */
     char attn[24];           /* prefill attention variant name */
     const backend *be;       /* the device every operation runs on (cpu) */
+    float *dparams;          /* the parameters the backend computes with: params */
+    uint16_t *dparams16;     /*   itself on the cpu, a device copy on cuda (w, w16 point here) */
 } model;
 
 /* Build the tensor table for a config (caller frees *out with free()). */
@@ -154,12 +158,27 @@ size_t model_param_count(const model *m);
 double model_weight_bytes(const model *m);
 void model_free(model *m);
 /* Seeded initialisation (spec §1 table; reproducible across thread counts).
- * A BF16 model gets the same values rounded to bf16. */
-void model_init_weights(model *m, uint64_t seed);
+ * A BF16 model gets the same values rounded to bf16. Drawn on the host and
+ * uploaded to a device model. 0, or -1 (a device error). */
+int model_init_weights(model *m, uint64_t seed);
 const tensor_desc *model_find_tensor(const model *m, const char *name);
+
+/* Move the model's weights to backend `be` (the cpu, or a device: uploaded
+ * once; `params`/`params16` stay the host copy for initialisation and
+ * checkpoints). The variant names become the device's defaults (set names
+ * after this call). Buffers allocated before the move are refused by the
+ * forward. 0, or -1 with util_last_error() (out of device memory, ...). */
+int model_set_device(model *m, const backend *be);
+/* Host copy <- device copy (after training on a device; before a checkpoint)
+ * and the reverse (after loading weights into params). No-ops on the cpu. */
+int model_sync_host(model *m);
+int model_sync_device(model *m);
 
 int model_acts_alloc(model_acts *a, const model *m, int B, int T, int saved);
 void model_acts_free(model_acts *a);
+/* The last forward's logits (B,T,V) readable on the host: a->logits itself
+ * on the cpu, else downloaded into a host buffer. NULL on a backend error. */
+const float *model_acts_logits(model_acts *a);
 
 /* Prefill. tokens, pos (B,T); logits land in a->logits (B,T,V).
  * If st != NULL, the decode state for each sequence is set from this

@@ -29,9 +29,20 @@ void adamw_init(adamw *o, const model *mdl, const adamw_config *c) {
     CHECK_ALLOC(o->m);
     CHECK_ALLOC(o->v);
     CHECK_ALLOC(o->sumsq);
+    if (o->be->host_memory) {
+        o->hm = o->m;
+        o->hv = o->v;
+    } else {
+        o->hm = util_alloc(mdl->nparams * sizeof(float));
+        o->hv = util_alloc(mdl->nparams * sizeof(float));
+    }
 }
 
 void adamw_free(adamw *o) {
+    if (o->hm != o->m) {
+        util_free(o->hm);
+        util_free(o->hv);
+    }
     if (o->be) {
         o->be->free(o->m);
         o->be->free(o->v);
@@ -57,14 +68,39 @@ double grad_norm(const float *g, size_t n) {
     return sqrt(s);
 }
 
+int adamw_pull(adamw *o, size_t n) {
+    if (o->hm == o->m) return 0;
+    if (o->be->download(o->hm, o->m, n * sizeof(float)) != 0) return -1;
+    return o->be->download(o->hv, o->v, n * sizeof(float));
+}
+
+int adamw_push(adamw *o, size_t n) {
+    if (o->hm == o->m) return 0;
+    if (o->be->upload(o->m, o->hm, n * sizeof(float)) != 0) return -1;
+    return o->be->upload(o->v, o->hv, n * sizeof(float));
+}
+
+/* The global norm over the whole gradient block (padding is zero), left in
+ * o->sumsq (squared) for the update. */
+static int norm_into(adamw *o, const model *mdl, const float *grads, double *norm) {
+    const backend *be = mdl->be;
+    double ss;
+    if (be->memset(o->sumsq, 0, sizeof(double)) != 0 || be->sumsq(o->sumsq, grads, mdl->nparams) != 0 ||
+        be->sumsq_get(&ss, o->sumsq) != 0)
+        return -1;
+    *norm = sqrt(ss);
+    return 0;
+}
+
+double adamw_grad_norm(adamw *o, const model *mdl, const float *grads) {
+    double norm;
+    return norm_into(o, mdl, grads, &norm) == 0 ? norm : NAN;
+}
+
 int adamw_step(adamw *o, model *mdl, float *grads) {
     const adamw_config *c = &o->cfg;
     const backend *be = mdl->be;
-    /* the global norm over the whole gradient block (padding is zero) */
-    if (be->memset(o->sumsq, 0, sizeof(double)) != 0 || be->sumsq(o->sumsq, grads, mdl->nparams) != 0 ||
-        be->sumsq_get(&o->last_norm, o->sumsq) != 0)
-        return -1;
-    o->last_norm = sqrt(o->last_norm);
+    if (norm_into(o, mdl, grads, &o->last_norm) != 0) return -1;
     backend_adamw_args a = {.lr = adamw_lr(c, o->step), .wd = c->wd, .beta1 = c->beta1, .beta2 = c->beta2,
                             .eps = c->eps, .clip = c->clip, .t = o->step + 1};
     o->last_lr = a.lr;
@@ -72,7 +108,7 @@ int adamw_step(adamw *o, model *mdl, float *grads) {
         const tensor_desc *td = &mdl->tensors[k];
         size_t off = td->offset;
         a.decay = td->decay;
-        if (be->adamw(mdl->params + off, o->m + off, o->v + off, grads + off, o->sumsq, td->numel, &a) != 0) return -1;
+        if (be->adamw(mdl->dparams + off, o->m + off, o->v + off, grads + off, o->sumsq, td->numel, &a) != 0) return -1;
     }
     o->step = a.t;
     return 0;

@@ -123,14 +123,14 @@ int trainer_step(trainer *t) {
     if (model_forward(t->m, &t->a, t->tok, t->pos, NULL) != 0) return -1;
     float loss;
     if (model_loss_backward(t->m, &t->a, &t->g, t->tok, t->pos, t->tgt, &loss) != 0) return -1;
-    double gn = grad_norm(t->g.grads, t->m->nparams);
+    double gn = adamw_grad_norm(&t->opt, t->m, t->g.grads);
     if (!isfinite(loss) || !isfinite(gn)) {
         util_error("step %lld: %s is %s; parameters left at step %lld", (long long)t->step + 1,
                    !isfinite(loss) ? "loss" : "gradient norm", isnan(!isfinite(loss) ? loss : gn) ? "NaN" : "infinite",
                    (long long)t->step);
         return -1;
     }
-    adamw_step(&t->opt, t->m, t->g.grads);
+    if (adamw_step(&t->opt, t->m, t->g.grads) != 0) return -1;
     t->step++;
     t->last_loss = loss;
     t->step_seconds = util_now() - t0;
@@ -163,8 +163,9 @@ int trainer_save(const trainer *t, const char *path) {
     snprintf(oc, sizeof oc, "%.17g %.17g %.17g %.17g %.17g %.17g %.17g %d %d", c->lr, c->lr_min_ratio, c->wd, c->beta1,
              c->beta2, c->eps, c->clip, c->warmup, c->total);
     snprintf(bt, sizeof bt, "%d %d", t->B, t->T);
-    st_out ts[2] = {{"adam.m", ST_F32, 1, {(int64_t)t->m->nparams}, t->opt.m},
-                    {"adam.v", ST_F32, 1, {(int64_t)t->m->nparams}, t->opt.v}};
+    if (adamw_pull((adamw *)&t->opt, t->m->nparams) != 0) return -1; /* the device's m, v (the host mirrors are a cache) */
+    st_out ts[2] = {{"adam.m", ST_F32, 1, {(int64_t)t->m->nparams}, t->opt.hm},
+                    {"adam.v", ST_F32, 1, {(int64_t)t->m->nparams}, t->opt.hv}};
     const char *k[] = {"train_step", "source_state", "adamw", "batch"};
     const char *v[] = {step, st, oc, bt};
     char *next = train_path(path, 1), *cur = train_path(path, 0);
@@ -238,8 +239,9 @@ int trainer_resume(trainer *t, const char *path) {
         goto out;
     }
     if (source_set_state(t->src, s) != 0) goto out;
-    st_read_f32(&f, m, t->opt.m, t->m->nparams);
-    st_read_f32(&f, v, t->opt.v, t->m->nparams);
+    if (st_read_f32(&f, m, t->opt.hm, t->m->nparams) != 0 || st_read_f32(&f, v, t->opt.hv, t->m->nparams) != 0 ||
+        adamw_push(&t->opt, t->m->nparams) != 0)
+        goto out;
     t->opt.cfg = c;
     t->step = t->opt.step = atoll(step);
     rc = 0;
@@ -281,10 +283,11 @@ int eval_task(model *m, task_kind k, const task_params *p, int T, int nseq, int 
         /* generate B and score the first b (keeps shapes fixed) */
         task_generate(k, p, &r, B, T, tok, tgt, NULL);
         for (size_t i = 0; i < n; i++) pos[i] = (int32_t)(i % (size_t)T);
-        if (model_forward(m, &a, tok, pos, NULL) != 0) { rc = -1; break; }
-        argmax_rows(pred, a.logits, B * T, m->cfg.vocab);
+        const float *lg;
+        if (model_forward(m, &a, tok, pos, NULL) != 0 || !(lg = model_acts_logits(&a))) { rc = -1; break; }
+        argmax_rows(pred, lg, B * T, m->cfg.vocab);
         task_score_add(&sc, tgt, pred, b, T);
-        xent_forward(rl, a.logits, tgt, b * T, m->cfg.vocab);
+        xent_forward(rl, lg, tgt, b * T, m->cfg.vocab);
         for (size_t i = 0; i < (size_t)b * T; i++)
             if (tgt[i] >= 0) { lsum += rl[i]; lcnt++; }
     }
@@ -321,8 +324,9 @@ int eval_loss_by_position(model *m, const corpus_t *c, int T_eval, int max_docs,
             corpus_read(c, d, off, T_eval, tok, tgt, pos);
             for (int t = 0; t < T_eval; t++) pos[t] = t;
             decode_state_reset(&st, m, -1);
-            if (model_forward(m, &a, tok, pos, chunk < T_eval ? &st : NULL) != 0) { rc = -1; break; }
-            xent_forward(rl, a.logits, tgt, chunk, V);
+            const float *lg;
+            if (model_forward(m, &a, tok, pos, chunk < T_eval ? &st : NULL) != 0 || !(lg = model_acts_logits(&a))) { rc = -1; break; }
+            xent_forward(rl, lg, tgt, chunk, V);
             for (int t = 0; t < chunk; t++)
                 if (tgt[t] >= 0) { sum[t] += rl[t]; cnt[t]++; }
             for (int t = chunk; t < T_eval; t++) {

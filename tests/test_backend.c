@@ -8,7 +8,11 @@
  *  - the cpu table's own loops (masked conv/RG-LRU steps, KV write by n,
  *    decode positions, embedding scatter, AdamW vs the scalar formula);
  *  - model_grads.ready: the ranges come final norm, blocks in reverse,
- *    embedding, and cover the gradient block exactly once.
+ *    embedding, and cover the gradient block exactly once;
+ *  - the model on cuda (skipped with the reason without a device): logits
+ *    vs the cpu for every device variant, decode == prefill on the device,
+ *    device decode == cpu decode from a prefill (with an idle sequence), and
+ *    one training step (gradients, AdamW update) vs the cpu.
  * Run: build/tests/test_backend
  */
 #include <math.h>
@@ -17,6 +21,7 @@
 #include "attention.h"
 #include "backend.h"
 #include "model.h"
+#include "optim.h"
 #include "scan.h"
 #include "test.h"
 #include "train.h"
@@ -191,6 +196,146 @@ static void test_model(void) {
     model_free(&m);
 }
 
+/* ---- the model on cuda --------------------------------------------------------- */
+
+/* A tiny model with non-zero biases and norm scales (as test_model.c). */
+static int make_model(model *m, const char *preset, uint64_t seed) {
+    model_config c;
+    if (config_preset(preset, &c) != 0 || model_create(m, &c) != 0) return -1;
+    model_init_weights(m, seed);
+    rng_t r;
+    rng_seed(&r, seed + 77);
+    for (int i = 0; i < m->ntensors; i++) {
+        tensor_desc *t = &m->tensors[i];
+        if (t->init == INIT_ZERO)
+            for (size_t j = 0; j < t->numel; j++) m->params[t->offset + j] = (float)(0.1 * rng_normal(&r));
+    }
+    return 0;
+}
+
+#define OK(call) TEST_CHECK((call) == 0, "%s: %s", #call, util_last_error())
+
+static void cuda_model_case(const char *preset) {
+    model mc, mg;
+    if (make_model(&mc, preset, 5) != 0 || make_model(&mg, preset, 5) != 0) {
+        TEST_CHECK(0, "preset %s: %s", preset, util_last_error());
+        return;
+    }
+    OK(model_set_device(&mg, &backend_cuda));
+    const int B = 3, T = 29, V = mc.cfg.vocab, N = B * T; /* W = 8 in the tiny presets: the ring wraps */
+    int32_t *tok = malloc((size_t)N * 4), *pos = malloc((size_t)N * 4), *tgt = malloc((size_t)N * 4);
+    rng_t r;
+    rng_seed(&r, 11);
+    for (int i = 0; i < N; i++) {
+        tok[i] = (int32_t)rng_below(&r, (uint32_t)V);
+        pos[i] = i % T;
+        tgt[i] = i % 7 == 3 ? -1 : (int32_t)rng_below(&r, (uint32_t)V);
+    }
+    char what[160];
+    /* prefill logits, every device variant, against the cpu */
+    model_acts ac, ag;
+    OK(model_acts_alloc(&ac, &mc, B, T, 1));
+    OK(model_acts_alloc(&ag, &mg, B, T, 1));
+    OK(model_forward(&mc, &ac, tok, pos, NULL));
+    const char *rl = backend_cuda.variant_list(BK_RGLRU), *al = backend_cuda.variant_list(BK_ATTN);
+    char rbuf[128], abuf[128];
+    snprintf(rbuf, sizeof rbuf, "%s", rl);
+    for (char *rs = NULL, *rn = strtok_r(rbuf, ", ", &rs); rn; rn = strtok_r(NULL, ", ", &rs)) {
+        snprintf(abuf, sizeof abuf, "%s", al);
+        for (char *as = NULL, *an = strtok_r(abuf, ", ", &as); an; an = strtok_r(NULL, ", ", &as)) {
+            snprintf(mg.rglru, sizeof mg.rglru, "%s", rn);
+            snprintf(mg.attn, sizeof mg.attn, "%s", an);
+            const float *lg = NULL;
+            OK(model_forward(&mg, &ag, tok, pos, NULL));
+            TEST_CHECK((lg = model_acts_logits(&ag)) != NULL, "logits download: %s", util_last_error());
+            snprintf(what, sizeof what, "%s: cuda vs cpu logits (rglru %s, attn %s)", preset, rn, an);
+            if (lg) TEST_CLOSE(util_max_rel_err(lg, ac.logits, (size_t)N * V), 1e-3, what);
+        }
+    }
+    snprintf(mg.rglru, sizeof mg.rglru, "%s", backend_cuda.rglru_default);
+    snprintf(mg.attn, sizeof mg.attn, "%s", backend_cuda.attn_default);
+    /* one training step: gradients and the AdamW update against the cpu */
+    model_grads gc, gg;
+    OK(model_grads_alloc(&gc, &mc, B, T));
+    OK(model_grads_alloc(&gg, &mg, B, T));
+    model_zero_grad(&gc, &mc);
+    model_zero_grad(&gg, &mg);
+    float lc = NAN, lgpu = NAN;
+    OK(model_loss_backward(&mc, &ac, &gc, tok, pos, tgt, &lc));
+    OK(model_forward(&mg, &ag, tok, pos, NULL));
+    OK(model_loss_backward(&mg, &ag, &gg, tok, pos, tgt, &lgpu));
+    snprintf(what, sizeof what, "%s: cuda vs cpu loss", preset);
+    TEST_CLOSE(fabs((double)lc - lgpu) / fabs((double)lc), 1e-5, what);
+    float *hg = malloc(mc.nparams * sizeof(float));
+    OK(backend_cuda.download(hg, gg.grads, mc.nparams * sizeof(float)));
+    snprintf(what, sizeof what, "%s: cuda vs cpu parameter gradients", preset);
+    TEST_CLOSE(util_max_rel_err(hg, gc.grads, mc.nparams), 1e-3, what);
+    adamw_config oc;
+    adamw_defaults(&oc);
+    adamw oa, ob;
+    adamw_init(&oa, &mc, &oc);
+    adamw_init(&ob, &mg, &oc);
+    OK(adamw_step(&oa, &mc, gc.grads));
+    OK(adamw_step(&ob, &mg, gg.grads));
+    OK(model_sync_host(&mg));
+    snprintf(what, sizeof what, "%s: cuda vs cpu weights after an AdamW step", preset);
+    TEST_CLOSE(util_max_rel_err(mg.params, mc.params, mc.nparams), 1e-3, what);
+    OK(adamw_pull(&ob, mc.nparams));
+    snprintf(what, sizeof what, "%s: cuda vs cpu AdamW m after a step", preset);
+    TEST_CLOSE(util_max_rel_err(ob.hm, oa.m, mc.nparams), 1e-3, what);
+    adamw_free(&oa);
+    adamw_free(&ob);
+    model_grads_free(&gc);
+    model_grads_free(&gg);
+    free(hg);
+    /* decode == prefill on the device; device decode == cpu decode */
+    OK(model_forward(&mc, &ac, tok, pos, NULL)); /* the cpu model took an AdamW step: both did */
+    decode_state sc, sg;
+    OK(decode_state_alloc(&sc, &mc, B, T));
+    OK(decode_state_alloc(&sg, &mg, B, T));
+    float *lgc = malloc((size_t)B * V * 4), *lgg = malloc((size_t)B * V * 4);
+    double wp = 0, wc = 0;
+    const uint8_t act[3] = {1, 0, 1};
+    int n[3] = {0, 0, 0};
+    int32_t cur[3];
+    for (int s = 0; s < T + 1 && n[0] < T; s++) {
+        const uint8_t *am = s == 4 ? act : NULL;
+        for (int b = 0; b < B; b++) cur[b] = tok[b * T + (n[b] < T ? n[b] : T - 1)];
+        OK(model_decode_step(&mc, &sc, cur, am, lgc));
+        OK(model_decode_step(&mg, &sg, cur, am, lgg));
+        for (int b = 0; b < B; b++) {
+            if (am && !am[b]) continue;
+            if (n[b] < T) wp = fmax(wp, util_max_rel_err(lgg + (size_t)b * V, ac.logits + ((size_t)b * T + n[b]) * V, (size_t)V));
+            wc = fmax(wc, util_max_rel_err(lgg + (size_t)b * V, lgc + (size_t)b * V, (size_t)V));
+            n[b]++;
+        }
+    }
+    snprintf(what, sizeof what, "%s: cuda decode == prefill (T=%d, W=%d, an idle step)", preset, T, mc.cfg.window);
+    TEST_CLOSE(wp, 1e-3, what);
+    snprintf(what, sizeof what, "%s: cuda decode == cpu decode", preset);
+    TEST_CLOSE(wc, 1e-3, what);
+    TEST_CHECK(sg.n[1] == T - 1 && sg.n[0] == T, "cuda token counts %d %d", sg.n[0], sg.n[1]);
+    free(lgc);
+    free(lgg);
+    decode_state_free(&sc);
+    decode_state_free(&sg);
+    model_acts_free(&ac);
+    model_acts_free(&ag);
+    free(tok); free(pos); free(tgt);
+    model_free(&mc);
+    model_free(&mg);
+}
+
+static void test_cuda_model(void) {
+    char why[256];
+    if (!backend_cuda_available(why, sizeof why)) {
+        TEST_SKIP("the model on cuda: %s", why);
+        return;
+    }
+    const char *fams[] = {"tiny-mqa", "tiny-hawk", "tiny-griffin"};
+    for (int i = 0; i < 3; i++) cuda_model_case(fams[i]);
+}
+
 int main(void) {
     check_entries(&backend_cpu);
     check_entries(&backend_cuda);
@@ -199,5 +344,6 @@ int main(void) {
     test_find();
     test_cpu_loops();
     test_model();
+    test_cuda_model();
     return test_summary();
 }
