@@ -56,13 +56,22 @@
         if ((call) != 0) return -1;                                                     \
     } while (0)
 
-/* Defined in gpu_runtime.cu: 1 when GRIFFIN_CUDA_SYNC is set. */
+/* Defined in gpu_runtime.cu: 1 when GRIFFIN_CUDA_SYNC is set (and no
+ * graph capture is in progress). */
 extern "C" int gpu_debug_sync(void);
+
+/* The process-wide stream (gpu.h gpu_stream()) as a cudaStream_t: every
+ * launch is `k<<<grid, block, smem, gpu_s()>>>`, every async copy and
+ * memset names it, the cuBLAS handle is bound to it. If the stream cannot
+ * be created this returns the legacy stream (0) with util_last_error()
+ * set; the launch then still runs (only capture needs the real stream),
+ * and gpu_graph_begin refuses. Defined in gpu_runtime.cu. */
+cudaStream_t gpu_s(void);
 
 #define KERNEL_CHECK()                                                                  \
     do {                                                                                \
         CUDA_CHECK(cudaGetLastError());                                                 \
-        if (gpu_debug_sync()) CUDA_CHECK(cudaDeviceSynchronize());                      \
+        if (gpu_debug_sync()) CUDA_CHECK(cudaStreamSynchronize(gpu_s()));               \
     } while (0)
 
 /* Blocks for n elements at `threads` per block, capped for grid-stride loops. */

@@ -12,9 +12,12 @@
  * Conventions (design.md): outputs first, then saved-for-backward, then
  * inputs, weights, dims outermost first; shapes as in the CPU headers.
  * Every function returning int returns 0 on success, -1 on failure with
- * util_last_error() holding "file:line: call failed: reason". Launches are
- * asynchronous on the default stream; set GRIFFIN_CUDA_SYNC=1 to
- * synchronise after every launch (so an error names its kernel).
+ * util_last_error() holding "file:line: call failed: reason". Every launch,
+ * copy, memset and cuBLAS call is asynchronous on one process-wide stream,
+ * gpu_stream() (never the legacy default stream, so a sequence of calls can
+ * be captured into a CUDA graph); gpu_upload / gpu_download stay
+ * synchronous for the host. Set GRIFFIN_CUDA_SYNC=1 to synchronise after
+ * every launch (so an error names its kernel; not while capturing).
  * Not thread-safe: one host thread drives the device (a process-wide cuBLAS
  * handle and scratch buffers are created lazily).
  *
@@ -66,9 +69,37 @@ int gpu_sync(void);                       /* wait for the device; reports async 
 float *gpu_upload_floats(const float *src, size_t n);
 int32_t *gpu_upload_ints(const int32_t *src, size_t n);
 
+/* ---- the stream, CUDA graphs, pinned host memory --------------------------- */
+
+/* The process-wide stream (a cudaStream_t, created on first use as a
+ * blocking stream: it still orders with any legacy-default-stream work).
+ * NULL with util_last_error() if it cannot be created. */
+void *gpu_stream(void);
+/* Capture every call issued from now on (on gpu_stream()) into a graph
+ * instead of running it; gpu_graph_end stops the capture and instantiates
+ * it (NULL with util_last_error() on failure, the capture is then
+ * abandoned). gpu_graph_launch replays it on the stream (asynchronous).
+ * While capturing: no gpu_alloc / gpu_upload / gpu_download / gpu_sync,
+ * and no scratch buffer may need to grow (run the sequence once before
+ * capturing it so every scratch already has its size). */
+typedef struct gpu_graph gpu_graph;
+int gpu_graph_begin(void);
+gpu_graph *gpu_graph_end(void);
+int gpu_graph_launch(gpu_graph *g);
+void gpu_graph_free(gpu_graph *g);         /* NULL is fine */
+/* Page-locked host memory (zeroed; NULL with util_last_error() on
+ * failure), for asynchronous copies and copies inside a graph. */
+void *gpu_host_alloc(size_t bytes);
+void gpu_host_free(void *p);               /* NULL is fine */
+/* Asynchronous copies on the stream; the host side should be gpu_host_alloc
+ * memory (pageable memory works but may synchronise) and must stay valid
+ * and unchanged (upload) / unread (download) until a gpu_sync(). */
+int gpu_upload_async(void *dst, const void *src, size_t bytes);
+int gpu_download_async(void *dst, const void *src, size_t bytes);
+
 /* ---- timing ---------------------------------------------------------------- */
 
-/* CUDA event pair. gpu_timer_stop synchronises on the stop event and
+/* CUDA event pair (recorded on gpu_stream()). gpu_timer_stop synchronises on the stop event and
  * returns the elapsed milliseconds (negative on error). */
 typedef struct gpu_timer gpu_timer;
 gpu_timer *gpu_timer_create(void);
@@ -154,7 +185,18 @@ int gpu_rglru_step(float *y, float *h, const float *x, const float *gx, const fl
                    const float *a_param, const int32_t *pos, const uint8_t *active, int B,
                    int C);
 
-/* ---- element-wise / row-wise ops (ops.h semantics) ----------------------- */
+/* ---- element-wise / row-wise ops (ops.h semantics) -----------------------
+ * Accumulation of the backward kernels, checked against ops.h / scan.h:
+ *   rglru backward  dx, dgx, dga =; da_param +=    (CPU: the same)
+ *   conv1d backward dx =; dw +=; db +=              (CPU: the same)
+ *   rmsnorm backward dx +=; dscale +=               (CPU: the same)
+ *   gelu / geglu / softcap / rope backward =        (CPU: the same)
+ *   xent backward   dlogits =                       (CPU: the same)
+ * The one difference: the GPU sums some parameter gradients in another
+ * order (rglru da_param and conv1d dw/db and rmsnorm dscale with
+ * per-block partials / atomics), so they agree with the CPU to fp32
+ * rounding, not bit for bit, and the atomics make da_param's last bits
+ * run-to-run nondeterministic. */
 int gpu_conv1d_forward(float *y, const float *x, const float *w, const float *b,
                        const int32_t *pos, int B, int T, int C, int K);
 /* dx =; dw (K,C) +=; db (C) += (either may be NULL). */
@@ -188,22 +230,78 @@ int gpu_embed(float *x, const float *E, const int32_t *tok, int N, int D, float 
 int gpu_fill_uniform(float *p, size_t n, float lo, float hi, uint64_t seed);
 /* y += x */
 int gpu_add(float *y, const float *x, size_t n);
+/* x *= s */
+int gpu_scale(float *x, size_t n, float s);
 /* out (N,O) = bias broadcast over rows (bias (O)); res (N,O) added if non-NULL. */
 int gpu_fill_rows(float *out, const float *res, const float *bias, int N, int O);
 
-/* ---- attention (attention.h semantics, forward only) ----------------------
+/* ---- training: embedding backward, bias gradients, norm, AdamW ------------ */
+
+/* dE (V,D) += scale * dx[n] for every row n, into row tok[n] (tokens valid,
+ * 0 <= tok < V, checked by the caller). Deterministic and bit-for-bit the
+ * CPU loop (models/train.c): each dE row adds its tokens' rows in
+ * ascending n, dE[k] += dx[k] * scale, no float atomics. The fast version
+ * sorts (token, n) pairs stably on the device and gathers per token run;
+ * gpu_embed_backward_ref: a thread per (v, k) over all N (the oracle). */
+int gpu_embed_backward(float *dE, const float *dx, const int32_t *tok, int N, int D, int V,
+                       float scale);
+int gpu_embed_backward_ref(float *dE, const float *dx, const int32_t *tok, int N, int D, int V,
+                           float scale);
+/* db (C) += column sums of d (N,C), rows in ascending order (the CPU's
+ * colsum_acc order: bit-for-bit). */
+int gpu_colsum_acc(float *db, const float *d, int N, int C);
+/* *acc (one device double) += sum of x[i]^2 in double: per-block partials
+ * over a fixed grid, then one ordered pass (deterministic: the same bits
+ * every run; the order differs from the CPU's grad_norm). Zero *acc with
+ * gpu_memset first; call once per tensor to sum over all of them.
+ * gpu_sumsq_get downloads it (synchronises). */
+int gpu_sumsq(double *acc, const float *x, size_t n);
+int gpu_sumsq_get(double *out, const double *acc);
+/* One AdamW update of one tensor, exactly models/optim.c adamw_step:
+ * norm = sqrt(*sumsq) (device: the global sum of squares of every
+ * gradient, from gpu_sumsq); gscale = clip > 0 && norm > clip ? clip/norm
+ * : 1; p -= (decay ? lr*wd : 0) * p; m = b1 m + (1-b1) g; v = b2 v +
+ * (1-b2) g^2; p -= lr * (m/bc1) / (sqrt(v/bc2) + eps), bc = 1 - beta^t,
+ * with the CPU's float/double roundings and no fused multiply-adds, so a
+ * GPU step equals the CPU step to fp32 rounding. p, m, v (n) in/out. */
+typedef struct {
+    double lr;                /* lr_t of this step (adamw_lr) */
+    double wd;                /* weight decay (used when decay != 0) */
+    double beta1, beta2, eps;
+    double clip;              /* global-norm clip; <= 0: none */
+    int64_t t;                /* 1-based step number (o->step + 1) */
+    int decay;                /* this tensor is decayed (tensor_desc.decay) */
+} gpu_adamw_args;
+int gpu_adamw_step(float *p, float *m, float *v, const float *g, const double *sumsq, size_t n,
+                   const gpu_adamw_args *a);
+
+/* ---- attention (attention.h semantics) -------------------------------------
  * q (B,T,H,dh) roped, k, v (B,T,dh); out (B,T,H,dh); lse (B,H,T) or NULL.
  * window < 0 = global causal; same-document masking from pos.
  * Variants: "naive" (a thread per query row, every key, two passes),
  * "banded" (a warp per (query, head) over exactly its visible keys, online
  * softmax), "tiled" (query-row x key tiles in shared memory, online softmax,
- * only the tiles intersecting the visible band; head dims up to 256). */
+ * only the tiles intersecting the visible band; head dims up to 256).
+ * Backward (attn_bwd_fn semantics): dq (B,T,H,dh), dk, dv (B,T,dh) written
+ * (=) from dout, out and lse of the forward (lse must have been saved).
+ * Every variant has one: "naive" a block per key row for dk/dv and per
+ * query row for dq, over the visible band only (the device oracle);
+ * "banded" the same as "naive" (its forward's row-per-warp shape has no
+ * better backward; it binds the naive backward); "tiled" FlashAttention-2
+ * style: D = rowsum(dout . out), then a block per key tile streams the
+ * query tiles that see it (dk, dv in registers) and a block per query tile
+ * streams the key tiles it sees (dq), no atomics. */
 typedef int (*gpu_attn_fwd_fn)(float *out, float *lse, const float *q, const float *k,
                                const float *v, const int32_t *pos, int B, int T, int H,
                                int dh, int window);
+typedef int (*gpu_attn_bwd_fn)(float *dq, float *dk, float *dv, const float *dout,
+                               const float *out, const float *lse, const float *q,
+                               const float *k, const float *v, const int32_t *pos, int B,
+                               int T, int H, int dh, int window);
 typedef struct {
     const char *name;
     gpu_attn_fwd_fn forward;
+    gpu_attn_bwd_fn backward;
     const char *help;
 } gpu_attn_variant;
 extern const gpu_attn_variant gpu_attn_variants[]; /* terminated by {NULL} */
@@ -211,14 +309,40 @@ const gpu_attn_variant *gpu_attn_find(const char *name);
 #define GPU_ATTN_DEFAULT "tiled"
 
 /* Decode attention (attn_decode semantics): out (B,H,dh); q (B,H,dh);
- * kc, vc (B,S,dh) with nvalid[b] valid slots (device ints); knew, vnew (B,dh). */
+ * kc, vc (B,S,dh) with nvalid[b] valid slots (device ints); knew, vnew (B,dh).
+ * gpu_attn_decode: split-K — the valid slots (plus the new token) are cut
+ * into splits of gpu_attn_decode_split() keys, a block per (row, head,
+ * split) writes its partial max, sum and unnormalised accumulator to a
+ * scratch, and a combine pass merges the splits of each (row, head); the
+ * grid is sized from S, not from nvalid, so it can be captured in a graph.
+ * gpu_attn_decode_ref: a block per (row, head) over every slot. */
 int gpu_attn_decode(float *out, const float *q, const float *kc, const float *vc,
                     const int32_t *nvalid, const float *knew, const float *vnew, int B,
                     int H, int dh, int S);
-/* Write knew/vnew (B,dh) into slot[b] of kc/vc (B,S,dh) for active rows
- * (slot (B) device ints; active (B) or NULL). */
-int gpu_kv_write(float *kc, float *vc, const float *knew, const float *vnew,
-                 const int32_t *slot, const uint8_t *active, int B, int dh, int S);
+int gpu_attn_decode_ref(float *out, const float *q, const float *kc, const float *vc,
+                        const int32_t *nvalid, const float *knew, const float *vnew, int B,
+                        int H, int dh, int S);
+/* Keys per split of gpu_attn_decode (rounded up to a multiple of 32);
+ * 0 = automatic (enough splits to fill the device). Global. */
+void gpu_attn_decode_set_split(int keys);
+
+/* ---- device-side decode bookkeeping (no host copies per step) --------------
+ * n (B) device ints: tokens already in each row's cache (the position of
+ * the next token). */
+/* Write knew/vnew (B,dh) into kc/vc (B,S,dh) at slot ring ? n[b] % S :
+ * n[b] (non-ring: rows with n[b] >= S are skipped, as are n[b] < 0), for
+ * active rows (active (B) bytes or NULL = all). */
+int gpu_kv_write(float *kc, float *vc, const float *knew, const float *vnew, const int32_t *n,
+                 const uint8_t *active, int B, int S, int dh, int ring);
+/* The previous form: write into slot[b] (slot (B) device ints, rows with a
+ * slot outside [0, S) skipped). */
+int gpu_kv_write_slot(float *kc, float *vc, const float *knew, const float *vnew,
+                      const int32_t *slot, const uint8_t *active, int B, int dh, int S);
+/* pos[b] = n[b]; nvalid[b] = keep >= 0 ? min(n[b], keep) : n[b] (keep: the
+ * ring length of a local layer, S of a global one). Either output may be NULL. */
+int gpu_decode_positions(int32_t *pos, int32_t *nvalid, const int32_t *n, int keep, int B);
+/* n[b] += 1 for active rows (active NULL = all). */
+int gpu_decode_advance(int32_t *n, const uint8_t *active, int B);
 
 #ifdef __cplusplus
 }

@@ -72,7 +72,7 @@ static int compute_lo(int **out, const int32_t *pos, int B, int T, int window) {
         g_lo_n = g_lo ? n : 0;
         if (!g_lo) return -1;
     }
-    k_lo<<<(unsigned)B, LO_THREADS>>>(g_lo, pos, T, window);
+    k_lo<<<(unsigned)B, LO_THREADS, 0, gpu_s()>>>(g_lo, pos, T, window);
     KERNEL_CHECK();
     *out = g_lo;
     return 0;
@@ -168,7 +168,7 @@ static int attn_naive(float *out, float *lse, const float *q, const float *k, co
         util_error("attn naive: too many rows");
         return -1;
     }
-    k_attn_naive<<<(unsigned)rows, NAIVE_THREADS, (size_t)T * sizeof(float)>>>(out, lse, q, k, v, lo, T, H, dh,
+    k_attn_naive<<<(unsigned)rows, NAIVE_THREADS, (size_t)T * sizeof(float), gpu_s()>>>(out, lse, q, k, v, lo, T, H, dh,
                                                                              1.0f / sqrtf((float)dh));
     KERNEL_CHECK();
     return 0;
@@ -234,7 +234,7 @@ static int attn_banded(float *out, float *lse, const float *q, const float *k, c
         util_error("attn banded: too many rows");
         return -1;
     }
-    k_attn_banded<<<(unsigned)blocks, BAND_WARPS * 32>>>(out, lse, q, k, v, lo, B, T, H, dh, 1.0f / sqrtf((float)dh));
+    k_attn_banded<<<(unsigned)blocks, BAND_WARPS * 32, 0, gpu_s()>>>(out, lse, q, k, v, lo, B, T, H, dh, 1.0f / sqrtf((float)dh));
     KERNEL_CHECK();
     return 0;
 }
@@ -362,7 +362,7 @@ static int launch_tiled(float *out, float *lse, const float *q, const float *k, 
         util_error("attn tiled: shape too large (B=%d T=%d H=%d)", B, T, H);
         return -1;
     }
-    k_attn_tiled<DH, BR, BK><<<dim3((unsigned)nb, (unsigned)B), TILE_THREADS, smem>>>(out, lse, q, k, v, lo, T, H, dh,
+    k_attn_tiled<DH, BR, BK><<<dim3((unsigned)nb, (unsigned)B), TILE_THREADS, smem, gpu_s()>>>(out, lse, q, k, v, lo, T, H, dh,
                                                                                      1.0f / sqrtf((float)dh));
     KERNEL_CHECK();
     return 0;
@@ -455,7 +455,7 @@ extern "C" int gpu_attn_decode(float *out, const float *q, const float *kc, cons
         util_error("gpu_attn_decode: head dim %d not in [1, 256]", dh);
         return -1;
     }
-    k_attn_decode<<<(unsigned)((size_t)B * H), DEC_WARPS * 32>>>(out, q, kc, vc, nvalid, knew, vnew, H, dh, S,
+    k_attn_decode<<<(unsigned)((size_t)B * H), DEC_WARPS * 32, 0, gpu_s()>>>(out, q, kc, vc, nvalid, knew, vnew, H, dh, S,
                                                                1.0f / sqrtf((float)dh));
     KERNEL_CHECK();
     return 0;
@@ -474,22 +474,26 @@ __global__ void k_kv_write(float *kc, float *vc, const float *knew, const float 
     }
 }
 
-extern "C" int gpu_kv_write(float *kc, float *vc, const float *knew, const float *vnew, const int32_t *slot,
-                            const uint8_t *active, int B, int dh, int S) {
+extern "C" int gpu_kv_write_slot(float *kc, float *vc, const float *knew, const float *vnew, const int32_t *slot,
+                                 const uint8_t *active, int B, int dh, int S) {
     size_t n = (size_t)B * dh;
     if (!n) return 0;
-    k_kv_write<<<gpu_blocks(n, 256), 256>>>(kc, vc, knew, vnew, slot, active, B, dh, S);
+    k_kv_write<<<gpu_blocks(n, 256), 256, 0, gpu_s()>>>(kc, vc, knew, vnew, slot, active, B, dh, S);
     KERNEL_CHECK();
     return 0;
 }
 
 /* ---- the variant table --------------------------------------------------------------------------- */
 
+int gpu_attn_backward_pending(float *dq, float *dk, float *dv, const float *dout, const float *out,
+                              const float *lse, const float *q, const float *k, const float *v,
+                              const int32_t *pos, int B, int T, int H, int dh, int window);
+
 extern "C" const gpu_attn_variant gpu_attn_variants[] = {
-    {"naive", attn_naive, "a block per query row over all T keys (full masked row in shared memory)"},
-    {"banded", attn_banded, "a warp per query row over exactly its visible keys, online softmax"},
-    {"tiled", attn_tiled, "row x key tiles in shared memory, online softmax, visible tiles only"},
-    {NULL, NULL, NULL},
+    {"naive", attn_naive, gpu_attn_backward_pending, "a block per query row over all T keys (full masked row in shared memory)"},
+    {"banded", attn_banded, gpu_attn_backward_pending, "a warp per query row over exactly its visible keys, online softmax"},
+    {"tiled", attn_tiled, gpu_attn_backward_pending, "row x key tiles in shared memory, online softmax, visible tiles only"},
+    {NULL, NULL, NULL, NULL},
 };
 
 extern "C" const gpu_attn_variant *gpu_attn_find(const char *name) {

@@ -28,6 +28,19 @@ cublasHandle_t gpu_cublas(void) {
             g_cublas = NULL;
             return NULL;
         }
+        /* bind to the process stream, with a workspace of our own so that a
+         * GEMM inside a graph capture never allocates */
+        static void *ws = NULL;
+        const size_t ws_bytes = (size_t)32 << 20;
+        if (!ws && cudaMalloc(&ws, ws_bytes) != cudaSuccess) ws = NULL;
+        if ((s = cublasSetStream(g_cublas, gpu_s())) != CUBLAS_STATUS_SUCCESS ||
+            (ws && (s = cublasSetWorkspace(g_cublas, ws, ws_bytes)) != CUBLAS_STATUS_SUCCESS)) {
+            util_error("%s:%d: cublasSetStream/SetWorkspace failed: %s", __FILE__, __LINE__,
+                       cublasGetStatusString(s));
+            cublasDestroy(g_cublas);
+            g_cublas = NULL;
+            return NULL;
+        }
     }
     return g_cublas;
 }
@@ -78,7 +91,7 @@ extern "C" int gpu_gemm_ref(int transA, int transB, int M, int N, int K, float a
         util_error("gpu_gemm_ref: M = %d too large for the naive kernel", M);
         return -1;
     }
-    k_gemm_ref<<<grd, blk>>>(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    k_gemm_ref<<<grd, blk, 0, gpu_s()>>>(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     KERNEL_CHECK();
     return 0;
 }
@@ -98,7 +111,7 @@ __global__ void k_f32_to_bf16(uint16_t *__restrict__ dst, const float *__restric
 extern "C" int gpu_bf16_from_f32(uint16_t *dst, const float *src, size_t n) {
     if (n == 0) return 0;
     unsigned blocks = (unsigned)((n + 255) / 256);
-    k_f32_to_bf16<<<blocks, 256>>>(dst, src, n);
+    k_f32_to_bf16<<<blocks, 256, 0, gpu_s()>>>(dst, src, n);
     KERNEL_CHECK();
     return 0;
 }
@@ -148,7 +161,7 @@ extern "C" int gpu_gemm_bf16_ref(int transA, int transB, int M, int N, int K, fl
         util_error("gpu_gemm_bf16_ref: M = %d too large for the naive kernel", M);
         return -1;
     }
-    k_gemm_bf16_ref<<<grd, blk>>>(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    k_gemm_bf16_ref<<<grd, blk, 0, gpu_s()>>>(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     KERNEL_CHECK();
     return 0;
 }

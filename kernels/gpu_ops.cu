@@ -125,7 +125,7 @@ extern "C" int gpu_conv1d_forward(float *y, const float *x, const float *w, cons
                                   const int32_t *pos, int B, int T, int C, int K) {
     size_t n = (size_t)B * T * C;
     if (!n) return 0;
-    k_conv_fwd<<<gpu_blocks(n, EW_THREADS), EW_THREADS>>>(y, x, w, b, pos, B, T, C, K);
+    k_conv_fwd<<<gpu_blocks(n, EW_THREADS), EW_THREADS, 0, gpu_s()>>>(y, x, w, b, pos, B, T, C, K);
     KERNEL_CHECK();
     return 0;
 }
@@ -138,7 +138,7 @@ extern "C" int gpu_conv1d_backward(float *dx, float *dw, float *db, const float 
         util_error("gpu_conv1d_backward: K = %d > %d", K, CONV_KMAX);
         return -1;
     }
-    k_conv_bwd_dx<<<gpu_blocks(n, EW_THREADS), EW_THREADS>>>(dx, dy, w, pos, B, T, C, K);
+    k_conv_bwd_dx<<<gpu_blocks(n, EW_THREADS), EW_THREADS, 0, gpu_s()>>>(dx, dy, w, pos, B, T, C, K);
     KERNEL_CHECK();
     if (dw || db) {
         size_t nrb = ((size_t)B * T + CONV_ROWS - 1) / CONV_ROWS;
@@ -147,7 +147,7 @@ extern "C" int gpu_conv1d_backward(float *dx, float *dw, float *db, const float 
             return -1;
         }
         dim3 grd((unsigned)((C + 127) / 128), (unsigned)nrb);
-        k_conv_bwd_dw<<<grd, 128>>>(dw, db, dy, x, pos, B, T, C, K);
+        k_conv_bwd_dw<<<grd, 128, 0, gpu_s()>>>(dw, db, dy, x, pos, B, T, C, K);
         KERNEL_CHECK();
     }
     return 0;
@@ -173,7 +173,7 @@ extern "C" int gpu_conv1d_step(float *y, float *state, const float *x, const flo
                                const uint8_t *active, int B, int C, int K) {
     size_t n = (size_t)B * C;
     if (!n) return 0;
-    k_conv_step<<<gpu_blocks(n, EW_THREADS), EW_THREADS>>>(y, state, x, w, b, active, B, C, K);
+    k_conv_step<<<gpu_blocks(n, EW_THREADS), EW_THREADS, 0, gpu_s()>>>(y, state, x, w, b, active, B, C, K);
     KERNEL_CHECK();
     return 0;
 }
@@ -209,7 +209,7 @@ __global__ void k_rmsnorm_bwd(float *dx, float *dscale, const float *__restrict_
 extern "C" int gpu_rmsnorm_forward(float *y, float *rstd, const float *x, const float *scale, int N, int C,
                                    float eps) {
     if (N <= 0) return 0;
-    k_rmsnorm_fwd<<<(unsigned)N, ROW_THREADS>>>(y, rstd, x, scale, C, eps);
+    k_rmsnorm_fwd<<<(unsigned)N, ROW_THREADS, 0, gpu_s()>>>(y, rstd, x, scale, C, eps);
     KERNEL_CHECK();
     return 0;
 }
@@ -217,7 +217,7 @@ extern "C" int gpu_rmsnorm_forward(float *y, float *rstd, const float *x, const 
 extern "C" int gpu_rmsnorm_backward(float *dx, float *dscale, const float *dy, const float *x,
                                     const float *rstd, const float *scale, int N, int C) {
     if (N <= 0) return 0;
-    k_rmsnorm_bwd<<<(unsigned)N, ROW_THREADS>>>(dx, dscale, dy, x, rstd, scale, C);
+    k_rmsnorm_bwd<<<(unsigned)N, ROW_THREADS, 0, gpu_s()>>>(dx, dscale, dy, x, rstd, scale, C);
     KERNEL_CHECK();
     return 0;
 }
@@ -256,7 +256,7 @@ __global__ void k_geglu_bwd(float *da, float *db, const float *dout, const float
 #define EW_LAUNCH(kernel, n, ...)                                                            \
     do {                                                                                     \
         if (n) {                                                                             \
-            kernel<<<gpu_blocks((n), EW_THREADS), EW_THREADS>>>(__VA_ARGS__);                \
+            kernel<<<gpu_blocks((n), EW_THREADS), EW_THREADS, 0, gpu_s()>>>(__VA_ARGS__);                \
             KERNEL_CHECK();                                                                  \
         }                                                                                    \
         return 0;                                                                            \
@@ -358,7 +358,7 @@ __global__ void k_xent_bwd(float *dlogits, const float *logits, const int32_t *t
 
 extern "C" int gpu_xent_forward(float *loss, const float *logits, const int32_t *targets, int N, int V) {
     if (N <= 0) return 0;
-    k_xent_fwd<<<(unsigned)N, ROW_THREADS>>>(loss, logits, targets, V);
+    k_xent_fwd<<<(unsigned)N, ROW_THREADS, 0, gpu_s()>>>(loss, logits, targets, V);
     KERNEL_CHECK();
     return 0;
 }
@@ -366,7 +366,7 @@ extern "C" int gpu_xent_forward(float *loss, const float *logits, const int32_t 
 extern "C" int gpu_xent_backward(float *dlogits, const float *logits, const int32_t *targets, const float *dloss,
                                  int N, int V) {
     if (N <= 0) return 0;
-    k_xent_bwd<<<(unsigned)N, ROW_THREADS>>>(dlogits, logits, targets, dloss, V);
+    k_xent_bwd<<<(unsigned)N, ROW_THREADS, 0, gpu_s()>>>(dlogits, logits, targets, dloss, V);
     KERNEL_CHECK();
     return 0;
 }

@@ -11,13 +11,137 @@
 #include "cuda_common.cuh"
 #include "gpu.h"
 
+static int g_capturing = 0; /* between gpu_graph_begin and gpu_graph_end */
+
 extern "C" int gpu_debug_sync(void) {
     static int v = -1;
     if (v < 0) {
         const char *e = getenv("GRIFFIN_CUDA_SYNC");
         v = (e && *e && strcmp(e, "0") != 0) ? 1 : 0;
     }
-    return v;
+    return v && !g_capturing; /* a synchronise would break a capture */
+}
+
+/* ---- the stream --------------------------------------------------------------- */
+
+static cudaStream_t g_stream = 0;
+static int g_stream_ok = 0;
+
+cudaStream_t gpu_s(void) {
+    if (!g_stream_ok) {
+        /* blocking (not cudaStreamNonBlocking): work anyone still issues on
+         * the legacy stream stays ordered with ours */
+        cudaError_t e = cudaStreamCreateWithFlags(&g_stream, cudaStreamDefault);
+        if (e != cudaSuccess) {
+            util_error("%s:%d: cudaStreamCreate failed: %s", __FILE__, __LINE__, cudaGetErrorString(e));
+            (void)cudaGetLastError();
+            return 0;
+        }
+        g_stream_ok = 1;
+    }
+    return g_stream;
+}
+
+extern "C" void *gpu_stream(void) {
+    cudaStream_t s = gpu_s();
+    return g_stream_ok ? (void *)s : NULL;
+}
+
+/* ---- CUDA graphs ---------------------------------------------------------------- */
+
+struct gpu_graph {
+    cudaGraph_t graph;
+    cudaGraphExec_t exec;
+};
+
+extern "C" int gpu_graph_begin(void) {
+    if (!gpu_stream()) return -1;
+    if (g_capturing) {
+        util_error("gpu_graph_begin: a capture is already in progress");
+        return -1;
+    }
+    CUDA_CHECK(cudaStreamBeginCapture(g_stream, cudaStreamCaptureModeThreadLocal));
+    g_capturing = 1;
+    return 0;
+}
+
+extern "C" gpu_graph *gpu_graph_end(void) {
+    if (!g_capturing) {
+        util_error("gpu_graph_end: no capture in progress (gpu_graph_begin first)");
+        return NULL;
+    }
+    g_capturing = 0;
+    cudaGraph_t graph = NULL;
+    cudaError_t e = cudaStreamEndCapture(g_stream, &graph);
+    if (e != cudaSuccess) {
+        util_error("%s:%d: cudaStreamEndCapture failed: %s (a call inside the capture was not capturable)",
+                   __FILE__, __LINE__, cudaGetErrorString(e));
+        if (graph) cudaGraphDestroy(graph);
+        (void)cudaGetLastError();
+        return NULL;
+    }
+    gpu_graph *g = (gpu_graph *)calloc(1, sizeof *g);
+    if (!g) {
+        cudaGraphDestroy(graph);
+        util_error("gpu_graph_end: out of memory");
+        return NULL;
+    }
+    g->graph = graph;
+    e = cudaGraphInstantiate(&g->exec, graph, 0);
+    if (e != cudaSuccess) {
+        util_error("%s:%d: cudaGraphInstantiate failed: %s", __FILE__, __LINE__, cudaGetErrorString(e));
+        cudaGraphDestroy(graph);
+        free(g);
+        (void)cudaGetLastError();
+        return NULL;
+    }
+    return g;
+}
+
+extern "C" int gpu_graph_launch(gpu_graph *g) {
+    if (!g) {
+        util_error("gpu_graph_launch: NULL graph");
+        return -1;
+    }
+    CUDA_CHECK(cudaGraphLaunch(g->exec, gpu_s()));
+    if (gpu_debug_sync()) CUDA_CHECK(cudaStreamSynchronize(gpu_s()));
+    return 0;
+}
+
+extern "C" void gpu_graph_free(gpu_graph *g) {
+    if (!g) return;
+    cudaGraphExecDestroy(g->exec);
+    cudaGraphDestroy(g->graph);
+    free(g);
+}
+
+/* ---- pinned host memory, asynchronous copies ---------------------------------- */
+
+extern "C" void *gpu_host_alloc(size_t bytes) {
+    void *p = NULL;
+    if (bytes == 0) bytes = 4;
+    cudaError_t e = cudaMallocHost(&p, bytes);
+    if (e != cudaSuccess) {
+        util_error("%s:%d: cudaMallocHost(%zu bytes) failed: %s", __FILE__, __LINE__, bytes, cudaGetErrorString(e));
+        (void)cudaGetLastError();
+        return NULL;
+    }
+    memset(p, 0, bytes);
+    return p;
+}
+
+extern "C" void gpu_host_free(void *p) {
+    if (p) cudaFreeHost(p);
+}
+
+extern "C" int gpu_upload_async(void *dst, const void *src, size_t bytes) {
+    if (bytes) CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, gpu_s()));
+    return 0;
+}
+
+extern "C" int gpu_download_async(void *dst, const void *src, size_t bytes) {
+    if (bytes) CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, gpu_s()));
+    return 0;
 }
 
 /* ---- device query ----------------------------------------------------------- */
@@ -117,7 +241,10 @@ extern "C" void *gpu_alloc(size_t bytes) {
         (void)cudaGetLastError();
         return NULL;
     }
-    e = cudaMemset(p, 0, bytes);
+    /* on the stream, so later launches on it see the zeros; then wait, so
+     * the buffer is also zero for a legacy-stream user */
+    e = cudaMemsetAsync(p, 0, bytes, gpu_s());
+    if (e == cudaSuccess) e = cudaStreamSynchronize(gpu_s());
     if (e != cudaSuccess) {
         util_error("%s:%d: cudaMemset failed: %s", __FILE__, __LINE__, cudaGetErrorString(e));
         cudaFree(p);
@@ -130,28 +257,37 @@ extern "C" void gpu_free(void *p) {
     if (p) cudaFree(p);
 }
 
+/* Synchronous for the host: ordered after everything already on the
+ * stream, and src (upload) is free / dst (download) is filled on return. */
 extern "C" int gpu_upload(void *dst, const void *src, size_t bytes) {
-    if (bytes) CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
+    if (bytes) {
+        CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, gpu_s()));
+        CUDA_CHECK(cudaStreamSynchronize(gpu_s()));
+    }
     return 0;
 }
 
 extern "C" int gpu_download(void *dst, const void *src, size_t bytes) {
-    if (bytes) CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
+    if (bytes) {
+        CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, gpu_s()));
+        CUDA_CHECK(cudaStreamSynchronize(gpu_s()));
+    }
     return 0;
 }
 
 extern "C" int gpu_copy(void *dst, const void *src, size_t bytes) {
-    if (bytes) CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, 0));
+    if (bytes) CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, gpu_s()));
     return 0;
 }
 
 extern "C" int gpu_memset(void *dst, int value, size_t bytes) {
-    if (bytes) CUDA_CHECK(cudaMemsetAsync(dst, value, bytes, 0));
+    if (bytes) CUDA_CHECK(cudaMemsetAsync(dst, value, bytes, gpu_s()));
     return 0;
 }
 
 extern "C" int gpu_sync(void) {
-    CUDA_CHECK(cudaDeviceSynchronize());
+    CUDA_CHECK(cudaStreamSynchronize(gpu_s()));
+    CUDA_CHECK(cudaDeviceSynchronize()); /* and anything left on other streams */
     return 0;
 }
 
@@ -198,12 +334,12 @@ extern "C" void gpu_timer_free(gpu_timer *t) {
 }
 
 extern "C" int gpu_timer_start(gpu_timer *t) {
-    CUDA_CHECK(cudaEventRecord(t->a, 0));
+    CUDA_CHECK(cudaEventRecord(t->a, gpu_s()));
     return 0;
 }
 
 static int timer_elapsed(gpu_timer *t, float *ms) {
-    CUDA_CHECK(cudaEventRecord(t->b, 0));
+    CUDA_CHECK(cudaEventRecord(t->b, gpu_s()));
     CUDA_CHECK(cudaEventSynchronize(t->b));
     CUDA_CHECK(cudaEventElapsedTime(ms, t->a, t->b));
     return 0;
@@ -229,8 +365,8 @@ extern "C" int gpu_l2_flush(void) {
         g_flush_buf = gpu_alloc(g_flush_bytes);
         if (!g_flush_buf) return -1;
     }
-    CUDA_CHECK(cudaMemsetAsync(g_flush_buf, 0x5a, g_flush_bytes, 0));
-    CUDA_CHECK(cudaMemsetAsync(g_flush_buf, 0xa5, g_flush_bytes, 0));
+    CUDA_CHECK(cudaMemsetAsync(g_flush_buf, 0x5a, g_flush_bytes, gpu_s()));
+    CUDA_CHECK(cudaMemsetAsync(g_flush_buf, 0xa5, g_flush_bytes, gpu_s()));
     return 0;
 }
 

@@ -190,7 +190,7 @@ static int rglru_forward_seq(float *y, float *h_last, const float *x, const floa
     GPU_TRY(check_dims("rglru seq", B, T, C));
     if (!B || !C) return 0;
     dim3 grd((unsigned)((C + SEQ_THREADS - 1) / SEQ_THREADS), (unsigned)B);
-    k_rglru_fwd_seq<<<grd, SEQ_THREADS>>>(y, h_last, x, gx, ga, a_param, pos, h0, T, C);
+    k_rglru_fwd_seq<<<grd, SEQ_THREADS, 0, gpu_s()>>>(y, h_last, x, gx, ga, a_param, pos, h0, T, C);
     KERNEL_CHECK();
     return 0;
 }
@@ -202,7 +202,7 @@ static int rglru_backward_seq(float *dx, float *dgx, float *dga, float *da_param
     GPU_TRY(check_dims("rglru seq", B, T, C));
     if (!B || !C || !T) return 0;
     dim3 grd((unsigned)((C + SEQ_THREADS - 1) / SEQ_THREADS), (unsigned)B);
-    k_rglru_bwd_seq<<<grd, SEQ_THREADS>>>(dx, dgx, dga, da_param, dy, y, x, gx, ga, a_param, pos, h0, T, C);
+    k_rglru_bwd_seq<<<grd, SEQ_THREADS, 0, gpu_s()>>>(dx, dgx, dga, da_param, dy, y, x, gx, ga, a_param, pos, h0, T, C);
     KERNEL_CHECK();
     return 0;
 }
@@ -377,11 +377,11 @@ static int rglru_forward_chunked(float *y, float *h_last, const float *x, const 
     if (!cA) return -1;
     float *cH = cA + (size_t)B * nch * C;
     unsigned cb = (unsigned)((C + CH_THREADS - 1) / CH_THREADS);
-    k_ch_fwd_local<<<dim3(cb, (unsigned)nch, (unsigned)B), CH_THREADS>>>(cA, cH, x, gx, ga, a_param, pos, T, C, L, nch);
+    k_ch_fwd_local<<<dim3(cb, (unsigned)nch, (unsigned)B), CH_THREADS, 0, gpu_s()>>>(cA, cH, x, gx, ga, a_param, pos, T, C, L, nch);
     KERNEL_CHECK();
-    k_ch_fwd_carry<<<dim3(cb, (unsigned)B), CH_THREADS>>>(cA, cH, h_last, h0, B, C, nch);
+    k_ch_fwd_carry<<<dim3(cb, (unsigned)B), CH_THREADS, 0, gpu_s()>>>(cA, cH, h_last, h0, B, C, nch);
     KERNEL_CHECK();
-    k_ch_fwd_final<<<dim3(cb, (unsigned)nch, (unsigned)B), CH_THREADS>>>(y, cH, x, gx, ga, a_param, pos, T, C, L, nch);
+    k_ch_fwd_final<<<dim3(cb, (unsigned)nch, (unsigned)B), CH_THREADS, 0, gpu_s()>>>(y, cH, x, gx, ga, a_param, pos, T, C, L, nch);
     KERNEL_CHECK();
     return 0;
 }
@@ -401,11 +401,11 @@ static int rglru_backward_chunked(float *dx, float *dgx, float *dga, float *da_p
     if (!cA) return -1;
     float *cH = cA + (size_t)B * nch * C;
     unsigned cb = (unsigned)((C + CH_THREADS - 1) / CH_THREADS);
-    k_ch_bwd_local<<<dim3(cb, (unsigned)nch, (unsigned)B), CH_THREADS>>>(cA, cH, dy, ga, a_param, pos, T, C, L, nch);
+    k_ch_bwd_local<<<dim3(cb, (unsigned)nch, (unsigned)B), CH_THREADS, 0, gpu_s()>>>(cA, cH, dy, ga, a_param, pos, T, C, L, nch);
     KERNEL_CHECK();
-    k_ch_bwd_carry<<<dim3(cb, (unsigned)B), CH_THREADS>>>(cA, cH, B, C, nch);
+    k_ch_bwd_carry<<<dim3(cb, (unsigned)B), CH_THREADS, 0, gpu_s()>>>(cA, cH, B, C, nch);
     KERNEL_CHECK();
-    k_ch_bwd_final<<<dim3(cb, (unsigned)nch, (unsigned)B), CH_THREADS>>>(dx, dgx, dga, da_param, cH, dy, y, x, gx,
+    k_ch_bwd_final<<<dim3(cb, (unsigned)nch, (unsigned)B), CH_THREADS, 0, gpu_s()>>>(dx, dgx, dga, da_param, cH, dy, y, x, gx,
                                                                        ga, a_param, pos, h0, T, C, L, nch);
     KERNEL_CHECK();
     return 0;
@@ -602,7 +602,7 @@ static int rglru_forward_warp(float *y, float *h_last, const float *x, const flo
     GPU_TRY(check_dims("rglru warp", B, T, C));
     if (!B || !C || !T) return 0;
     dim3 grd((unsigned)((C + WC - 1) / WC), (unsigned)B);
-    k_rglru_fwd_warp<<<grd, WWARPS * 32>>>(y, h_last, x, gx, ga, a_param, pos, h0, T, C);
+    k_rglru_fwd_warp<<<grd, WWARPS * 32, 0, gpu_s()>>>(y, h_last, x, gx, ga, a_param, pos, h0, T, C);
     KERNEL_CHECK();
     return 0;
 }
@@ -614,7 +614,7 @@ static int rglru_backward_warp(float *dx, float *dgx, float *dga, float *da_para
     GPU_TRY(check_dims("rglru warp", B, T, C));
     if (!B || !C || !T) return 0;
     dim3 grd((unsigned)((C + WC - 1) / WC), (unsigned)B);
-    k_rglru_bwd_warp<<<grd, WWARPS * 32>>>(dx, dgx, dga, da_param, dy, y, x, gx, ga, a_param, pos, h0, T, C);
+    k_rglru_bwd_warp<<<grd, WWARPS * 32, 0, gpu_s()>>>(dx, dgx, dga, da_param, dy, y, x, gx, ga, a_param, pos, h0, T, C);
     KERNEL_CHECK();
     return 0;
 }
@@ -642,7 +642,7 @@ extern "C" int gpu_rglru_step(float *y, float *h, const float *x, const float *g
                               const float *a_param, const int32_t *pos, const uint8_t *active, int B, int C) {
     size_t n = (size_t)B * C;
     if (!n) return 0;
-    k_rglru_step<<<gpu_blocks(n, 256), 256>>>(y, h, x, gx, ga, a_param, pos, active, B, C);
+    k_rglru_step<<<gpu_blocks(n, 256), 256, 0, gpu_s()>>>(y, h, x, gx, ga, a_param, pos, active, B, C);
     KERNEL_CHECK();
     return 0;
 }

@@ -37,6 +37,16 @@ int gpu_sync(void) { FAIL_INT; }
 float *gpu_upload_floats(const float *src, size_t n) { (void)src; (void)n; util_error("%s", NO_CUDA_WHY); return NULL; }
 int32_t *gpu_upload_ints(const int32_t *src, size_t n) { (void)src; (void)n; util_error("%s", NO_CUDA_WHY); return NULL; }
 
+void *gpu_stream(void) { util_error("%s", NO_CUDA_WHY); return NULL; }
+int gpu_graph_begin(void) { FAIL_INT; }
+gpu_graph *gpu_graph_end(void) { util_error("%s", NO_CUDA_WHY); return NULL; }
+int gpu_graph_launch(gpu_graph *g) { (void)g; FAIL_INT; }
+void gpu_graph_free(gpu_graph *g) { (void)g; }
+void *gpu_host_alloc(size_t bytes) { (void)bytes; util_error("%s", NO_CUDA_WHY); return NULL; }
+void gpu_host_free(void *p) { (void)p; }
+int gpu_upload_async(void *dst, const void *src, size_t bytes) { (void)dst; (void)src; (void)bytes; FAIL_INT; }
+int gpu_download_async(void *dst, const void *src, size_t bytes) { (void)dst; (void)src; (void)bytes; FAIL_INT; }
+
 gpu_timer *gpu_timer_create(void) { util_error("%s", NO_CUDA_WHY); return NULL; }
 void gpu_timer_free(gpu_timer *t) { (void)t; }
 int gpu_timer_start(gpu_timer *t) { (void)t; FAIL_INT; }
@@ -90,13 +100,30 @@ int gpu_embed(float *x, const float *E, const int32_t *tok, int N, int D, float 
 int gpu_fill_uniform(float *p, size_t n, float lo, float hi, uint64_t seed) { FAIL_INT; }
 int gpu_add(float *y, const float *x, size_t n) { FAIL_INT; }
 int gpu_fill_rows(float *out, const float *res, const float *bias, int N, int O) { FAIL_INT; }
+int gpu_scale(float *x, size_t n, float s) { FAIL_INT; }
 
-const gpu_attn_variant gpu_attn_variants[] = {{NULL, NULL, NULL}};
+int gpu_embed_backward(float *dE, const float *dx, const int32_t *tok, int N, int D, int V, float scale) { FAIL_INT; }
+int gpu_embed_backward_ref(float *dE, const float *dx, const int32_t *tok, int N, int D, int V,
+                           float scale) { FAIL_INT; }
+int gpu_colsum_acc(float *db, const float *d, int N, int C) { FAIL_INT; }
+int gpu_sumsq(double *acc, const float *x, size_t n) { FAIL_INT; }
+int gpu_sumsq_get(double *out, const double *acc) { FAIL_INT; }
+int gpu_adamw_step(float *p, float *m, float *v, const float *g, const double *sumsq, size_t n,
+                   const gpu_adamw_args *a) { FAIL_INT; }
+
+const gpu_attn_variant gpu_attn_variants[] = {{NULL, NULL, NULL, NULL}};
 const gpu_attn_variant *gpu_attn_find(const char *name) { (void)name; return NULL; }
 int gpu_attn_decode(float *out, const float *q, const float *kc, const float *vc, const int32_t *nvalid,
                     const float *knew, const float *vnew, int B, int H, int dh, int S) { FAIL_INT; }
-int gpu_kv_write(float *kc, float *vc, const float *knew, const float *vnew, const int32_t *slot,
-                 const uint8_t *active, int B, int dh, int S) { FAIL_INT; }
+int gpu_attn_decode_ref(float *out, const float *q, const float *kc, const float *vc, const int32_t *nvalid,
+                        const float *knew, const float *vnew, int B, int H, int dh, int S) { FAIL_INT; }
+void gpu_attn_decode_set_split(int keys) { (void)keys; }
+int gpu_kv_write(float *kc, float *vc, const float *knew, const float *vnew, const int32_t *n,
+                 const uint8_t *active, int B, int S, int dh, int ring) { FAIL_INT; }
+int gpu_kv_write_slot(float *kc, float *vc, const float *knew, const float *vnew, const int32_t *slot,
+                      const uint8_t *active, int B, int dh, int S) { FAIL_INT; }
+int gpu_decode_positions(int32_t *pos, int32_t *nvalid, const int32_t *n, int keep, int B) { FAIL_INT; }
+int gpu_decode_advance(int32_t *n, const uint8_t *active, int B) { FAIL_INT; }
 #else
 /* HAVE_CUDA: the real implementations are in kernels/gpu_*.cu. ISO C
  * forbids an empty translation unit. */

@@ -16,6 +16,9 @@ void ckpt_overrides_none(ckpt_overrides *o) {
 }
 
 int ckpt_save(const model *m, const char *path, const char *const *keys, const char *const *vals, int nextra) {
+    /* a model on a device: refresh the host copy first (it is only a cache
+     * of the device's weights, so the model stays logically const) */
+    if (model_sync_host((model *)m) != 0) return -1;
     st_out *ts = calloc((size_t)m->ntensors, sizeof *ts);
     CHECK_ALLOC(ts);
     for (int i = 0; i < m->ntensors; i++) {

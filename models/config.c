@@ -254,15 +254,24 @@ int64_t config_params_total(const model_config *c) {
     return p;
 }
 
+void config_block_state(const model_config *c, char type, int64_t slots, int64_t *h, int64_t *conv, int64_t *kv) {
+    int64_t L = c->lru_width;
+    *h = type == 'R' ? L : 0;
+    *conv = type == 'R' ? (int64_t)(c->conv_width - 1) * L : 0;
+    *kv = type == 'R' ? 0 : 2 * slots * config_head_dim(c);
+}
+
 int64_t config_state_bytes(const model_config *c, int64_t len, int64_t *rec, int64_t *local,
                            int64_t *global) {
-    int64_t r = 0, l = 0, g = 0, dh = config_head_dim(c);
+    int64_t r = 0, l = 0, g = 0;
     for (int i = 0; i < c->depth; i++) {
-        switch (c->pattern[i]) {
-        case 'R': r += 4 * ((int64_t)c->lru_width + (int64_t)(c->conv_width - 1) * c->lru_width); break;
-        case 'L': l += 4 * 2 * dh * (len < c->window ? len : c->window); break;
-        case 'G': g += 4 * 2 * dh * len; break;
-        }
+        char t = c->pattern[i];
+        int64_t h, cv, kv;
+        config_block_state(c, t, t == 'L' ? (len < c->window ? len : c->window) : len, &h, &cv, &kv);
+        int64_t b = 4 * (h + cv + kv);
+        if (t == 'R') r += b;
+        else if (t == 'L') l += b;
+        else g += b;
     }
     if (rec) *rec = r;
     if (local) *local = l;

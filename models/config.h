@@ -56,6 +56,13 @@ int64_t config_params_total(const model_config *c);
 int64_t config_params_embedding(const model_config *c);  /* V*D (tied) */
 int config_head_dim(const model_config *c);
 int config_rot_dims(const model_config *c);   /* rotated dims per head (even) */
+/* The decode state of one block of `type` for one sequence, in floats: the
+ * RG-LRU h (D_RNN) and conv state ((K-1) x D_RNN) of a recurrent block, or
+ * K and V of `slots` cached tokens (2 x slots x d_h) of an attention block.
+ * The one cache-size formula: config_state_bytes and the decode-state
+ * planner (model.c) both use it. */
+void config_block_state(const model_config *c, char type, int64_t slots, int64_t *h, int64_t *conv,
+                        int64_t *kv);
 /* Decode-state bytes per sequence (fp32): recurrent h + conv state, local
  * KV ring (W slots), global KV at length `len`. */
 int64_t config_state_bytes(const model_config *c, int64_t len, int64_t *rec, int64_t *local,

@@ -183,13 +183,14 @@ double dp_grad_norm(const float *g, size_t n) {
     return sqrt(s);
 }
 
-void dp_adamw_step(adamw *o, model *m, float *grads, double norm) {
+int dp_adamw_step(adamw *o, model *m, float *grads, double norm) {
     double clip = o->cfg.clip;
     /* the clip as adamw_step applies it (g * (float)(clip / norm)), but from
      * a norm every rank computed with the same bits */
     if (clip > 0 && norm > clip) scale_range(grads, m->nparams, (float)(clip / norm));
     o->cfg.clip = 0;
-    adamw_step(o, m, grads);
+    int rc = adamw_step(o, m, grads);
     o->cfg.clip = clip;
     o->last_norm = norm;
+    return rc;
 }

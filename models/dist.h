@@ -76,6 +76,6 @@ void dp_end(dp_state *d, model_grads *g, float *loss);
  * order): the same bits for any thread count or timing. */
 double dp_grad_norm(const float *g, size_t n);
 /* adamw_step with the clip taken from `norm` (identical on every rank). */
-void dp_adamw_step(adamw *o, model *m, float *grads, double norm);
+int dp_adamw_step(adamw *o, model *m, float *grads, double norm);
 
 #endif

@@ -1,6 +1,7 @@
-/* model.c — parameter layout, initialisation, prefill and batched decode
- * for MQA / Hawk / Griffin on the CPU. See model.h and griffin-spec.md.
- */
+/* model.c — the model, written once over the backend table (backend.h):
+ * parameter layout, initialisation, the buffer planner, prefill, batched
+ * decode and the backward pass for MQA / Hawk / Griffin. See model.h and
+ * griffin-spec.md; models/train.c adds the loss. */
 #include "model.h"
 
 #include <math.h>
@@ -110,7 +111,7 @@ static float *tptr(const model *m, float *base, const char *name) {
 
 static const uint16_t *tptr16(const model *m, const char *name) {
     const tensor_desc *t = model_find_tensor(m, name);
-    return t && t->bf16 ? m->params16 + t->offset : NULL;
+    return t && t->bf16 ? m->dparams16 + t->offset : NULL;
 }
 
 static void model_view16(model *m) {
@@ -220,6 +221,7 @@ int model_create(model *m, const model_config *c) { return model_create_dtype(m,
 
 int model_create_dtype(model *m, const model_config *c, weights_dtype wd) {
     memset(m, 0, sizeof *m);
+    m->be = &backend_cpu;
     m->cfg = *c;
     if (config_finalize(&m->cfg) != 0) return -1;
     model_layout(&m->cfg, &m->tensors, &m->ntensors, &m->nparams);
@@ -257,7 +259,9 @@ int model_create_dtype(model *m, const model_config *c, weights_dtype wd) {
         m->tensors = NULL;
         return -1;
     }
-    model_view(m, m->params, &m->w);
+    m->dparams = m->params;
+    m->dparams16 = m->params16;
+    model_view(m, m->dparams, &m->w);
     if (wd == WEIGHTS_BF16) model_view16(m);
     snprintf(m->rglru, sizeof m->rglru, "%s", RGLRU_DEFAULT);
     snprintf(m->attn, sizeof m->attn, "%s", ATTN_DEFAULT);
@@ -265,6 +269,10 @@ int model_create_dtype(model *m, const model_config *c, weights_dtype wd) {
 }
 
 void model_free(model *m) {
+    if (m->be && m->dparams != m->params) {
+        m->be->free(m->dparams);
+        m->be->free(m->dparams16);
+    }
     model_view_free(&m->w);
     free(m->w16.layers);
     util_free(m->params16);
@@ -273,7 +281,7 @@ void model_free(model *m) {
     memset(m, 0, sizeof *m);
 }
 
-void model_init_weights(model *m, uint64_t seed) {
+int model_init_weights(model *m, uint64_t seed) {
     /* One RNG stream per tensor (seed, tensor index): adding a tensor does
      * not shift the others, and the result is independent of threads. */
     for (int i = 0; i < m->ntensors; i++) {
@@ -309,6 +317,57 @@ void model_init_weights(model *m, uint64_t seed) {
             util_free(p);
         }
     }
+    return model_sync_device(m);
+}
+
+/* ---- device ------------------------------------------------------------------ */
+
+int model_set_device(model *m, const backend *be) {
+    if (be == m->be) return 0;
+    if (!be->host_memory && !m->be->host_memory) {
+        util_error("model_set_device: move the model from %s to the cpu first", m->be->name);
+        return -1;
+    }
+    if (be->host_memory) { /* back to host memory: the host copy becomes the one */
+        if (model_sync_host(m) != 0) return -1;
+        m->be->free(m->dparams);
+        m->be->free(m->dparams16);
+        m->dparams = m->params;
+        m->dparams16 = m->params16;
+    } else {
+        float *d = be->alloc(m->nparams * sizeof(float));
+        uint16_t *d16 = m->nparams16 ? be->alloc(m->nparams16 * sizeof(uint16_t)) : NULL;
+        if (!d || (m->nparams16 && !d16) || be->upload(d, m->params, m->nparams * sizeof(float)) != 0 ||
+            (d16 && be->upload(d16, m->params16, m->nparams16 * sizeof(uint16_t)) != 0)) {
+            be->free(d);
+            be->free(d16);
+            return -1;
+        }
+        m->dparams = d;
+        m->dparams16 = d16;
+    }
+    m->be = be;
+    /* the views point into the backend's copy; variants: the device's defaults */
+    model_view_free(&m->w);
+    free(m->w16.layers);
+    memset(&m->w16, 0, sizeof m->w16);
+    model_view(m, m->dparams, &m->w);
+    if (m->wdtype == WEIGHTS_BF16) model_view16(m);
+    snprintf(m->rglru, sizeof m->rglru, "%s", be->rglru_default);
+    snprintf(m->attn, sizeof m->attn, "%s", be->attn_default);
+    return 0;
+}
+
+int model_sync_host(model *m) {
+    if (m->dparams == m->params) return 0;
+    if (m->be->download(m->params, m->dparams, m->nparams * sizeof(float)) != 0) return -1;
+    return m->nparams16 ? m->be->download(m->params16, m->dparams16, m->nparams16 * sizeof(uint16_t)) : 0;
+}
+
+int model_sync_device(model *m) {
+    if (m->dparams == m->params) return 0;
+    if (m->be->upload(m->dparams, m->params, m->nparams * sizeof(float)) != 0) return -1;
+    return m->nparams16 ? m->be->upload(m->dparams16, m->params16, m->nparams16 * sizeof(uint16_t)) : 0;
 }
 
 float model_embed_scale(const model_config *c) {
@@ -321,6 +380,101 @@ float model_embed_scale(const model_config *c) {
     return s;
 }
 
+/* ---- buffer planner -----------------------------------------------------------
+ * Activations, gradients and decode state are each one allocation. One
+ * routine per allocation lists its buffers in order; it runs twice: with
+ * base NULL to size the allocation, then with the allocation's base to bind
+ * the pointers, so sizes and offsets cannot disagree. Every slot is 16-float
+ * (64-byte) aligned; a slot of size 0 binds NULL. */
+
+#define A16(x) (((x) + 15) & ~(size_t)15)
+
+typedef struct {
+    float *base; /* NULL while sizing */
+    size_t off;  /* floats planned so far */
+} plan;
+
+static float *take(plan *p, size_t n) {
+    float *q = n && p->base ? p->base + p->off : NULL;
+    p->off += A16(n);
+    return q;
+}
+#define TAKE_I32(p, n) ((int32_t *)take((p), (n)))
+
+/* Allocate the planned block on `be`, or fail naming `what` and its size. */
+static float *plan_alloc(const backend *be, size_t floats, const char *what, int B, int T) {
+    float *b = floats > ((size_t)1 << 37) / sizeof(float) ? NULL : be->alloc(floats * sizeof(float));
+    if (!b) util_error("%s for B=%d T=%d need %.1f GiB: too large for the memory available", what, B, T, floats * 4.0 / (1 << 30));
+    return b;
+}
+
+static void acts_plan(plan *p, model_acts *a, const model_config *c) {
+    const size_t N = (size_t)a->B * a->T, D = c->width, L = c->lru_width, MD = (size_t)c->mlp_expansion * c->width;
+    const size_t dh = config_head_dim(c), HD = (size_t)c->heads * dh, H = c->heads;
+    const int has_r = strchr(c->pattern, 'R') != NULL, has_a = strchr(c->pattern, 'L') || strchr(c->pattern, 'G');
+    const size_t nl = has_r ? N * L : 0, nq = has_a ? N * HD : 0, nk = has_a ? N * dh : 0, nlse = has_a ? N * H : 0;
+    const int nsets = a->saved ? c->depth : 1;
+    for (int s = 0; s < nsets; s++) {
+        layer_acts *l = &a->layers[s];
+        l->x_in = take(p, N * D); l->n1 = take(p, N * D); l->rstd1 = take(p, N);
+        l->ybr = take(p, nl); l->xbr = take(p, nl); l->conv = take(p, nl); l->gx = take(p, nl);
+        l->ga = take(p, nl); l->h = take(p, nl); l->prod = take(p, nl);
+        l->q = take(p, nq); l->k = take(p, nk); l->v = take(p, nk); l->att = take(p, nq); l->lse = take(p, nlse);
+        l->res1 = take(p, N * D); l->n2 = take(p, N * D); l->rstd2 = take(p, N);
+        l->up = take(p, 2 * N * MD); l->gated = take(p, N * MD);
+    }
+    for (int s = nsets; s < c->depth; s++) a->layers[s] = a->layers[0];
+    a->x_out = take(p, N * D); a->nf = take(p, N * D); a->rstdf = take(p, N); a->tout = take(p, N * D);
+    a->logits = take(p, N * (size_t)c->vocab);
+    a->work = take(p, has_r ? rglru_work_floats(a->B, a->T, c->lru_width) : 0);
+    a->tok = TAKE_I32(p, N); a->pos = TAKE_I32(p, N); a->tgt = TAKE_I32(p, N); a->rowloss = take(p, N);
+}
+
+static void grads_plan(plan *p, model_grads *g, const model_config *c) {
+    const size_t N = (size_t)g->B * g->T, D = c->width, L = c->lru_width, MD = (size_t)c->mlp_expansion * c->width;
+    const size_t dh = config_head_dim(c), HD = (size_t)c->heads * dh, V = c->vocab;
+    g->dlogits = take(p, N * V);
+    g->dx = take(p, N * D); g->dres = take(p, N * D); g->dn = take(p, N * D); g->dtout = take(p, N * D);
+    g->dprod = take(p, N * L); g->dybr = take(p, N * L); g->dh = take(p, N * L); g->dconv = take(p, N * L);
+    g->dgx = take(p, N * L); g->dga = take(p, N * L); g->dxbr = take(p, N * L);
+    g->dq = take(p, N * HD); g->datt = take(p, N * HD); g->dk = take(p, N * dh); g->dv = take(p, N * dh);
+    g->dgated = take(p, N * MD); g->dup = take(p, 2 * N * MD);
+    g->droww = take(p, N);
+}
+
+/* The caches first (their raw size is s->bytes), then the step scratch. */
+static void state_plan(plan *p, decode_state *s, const model_config *c) {
+    const size_t B = (size_t)s->B, D = c->width, dh = config_head_dim(c), HD = (size_t)c->heads * dh;
+    const size_t MD = (size_t)c->mlp_expansion * c->width;
+    const size_t Lm = c->lru_width > 0 ? (size_t)c->lru_width : 1;
+    s->bytes = 0;
+    for (int i = 0; i < c->depth; i++) {
+        char t = c->pattern[i];
+        int64_t h, cv, kv;
+        if (t == 'R') {
+            config_block_state(c, t, 0, &h, &cv, &kv);
+            s->h[i] = take(p, B * (size_t)h);
+            s->conv[i] = take(p, B * (size_t)cv);
+        } else {
+            int S = t == 'L' ? c->window : s->capacity;
+            s->slots[i] = S < 1 ? 1 : S;
+            config_block_state(c, t, s->slots[i], &h, &cv, &kv);
+            s->k[i] = take(p, B * (size_t)kv / 2);
+            s->v[i] = take(p, B * (size_t)kv / 2);
+        }
+        s->bytes += B * (size_t)(h + cv + kv) * sizeof(float);
+    }
+    s->x = take(p, B * D); s->n1 = take(p, B * D); s->tout = take(p, B * D);
+    s->ybr = take(p, B * Lm); s->xbr = take(p, B * Lm); s->cv = take(p, B * Lm);
+    s->gx = take(p, B * Lm); s->ga = take(p, B * Lm); s->hh = take(p, B * Lm);
+    s->q = take(p, B * (HD ? HD : 1)); s->kk = take(p, B * (dh ? dh : 1)); s->vv = take(p, B * (dh ? dh : 1));
+    s->att = take(p, B * (HD ? HD : 1)); s->up = take(p, 2 * B * MD); s->gated = take(p, B * MD);
+    s->logits = take(p, B * (size_t)c->vocab);
+    s->dn = TAKE_I32(p, B); s->tok = TAKE_I32(p, B); s->pos = TAKE_I32(p, B);
+    s->nvalid_l = TAKE_I32(p, B); s->nvalid_g = TAKE_I32(p, B);
+    s->active = (uint8_t *)take(p, (B + 3) / 4);
+}
+
 /* ---- activations ---------------------------------------------------------- */
 
 int model_acts_alloc(model_acts *a, const model *m, int B, int T, int saved) {
@@ -329,51 +483,41 @@ int model_acts_alloc(model_acts *a, const model *m, int B, int T, int saved) {
     a->B = B;
     a->T = T;
     a->saved = saved;
-    size_t N = (size_t)B * T, D = c->width, L = c->lru_width, MD = (size_t)c->mlp_expansion * c->width;
-    size_t HD = (size_t)c->heads * config_head_dim(c), dh = config_head_dim(c), H = c->heads;
-    int has_r = strchr(c->pattern, 'R') != NULL, has_a = strchr(c->pattern, 'L') || strchr(c->pattern, 'G');
-    size_t per_layer = 0;
-#define A16(x) (((x) + 15) & ~(size_t)15)
-    size_t sz_x = A16(N * D), sz_r = A16(N), sz_l = has_r ? A16(N * L) : 0;
-    size_t sz_q = has_a ? A16(N * HD) : 0, sz_k = has_a ? A16(N * dh) : 0, sz_lse = has_a ? A16(N * H) : 0;
-    size_t sz_up = A16(2 * N * MD), sz_g = A16(N * MD);
-    per_layer = 4 * sz_x + 2 * sz_r + 7 * sz_l + 2 * sz_q + 2 * sz_k + sz_lse + sz_up + sz_g;
-    int nsets = saved ? c->depth : 1;
-    size_t work = has_r ? A16(rglru_work_floats(B, T, c->lru_width)) : 0;
-    size_t total = per_layer * (size_t)nsets + 3 * sz_x + sz_r + A16(N * (size_t)c->vocab) + work;
-    if (total > ((size_t)1 << 37) / sizeof(float) || !(a->block = util_try_alloc(total * sizeof(float)))) {
-        util_error("activations for B=%d T=%d need %.1f GiB: too large for the memory available", B, T, total * 4.0 / (1 << 30));
-        return -1;
-    }
-    a->nfloats = total;
+    a->vocab = c->vocab;
+    a->be = m->be;
     a->layers = calloc((size_t)c->depth, sizeof *a->layers);
     CHECK_ALLOC(a->layers);
-    float *p = a->block;
-#define TAKE(dst, sz) do { dst = (sz) ? p : NULL; p += (sz); } while (0)
-    for (int s = 0; s < nsets; s++) {
-        layer_acts *l = &a->layers[s];
-        TAKE(l->x_in, sz_x); TAKE(l->n1, sz_x); TAKE(l->rstd1, sz_r);
-        TAKE(l->ybr, sz_l); TAKE(l->xbr, sz_l); TAKE(l->conv, sz_l); TAKE(l->gx, sz_l);
-        TAKE(l->ga, sz_l); TAKE(l->h, sz_l); TAKE(l->prod, sz_l);
-        TAKE(l->q, sz_q); TAKE(l->k, sz_k); TAKE(l->v, sz_k); TAKE(l->att, sz_q); TAKE(l->lse, sz_lse);
-        TAKE(l->res1, sz_x); TAKE(l->n2, sz_x); TAKE(l->rstd2, sz_r); TAKE(l->up, sz_up); TAKE(l->gated, sz_g);
+    plan p = {0};
+    acts_plan(&p, a, c);
+    if (!(a->block = plan_alloc(m->be, p.off, "activations", B, T))) {
+        free(a->layers);
+        memset(a, 0, sizeof *a);
+        return -1;
     }
-    for (int s = nsets; s < c->depth; s++) a->layers[s] = a->layers[0];
-    TAKE(a->x_out, sz_x); TAKE(a->nf, sz_x); TAKE(a->rstdf, sz_r); TAKE(a->tout, sz_x);
-    TAKE(a->logits, A16(N * (size_t)c->vocab));
-    TAKE(a->work, work);
-#undef TAKE
-#undef A16
+    a->nfloats = p.off;
+    p = (plan){a->block, 0};
+    acts_plan(&p, a, c);
     return 0;
 }
 
+const float *model_acts_logits(model_acts *a) {
+    if (a->be->host_memory) return a->logits;
+    size_t bytes = (size_t)a->B * a->T * a->vocab * sizeof(float);
+    if (!a->host_logits) a->host_logits = util_alloc(bytes);
+    return a->be->download(a->host_logits, a->logits, bytes) == 0 ? a->host_logits : NULL;
+}
+
 void model_acts_free(model_acts *a) {
-    util_free(a->block);
+    if (a->be) a->be->free(a->block);
+    util_free(a->host_logits);
     free(a->layers);
     memset(a, 0, sizeof *a);
 }
 
-/* ---- building blocks --------------------------------------------------------- */
+/* ---- building blocks ---------------------------------------------------------
+ * Every call below returns the backend's status; TRY returns -1 from the
+ * caller on the first failure (util_last_error() names it). */
+#define TRY(call) do { if ((call) != 0) return -1; } while (0)
 
 /* A GEMM weight in either storage: exactly one of f (fp32) and h (bf16) is set. */
 typedef struct {
@@ -383,64 +527,46 @@ typedef struct {
 #define WMAT(w, w16, field) ((wmat){(w)->field, (w16) ? (w16)->field : NULL})
 
 /* C (M,N) = A (M,K) . op(W + woff) + beta C: gemm or gemm_bf16 by storage. */
-static void wgemm(int transB, int M, int N, int K, const float *A, int lda, wmat W, size_t woff, int ldw, float beta,
-                  float *C, int ldc) {
-    if (W.h) gemm_bf16(0, transB, M, N, K, 1.0f, A, lda, W.h + woff, ldw, beta, C, ldc);
-    else gemm(0, transB, M, N, K, 1.0f, A, lda, W.f + woff, ldw, beta, C, ldc);
+static int wgemm(const backend *be, int transB, int M, int N, int K, const float *A, int lda, wmat W, size_t woff,
+                 int ldw, float beta, float *C, int ldc) {
+    if (W.h) return be->gemm_bf16(0, transB, M, N, K, 1.0f, A, lda, W.h + woff, ldw, beta, C, ldc);
+    return be->gemm(0, transB, M, N, K, 1.0f, A, lda, W.f + woff, ldw, beta, C, ldc);
 }
 
 /* out (N,O) = bias broadcast (or 0) + in (N,I) . W^T, W (O,I) ("nn.Linear"). */
-static void linear(float *out, const float *in, wmat W, const float *bias, int N, int I, int O) {
-    if (bias) {
-        for (int n = 0; n < N; n++) memcpy(out + (size_t)n * O, bias, (size_t)O * sizeof(float));
-    }
-    wgemm(1, N, O, I, in, I, W, 0, I, bias ? 1.0f : 0.0f, out, O);
+static int linear(const backend *be, float *out, const float *in, wmat W, const float *bias, int N, int I, int O) {
+    if (bias) TRY(be->fill_rows(out, NULL, bias, N, O));
+    return wgemm(be, 1, N, O, I, in, I, W, 0, I, bias ? 1.0f : 0.0f, out, O);
 }
 
 /* Block-diagonal gate: out[:, j*bw:(j+1)*bw] = in[:, block j] . w[j] + b[j]. */
-static void block_diag(float *out, const float *in, wmat w, const float *b, int N, int C, int nb) {
+static int block_diag(const backend *be, float *out, const float *in, wmat w, const float *b, int N, int C, int nb) {
     int bw = C / nb;
-    for (int n = 0; n < N; n++) memcpy(out + (size_t)n * C, b, (size_t)C * sizeof(float));
-    for (int j = 0; j < nb; j++)
-        wgemm(0, N, bw, bw, in + (size_t)j * bw, C, w, (size_t)j * bw * bw, bw, 1.0f, out + (size_t)j * bw, C);
+    TRY(be->fill_rows(out, NULL, b, N, C));
+    if (w.h) return be->gemm_strided_bf16(0, 0, N, bw, bw, 1.0f, in, C, bw, w.h, bw, (long long)bw * bw, 1.0f, out, C, bw, nb);
+    return be->gemm_strided(0, 0, N, bw, bw, 1.0f, in, C, bw, w.f, bw, (long long)bw * bw, 1.0f, out, C, bw, nb);
 }
 
-static void add_inplace(float *y, const float *x, size_t n) {
-#pragma omp parallel for simd schedule(static) if (n > 65536)
-    for (size_t i = 0; i < n; i++) y[i] += x[i];
-}
-
-/* The gated MLP on normed input n2 (N,D): out (N,D) = res + down(gelu(up0) * up1). */
-static void mlp_forward(float *out, const float *res, float *up, float *gated, const float *n2,
-                        const layer_view *w, const layer_view16 *w16, int N, int D, int MD) {
+/* The gated MLP on normed input n2 (N,D): out (N,D) = res + down(gelu(up0) * up1).
+ * out may alias res. */
+static int mlp_forward(const backend *be, float *out, const float *res, float *up, float *gated, const float *n2,
+                       const layer_view *w, const layer_view16 *w16, int N, int D, int MD) {
     size_t NM = (size_t)N * MD;
     for (int br = 0; br < 2; br++) {
         float *u = up + (size_t)br * NM;
-        const float *b = w->up_b + (size_t)br * MD;
-        for (int n = 0; n < N; n++) memcpy(u + (size_t)n * MD, b, (size_t)MD * sizeof(float));
-        wgemm(0, N, MD, D, n2, D, WMAT(w, w16, up_w), (size_t)br * D * MD, MD, 1.0f, u, MD);
+        TRY(be->fill_rows(u, NULL, w->up_b + (size_t)br * MD, N, MD));
+        TRY(wgemm(be, 0, N, MD, D, n2, D, WMAT(w, w16, up_w), (size_t)br * D * MD, MD, 1.0f, u, MD));
     }
-    geglu_forward(gated, up, up + NM, NM);
-    for (int n = 0; n < N; n++) {
-        float *o = out + (size_t)n * D;
-        const float *r = res + (size_t)n * D;
-        for (int d = 0; d < D; d++) o[d] = r[d] + w->down_b[d];
-    }
-    wgemm(1, N, D, MD, gated, MD, WMAT(w, w16, down_w), 0, MD, 1.0f, out, D);
+    TRY(be->geglu_forward(gated, up, up + NM, NM));
+    TRY(be->fill_rows(out, res, w->down_b, N, D));
+    return wgemm(be, 1, N, D, MD, gated, MD, WMAT(w, w16, down_w), 0, MD, 1.0f, out, D);
 }
 
-static void embed_tokens(float *x, wmat E, const int32_t *tok, size_t N, int D, float scale) {
-#pragma omp parallel for schedule(static) if (N > 256)
-    for (size_t n = 0; n < N; n++) {
-        float *o = x + n * D;
-        if (E.h) {
-            const uint16_t *e = E.h + (size_t)tok[n] * D;
-            for (int d = 0; d < D; d++) o[d] = bf16_to_f32(e[d]) * scale;
-        } else {
-            const float *e = E.f + (size_t)tok[n] * D;
-            for (int d = 0; d < D; d++) o[d] = e[d] * scale;
-        }
-    }
+/* x (N,D) = E[tok] * scale from the tied embedding in either storage. */
+static int embed(const model *m, float *x, const int32_t *tok, int N) {
+    const model_config *c = &m->cfg;
+    if (m->w16.embed) return m->be->embed_bf16(x, m->w16.embed, tok, N, c->width, model_embed_scale(c));
+    return m->be->embed(x, m->w.embed, tok, N, c->width, model_embed_scale(c));
 }
 
 /* The tied embedding as a GEMM weight, and block i's bf16 view (or NULL). */
@@ -456,16 +582,58 @@ static int check_tokens(const int32_t *tok, size_t N, int V) {
     return 0;
 }
 
+static int check_variants(const model *m) {
+    TRY(m->be->variant_check(BK_RGLRU, m->rglru));
+    return m->be->variant_check(BK_ATTN, m->attn);
+}
+
+/* Hand the prefill's last K-1 conv inputs and its keys/values to the decode
+ * state of block i: conv state oldest first, zero-padded on the left; a local
+ * ring keeps the last min(S,T) keys at slot t % S, a global cache slot t. */
+static int state_from_prefill(const backend *be, decode_state *st, const layer_acts *l, const model_config *c, int i,
+                              int B, int T) {
+    const size_t L = c->lru_width, dh = config_head_dim(c);
+    if (c->pattern[i] == 'R') {
+        const int K1 = c->conv_width - 1;
+        for (int b = 0; b < B; b++)
+            for (int r = 0; r < K1; r++) {
+                int t = T - K1 + r;
+                float *dst = st->conv[i] + ((size_t)b * K1 + r) * L;
+                if (t >= 0) TRY(be->copy(dst, l->xbr + ((size_t)b * T + t) * L, L * sizeof(float)));
+                else TRY(be->memset(dst, 0, L * sizeof(float)));
+            }
+        return 0;
+    }
+    const int S = st->slots[i], ring = c->pattern[i] == 'L';
+    for (int b = 0; b < B; b++) {
+        int t = ring && T > S ? T - S : 0;
+        while (t < T) { /* contiguous runs of slots: one for a global cache, at most two for a ring */
+            int slot = ring ? t % S : t, run = T - t < S - slot ? T - t : S - slot;
+            size_t dst = ((size_t)b * S + slot) * dh, src = ((size_t)b * T + t) * dh, n = (size_t)run * dh * sizeof(float);
+            TRY(be->copy(st->k[i] + dst, l->k + src, n));
+            TRY(be->copy(st->v[i] + dst, l->v + src, n));
+            t += run;
+        }
+    }
+    return 0;
+}
+
+/* Publish the host token counts s->n to the backend's copy. */
+static int state_sync_n(decode_state *s) {
+    return s->dn == s->n ? 0 : s->be->upload(s->dn, s->n, (size_t)s->B * sizeof(int32_t));
+}
+
+/* ---- prefill ------------------------------------------------------------------ */
+
 int model_forward(model *m, model_acts *a, const int32_t *tokens, const int32_t *pos, decode_state *st) {
     const model_config *c = &m->cfg;
+    const backend *be = m->be;
     const int B = a->B, T = a->T, D = c->width, L = c->lru_width, V = c->vocab;
     const int MD = c->mlp_expansion * c->width, dh = config_head_dim(c), H = c->heads, HD = H * dh;
     const int N = B * T, rot = config_rot_dims(c);
     if (check_tokens(tokens, (size_t)N, V)) return -1;
-    const rglru_variant *rv = rglru_find(m->rglru);
-    const attn_variant *av = attn_find(m->attn);
-    if (!rv) { util_error("unknown RG-LRU variant '%s'", m->rglru); return -1; }
-    if (!av) { util_error("unknown attention variant '%s'", m->attn); return -1; }
+    if (check_variants(m)) return -1;
+    if (a->be != be) { util_error("activations were allocated on the %s backend, the model runs on %s", a->be->name, be->name); return -1; }
     if (st) {
         if (st->B != B) { util_error("decode state is for B=%d, prefill has B=%d", st->B, B); return -1; }
         for (int b = 0; b < B; b++)
@@ -480,69 +648,54 @@ int model_forward(model *m, model_acts *a, const int32_t *tokens, const int32_t 
                 return -1;
             }
     }
+    TRY(be->upload(a->tok, tokens, (size_t)N * sizeof(int32_t)));
+    TRY(be->upload(a->pos, pos, (size_t)N * sizeof(int32_t)));
+    const int32_t *dpos = a->pos;
     float *x = a->layers[0].x_in;
-    embed_tokens(x, embed_w(m), tokens, (size_t)N, D, model_embed_scale(c));
+    TRY(embed(m, x, a->tok, N));
     for (int i = 0; i < c->depth; i++) {
         layer_acts *l = &a->layers[i];
         const layer_view *w = &m->w.layers[i];
         const layer_view16 *w16 = view16(m, i);
-        if (l->x_in != x) memcpy(l->x_in, x, (size_t)N * D * sizeof(float));
-        rmsnorm_forward(l->n1, l->rstd1, l->x_in, w->pre_norm, N, D, c->eps);
+        if (l->x_in != x) TRY(be->copy(l->x_in, x, (size_t)N * D * sizeof(float)));
+        TRY(be->rmsnorm_forward(l->n1, l->rstd1, l->x_in, w->pre_norm, N, D, c->eps));
         if (w->type == 'R') {
-            linear(l->ybr, l->n1, WMAT(w, w16, wy), w->by, N, D, L);
-            linear(l->xbr, l->n1, WMAT(w, w16, wx), w->bx, N, D, L);
-            conv1d_forward(l->conv, l->xbr, w->conv_w, w->conv_b, pos, B, T, L, c->conv_width);
-            block_diag(l->gx, l->conv, WMAT(w, w16, gi_w), w->gi_b, N, L, c->gate_blocks);
-            block_diag(l->ga, l->conv, WMAT(w, w16, ga_w), w->ga_b, N, L, c->gate_blocks);
-            rv->forward(l->h, st ? st->h[i] : NULL, l->conv, l->gx, l->ga, w->a_param, pos, NULL, a->work, B, T, L);
-            geglu_forward(l->prod, l->ybr, l->h, (size_t)N * L);
-            linear(a->tout, l->prod, WMAT(w, w16, wout), w->bout, N, L, D);
-            if (st) {
-                /* conv state: the last K-1 conv inputs, oldest first, zero-padded on the left */
-                int K1 = c->conv_width - 1;
-                for (int b = 0; b < B; b++)
-                    for (int r = 0; r < K1; r++) {
-                        int t = T - K1 + r;
-                        float *dst = st->conv[i] + ((size_t)b * K1 + r) * L;
-                        if (t >= 0) memcpy(dst, l->xbr + ((size_t)b * T + t) * L, (size_t)L * sizeof(float));
-                        else memset(dst, 0, (size_t)L * sizeof(float));
-                    }
-            }
+            TRY(linear(be, l->ybr, l->n1, WMAT(w, w16, wy), w->by, N, D, L));
+            TRY(linear(be, l->xbr, l->n1, WMAT(w, w16, wx), w->bx, N, D, L));
+            TRY(be->conv1d_forward(l->conv, l->xbr, w->conv_w, w->conv_b, dpos, B, T, L, c->conv_width));
+            TRY(block_diag(be, l->gx, l->conv, WMAT(w, w16, gi_w), w->gi_b, N, L, c->gate_blocks));
+            TRY(block_diag(be, l->ga, l->conv, WMAT(w, w16, ga_w), w->ga_b, N, L, c->gate_blocks));
+            TRY(be->rglru_forward(m->rglru, l->h, st ? st->h[i] : NULL, l->conv, l->gx, l->ga, w->a_param, dpos, NULL,
+                                  a->work, B, T, L));
+            TRY(be->geglu_forward(l->prod, l->ybr, l->h, (size_t)N * L));
+            TRY(linear(be, a->tout, l->prod, WMAT(w, w16, wout), w->bout, N, L, D));
         } else {
-            linear(l->q, l->n1, WMAT(w, w16, wq), NULL, N, D, HD);
-            linear(l->k, l->n1, WMAT(w, w16, wk), NULL, N, D, dh);
-            linear(l->v, l->n1, WMAT(w, w16, wv), NULL, N, D, dh);
-            rope_forward(l->q, pos, N, H, dh, rot, c->rope_base);
-            rope_forward(l->k, pos, N, 1, dh, rot, c->rope_base);
+            TRY(linear(be, l->q, l->n1, WMAT(w, w16, wq), NULL, N, D, HD));
+            TRY(linear(be, l->k, l->n1, WMAT(w, w16, wk), NULL, N, D, dh));
+            TRY(linear(be, l->v, l->n1, WMAT(w, w16, wv), NULL, N, D, dh));
+            TRY(be->rope_forward(l->q, dpos, N, H, dh, rot, c->rope_base));
+            TRY(be->rope_forward(l->k, dpos, N, 1, dh, rot, c->rope_base));
             int window = w->type == 'L' ? c->window : -1;
-            av->forward(l->att, a->saved ? l->lse : NULL, l->q, l->k, l->v, pos, B, T, H, dh, window);
-            linear(a->tout, l->att, WMAT(w, w16, wo), w->bo, N, HD, D);
-            if (st) {
-                int S = st->slots[i];
-                for (int b = 0; b < B; b++) {
-                    int t0 = w->type == 'L' ? (T > S ? T - S : 0) : 0;
-                    for (int t = t0; t < T; t++) {
-                        int slot = w->type == 'L' ? t % S : t;
-                        memcpy(st->k[i] + ((size_t)b * S + slot) * dh, l->k + ((size_t)b * T + t) * dh, (size_t)dh * sizeof(float));
-                        memcpy(st->v[i] + ((size_t)b * S + slot) * dh, l->v + ((size_t)b * T + t) * dh, (size_t)dh * sizeof(float));
-                    }
-                }
-            }
+            TRY(be->attn_forward(m->attn, l->att, a->saved ? l->lse : NULL, l->q, l->k, l->v, dpos, B, T, H, dh, window));
+            TRY(linear(be, a->tout, l->att, WMAT(w, w16, wo), w->bo, N, HD, D));
         }
+        if (st) TRY(state_from_prefill(be, st, l, c, i, B, T));
         /* res1 = x + temporal(x) */
-        memcpy(l->res1, l->x_in, (size_t)N * D * sizeof(float));
-        add_inplace(l->res1, a->tout, (size_t)N * D);
-        rmsnorm_forward(l->n2, l->rstd2, l->res1, w->post_norm, N, D, c->eps);
+        TRY(be->copy(l->res1, l->x_in, (size_t)N * D * sizeof(float)));
+        TRY(be->add(l->res1, a->tout, (size_t)N * D));
+        TRY(be->rmsnorm_forward(l->n2, l->rstd2, l->res1, w->post_norm, N, D, c->eps));
         float *next = (i + 1 < c->depth && a->saved) ? a->layers[i + 1].x_in : a->x_out;
-        mlp_forward(next, l->res1, l->up, l->gated, l->n2, w, w16, N, D, MD);
+        TRY(mlp_forward(be, next, l->res1, l->up, l->gated, l->n2, w, w16, N, D, MD));
         x = next;
     }
-    if (x != a->x_out) memcpy(a->x_out, x, (size_t)N * D * sizeof(float));
-    rmsnorm_forward(a->nf, a->rstdf, a->x_out, m->w.final_norm, N, D, c->eps);
-    wgemm(1, N, V, D, a->nf, D, embed_w(m), 0, D, 0.0f, a->logits, V);
-    if (c->softcap > 0) softcap_forward(a->logits, (size_t)N * V, c->softcap);
-    if (st)
+    if (x != a->x_out) TRY(be->copy(a->x_out, x, (size_t)N * D * sizeof(float)));
+    TRY(be->rmsnorm_forward(a->nf, a->rstdf, a->x_out, m->w.final_norm, N, D, c->eps));
+    TRY(wgemm(be, 1, N, V, D, a->nf, D, embed_w(m), 0, D, 0.0f, a->logits, V));
+    if (c->softcap > 0) TRY(be->softcap_forward(a->logits, (size_t)N * V, c->softcap));
+    if (st) {
         for (int b = 0; b < B; b++) st->n[b] = T;
+        TRY(state_sync_n(st));
+    }
     return 0;
 }
 
@@ -550,12 +703,12 @@ int model_forward(model *m, model_acts *a, const int32_t *tokens, const int32_t 
 
 int decode_state_alloc(decode_state *s, const model *m, int B, int capacity) {
     const model_config *c = &m->cfg;
+    const backend *be = m->be;
     memset(s, 0, sizeof *s);
-    const size_t D = c->width, L = c->lru_width, dh = config_head_dim(c), HD = (size_t)c->heads * dh;
-    const size_t MD = (size_t)c->mlp_expansion * c->width, K1 = (size_t)c->conv_width - 1;
     s->B = B;
     s->depth = c->depth;
     s->capacity = capacity;
+    s->be = be;
     int nl = c->depth;
     s->h = calloc((size_t)nl, sizeof(float *));
     s->conv = calloc((size_t)nl, sizeof(float *));
@@ -563,94 +716,57 @@ int decode_state_alloc(decode_state *s, const model *m, int B, int capacity) {
     s->v = calloc((size_t)nl, sizeof(float *));
     s->slots = calloc((size_t)nl, sizeof(int));
     CHECK_ALLOC(s->h); CHECK_ALLOC(s->conv); CHECK_ALLOC(s->k); CHECK_ALLOC(s->v); CHECK_ALLOC(s->slots);
-    double need = 0;
-    for (int i = 0; i < nl; i++) {
-        char t = c->pattern[i];
-        if (t == 'R') need += (double)B * L * (1 + K1) * 4;
-        else need += 2.0 * B * (t == 'L' ? (double)c->window : (double)capacity) * dh * 4;
-    }
-    if (need > 64.0 * (1 << 30)) {
-        util_error("decode cache for B=%d needs %.1f GiB", B, need / (1 << 30));
+    plan p = {0};
+    state_plan(&p, s, c);
+    if ((double)s->bytes > 64.0 * (1 << 30) || !(s->block = be->alloc(p.off * sizeof(float)))) {
+        util_error("decode cache for B=%d needs %.1f GiB", B, (double)s->bytes / (1 << 30));
         free(s->h); free(s->conv); free(s->k); free(s->v); free(s->slots);
         memset(s, 0, sizeof *s);
         return -1;
     }
-    for (int i = 0; i < nl; i++) {
-        char t = c->pattern[i];
-        if (t == 'R') {
-            s->h[i] = util_alloc((size_t)B * L * sizeof(float));
-            s->conv[i] = util_alloc((size_t)B * K1 * L * sizeof(float));
-            s->bytes += (size_t)B * L * (1 + K1) * sizeof(float);
-        } else {
-            int S = t == 'L' ? (c->window > 0 ? c->window : 1) : capacity;
-            if (S < 1) S = 1;
-            s->slots[i] = S;
-            s->k[i] = util_alloc((size_t)B * S * dh * sizeof(float));
-            s->v[i] = util_alloc((size_t)B * S * dh * sizeof(float));
-            s->bytes += 2 * (size_t)B * S * dh * sizeof(float);
-        }
-    }
-    s->n = util_alloc((size_t)B * sizeof(int32_t));
-    s->pos = util_alloc((size_t)B * sizeof(int32_t));
-    s->nvalid = util_alloc((size_t)B * sizeof(int32_t));
-    size_t Lm = L > 0 ? L : 1;
-    s->x = util_alloc((size_t)B * D * sizeof(float));
-    s->n1 = util_alloc((size_t)B * D * sizeof(float));
-    s->tout = util_alloc((size_t)B * D * sizeof(float));
-    s->ybr = util_alloc((size_t)B * Lm * sizeof(float));
-    s->xbr = util_alloc((size_t)B * Lm * sizeof(float));
-    s->cv = util_alloc((size_t)B * Lm * sizeof(float));
-    s->gx = util_alloc((size_t)B * Lm * sizeof(float));
-    s->ga = util_alloc((size_t)B * Lm * sizeof(float));
-    s->hh = util_alloc((size_t)B * Lm * sizeof(float));
-    s->q = util_alloc((size_t)B * (HD ? HD : 1) * sizeof(float));
-    s->kk = util_alloc((size_t)B * (dh ? dh : 1) * sizeof(float));
-    s->vv = util_alloc((size_t)B * (dh ? dh : 1) * sizeof(float));
-    s->att = util_alloc((size_t)B * (HD ? HD : 1) * sizeof(float));
-    s->up = util_alloc(2 * (size_t)B * MD * sizeof(float));
-    s->gated = util_alloc((size_t)B * MD * sizeof(float));
+    p = (plan){s->block, 0};
+    state_plan(&p, s, c);
+    s->n = be->host_memory ? s->dn : util_alloc((size_t)B * sizeof(int32_t));
     return 0;
 }
 
 void decode_state_free(decode_state *s) {
     if (!s->h) return;
-    for (int i = 0; i < s->depth; i++) {
-        util_free(s->h[i]); util_free(s->conv[i]); util_free(s->k[i]); util_free(s->v[i]);
-    }
+    if (s->n != s->dn) util_free(s->n);
+    s->be->free(s->block);
     free(s->h); free(s->conv); free(s->k); free(s->v); free(s->slots);
-    util_free(s->n); util_free(s->pos); util_free(s->nvalid);
-    util_free(s->x); util_free(s->n1); util_free(s->tout); util_free(s->ybr); util_free(s->xbr);
-    util_free(s->cv); util_free(s->gx); util_free(s->ga); util_free(s->hh); util_free(s->q);
-    util_free(s->kk); util_free(s->vv); util_free(s->att); util_free(s->up); util_free(s->gated);
     memset(s, 0, sizeof *s);
 }
 
 void decode_state_reset(decode_state *s, const model *m, int b) {
     const model_config *c = &m->cfg;
+    const backend *be = s->be;
     const size_t L = c->lru_width, K1 = (size_t)c->conv_width - 1, dh = config_head_dim(c);
     int b0 = b < 0 ? 0 : b, b1 = b < 0 ? s->B : b + 1;
     for (int j = b0; j < b1; j++) {
         s->n[j] = 0;
         for (int i = 0; i < s->depth; i++) {
-            if (s->h[i]) memset(s->h[i] + (size_t)j * L, 0, L * sizeof(float));
-            if (s->conv[i]) memset(s->conv[i] + (size_t)j * K1 * L, 0, K1 * L * sizeof(float));
+            if (s->h[i]) be->memset(s->h[i] + (size_t)j * L, 0, L * sizeof(float));
+            if (s->conv[i]) be->memset(s->conv[i] + (size_t)j * K1 * L, 0, K1 * L * sizeof(float));
             if (s->k[i]) {
                 size_t S = (size_t)s->slots[i];
-                memset(s->k[i] + (size_t)j * S * dh, 0, S * dh * sizeof(float));
-                memset(s->v[i] + (size_t)j * S * dh, 0, S * dh * sizeof(float));
+                be->memset(s->k[i] + (size_t)j * S * dh, 0, S * dh * sizeof(float));
+                be->memset(s->v[i] + (size_t)j * S * dh, 0, S * dh * sizeof(float));
             }
         }
     }
+    state_sync_n(s);
 }
 
 int model_decode_step(model *m, decode_state *s, const int32_t *tokens, const uint8_t *active, float *logits) {
     const model_config *c = &m->cfg;
+    const backend *be = m->be;
     const int B = s->B, D = c->width, L = c->lru_width, V = c->vocab;
     const int MD = c->mlp_expansion * c->width, dh = config_head_dim(c), H = c->heads, HD = H * dh;
     const int rot = config_rot_dims(c);
-    const rglru_variant *rv = rglru_find(m->rglru);
-    if (!rv) { util_error("unknown RG-LRU variant '%s'", m->rglru); return -1; }
+    if (check_variants(m)) return -1;
     if (check_tokens(tokens, (size_t)B, V)) return -1;
+    if (s->be != be) { util_error("decode state was allocated on the %s backend, the model runs on %s", s->be->name, be->name); return -1; }
     for (int b = 0; b < B; b++) {
         if (active && !active[b]) continue;
         for (int i = 0; i < c->depth; i++)
@@ -659,68 +775,214 @@ int model_decode_step(model *m, decode_state *s, const int32_t *tokens, const ui
                 return -1;
             }
     }
-    for (int b = 0; b < B; b++) s->pos[b] = s->n[b];
-    embed_tokens(s->x, embed_w(m), tokens, (size_t)B, D, model_embed_scale(c));
+    /* the step's inputs; positions and cache counters from the backend's n */
+    TRY(be->upload(s->tok, tokens, (size_t)B * sizeof(int32_t)));
+    const uint8_t *act = NULL;
+    if (active) {
+        TRY(be->upload(s->active, active, (size_t)B));
+        act = s->active;
+    }
+    /* a local layer sees its last W cached keys plus the new one (W+1, as in
+     * prefill); W = 0 keeps one slot but sees none of it */
+    const int S_l = c->window > 0 ? c->window : 1, keep_l = c->window < S_l ? c->window : S_l;
+    const int has_l = strchr(c->pattern, 'L') != NULL, has_g = strchr(c->pattern, 'G') != NULL;
+    TRY(be->decode_positions(s->pos, has_l ? s->nvalid_l : NULL, s->dn, keep_l, B));
+    if (has_g) TRY(be->decode_positions(NULL, s->nvalid_g, s->dn, s->capacity, B));
+    TRY(embed(m, s->x, s->tok, B));
     for (int i = 0; i < c->depth; i++) {
         const layer_view *w = &m->w.layers[i];
         const layer_view16 *w16 = view16(m, i);
-        rmsnorm_forward(s->n1, NULL, s->x, w->pre_norm, B, D, c->eps);
+        TRY(be->rmsnorm_forward(s->n1, NULL, s->x, w->pre_norm, B, D, c->eps));
         if (w->type == 'R') {
-            linear(s->ybr, s->n1, WMAT(w, w16, wy), w->by, B, D, L);
-            linear(s->xbr, s->n1, WMAT(w, w16, wx), w->bx, B, D, L);
-            if (active) {
-                /* inactive sequences must keep their conv and RG-LRU state */
-                const int K1 = c->conv_width - 1;
-                for (int b = 0; b < B; b++) {
-                    float *cs = s->conv[i] + (size_t)b * K1 * L;
-                    if (active[b]) conv1d_step(s->cv + (size_t)b * L, cs, s->xbr + (size_t)b * L, w->conv_w, w->conv_b, 1, L, c->conv_width);
-                }
-            } else {
-                conv1d_step(s->cv, s->conv[i], s->xbr, w->conv_w, w->conv_b, B, L, c->conv_width);
-            }
-            block_diag(s->gx, s->cv, WMAT(w, w16, gi_w), w->gi_b, B, L, c->gate_blocks);
-            block_diag(s->ga, s->cv, WMAT(w, w16, ga_w), w->ga_b, B, L, c->gate_blocks);
-            if (active) {
-                for (int b = 0; b < B; b++) {
-                    if (!active[b]) continue;
-                    size_t o = (size_t)b * L;
-                    rv->forward(s->hh + o, s->h[i] + o, s->cv + o, s->gx + o, s->ga + o, w->a_param, s->pos + b,
-                                s->h[i] + o, NULL, 1, 1, L);
-                }
-            } else {
-                rv->forward(s->hh, s->h[i], s->cv, s->gx, s->ga, w->a_param, s->pos, s->h[i], NULL, B, 1, L);
-            }
-            geglu_forward(s->hh, s->ybr, s->hh, (size_t)B * L);
-            linear(s->tout, s->hh, WMAT(w, w16, wout), w->bout, B, L, D);
+            TRY(linear(be, s->ybr, s->n1, WMAT(w, w16, wy), w->by, B, D, L));
+            TRY(linear(be, s->xbr, s->n1, WMAT(w, w16, wx), w->bx, B, D, L));
+            /* inactive sequences keep their conv and RG-LRU state */
+            TRY(be->conv1d_step(s->cv, s->conv[i], s->xbr, w->conv_w, w->conv_b, act, B, L, c->conv_width));
+            TRY(block_diag(be, s->gx, s->cv, WMAT(w, w16, gi_w), w->gi_b, B, L, c->gate_blocks));
+            TRY(block_diag(be, s->ga, s->cv, WMAT(w, w16, ga_w), w->ga_b, B, L, c->gate_blocks));
+            TRY(be->rglru_step(m->rglru, s->hh, s->h[i], s->cv, s->gx, s->ga, w->a_param, s->pos, act, B, L));
+            TRY(be->geglu_forward(s->hh, s->ybr, s->hh, (size_t)B * L));
+            TRY(linear(be, s->tout, s->hh, WMAT(w, w16, wout), w->bout, B, L, D));
         } else {
-            linear(s->q, s->n1, WMAT(w, w16, wq), NULL, B, D, HD);
-            linear(s->kk, s->n1, WMAT(w, w16, wk), NULL, B, D, dh);
-            linear(s->vv, s->n1, WMAT(w, w16, wv), NULL, B, D, dh);
-            rope_forward(s->q, s->pos, B, H, dh, rot, c->rope_base);
-            rope_forward(s->kk, s->pos, B, 1, dh, rot, c->rope_base);
-            int S = s->slots[i];
-            /* a local layer sees its last W cached keys plus the new one (W+1,
-             * as in prefill); W = 0 keeps one slot but sees none of it */
-            int keep = w->type == 'L' && c->window < S ? c->window : S;
-            for (int b = 0; b < B; b++) s->nvalid[b] = s->n[b] < keep ? s->n[b] : keep;
-            attn_decode(s->att, s->q, s->k[i], s->v[i], s->nvalid, s->kk, s->vv, B, H, dh, S);
-            for (int b = 0; b < B; b++) {
-                if (active && !active[b]) continue;
-                int slot = w->type == 'L' ? s->n[b] % S : s->n[b];
-                memcpy(s->k[i] + ((size_t)b * S + slot) * dh, s->kk + (size_t)b * dh, (size_t)dh * sizeof(float));
-                memcpy(s->v[i] + ((size_t)b * S + slot) * dh, s->vv + (size_t)b * dh, (size_t)dh * sizeof(float));
-            }
-            linear(s->tout, s->att, WMAT(w, w16, wo), w->bo, B, HD, D);
+            TRY(linear(be, s->q, s->n1, WMAT(w, w16, wq), NULL, B, D, HD));
+            TRY(linear(be, s->kk, s->n1, WMAT(w, w16, wk), NULL, B, D, dh));
+            TRY(linear(be, s->vv, s->n1, WMAT(w, w16, wv), NULL, B, D, dh));
+            TRY(be->rope_forward(s->q, s->pos, B, H, dh, rot, c->rope_base));
+            TRY(be->rope_forward(s->kk, s->pos, B, 1, dh, rot, c->rope_base));
+            const int local = w->type == 'L';
+            TRY(be->attn_decode(s->att, s->q, s->k[i], s->v[i], local ? s->nvalid_l : s->nvalid_g, s->kk, s->vv, B, H, dh,
+                                s->slots[i]));
+            TRY(be->kv_write(s->k[i], s->v[i], s->kk, s->vv, s->dn, act, B, s->slots[i], dh, local));
+            TRY(linear(be, s->tout, s->att, WMAT(w, w16, wo), w->bo, B, HD, D));
         }
-        add_inplace(s->x, s->tout, (size_t)B * D);
-        rmsnorm_forward(s->n1, NULL, s->x, w->post_norm, B, D, c->eps);
-        mlp_forward(s->tout, s->x, s->up, s->gated, s->n1, w, w16, B, D, MD);
-        memcpy(s->x, s->tout, (size_t)B * D * sizeof(float));
+        TRY(be->add(s->x, s->tout, (size_t)B * D));
+        TRY(be->rmsnorm_forward(s->n1, NULL, s->x, w->post_norm, B, D, c->eps));
+        TRY(mlp_forward(be, s->x, s->x, s->up, s->gated, s->n1, w, w16, B, D, MD));
     }
-    rmsnorm_forward(s->n1, NULL, s->x, m->w.final_norm, B, D, c->eps);
-    wgemm(1, B, V, D, s->n1, D, embed_w(m), 0, D, 0.0f, logits, V);
-    if (c->softcap > 0) softcap_forward(logits, (size_t)B * V, c->softcap);
-    for (int b = 0; b < B; b++)
-        if (!active || active[b]) s->n[b]++;
+    TRY(be->rmsnorm_forward(s->n1, NULL, s->x, m->w.final_norm, B, D, c->eps));
+    float *out = be->host_memory ? logits : s->logits;
+    TRY(wgemm(be, 1, B, V, D, s->n1, D, embed_w(m), 0, D, 0.0f, out, V));
+    if (c->softcap > 0) TRY(be->softcap_forward(out, (size_t)B * V, c->softcap));
+    if (out != logits) TRY(be->download(logits, out, (size_t)B * V * sizeof(float)));
+    TRY(be->decode_advance(s->dn, act, B));
+    if (s->dn != s->n)
+        for (int b = 0; b < B; b++)
+            if (!active || active[b]) s->n[b]++;
     return 0;
 }
+
+/* ---- backward ------------------------------------------------------------------
+ * Mirrors model_forward in reverse (read the two side by side). */
+
+int model_grads_alloc(model_grads *g, const model *m, int B, int T) {
+    if (m->wdtype != WEIGHTS_F32) {
+        util_error("training needs fp32 weights (this model holds %s weights for inference)", weights_name(m->wdtype));
+        return -1;
+    }
+    memset(g, 0, sizeof *g);
+    g->B = B;
+    g->T = T;
+    g->be = m->be;
+    plan p = {0};
+    grads_plan(&p, g, &m->cfg);
+    if (!(g->block = plan_alloc(m->be, p.off, "gradient buffers", B, T))) return -1;
+    p = (plan){g->block, 0};
+    grads_plan(&p, g, &m->cfg);
+    if (!(g->grads = m->be->alloc(m->nparams * sizeof(float)))) {
+        m->be->free(g->block);
+        memset(g, 0, sizeof *g);
+        return -1;
+    }
+    g->rowloss = util_alloc((size_t)B * T * sizeof(float));
+    g->roww = util_alloc((size_t)B * T * sizeof(float));
+    model_view(m, g->grads, &g->gw);
+    return 0;
+}
+
+void model_grads_free(model_grads *g) {
+    if (g->be) {
+        g->be->free(g->block);
+        g->be->free(g->grads);
+    }
+    util_free(g->rowloss);
+    util_free(g->roww);
+    model_view_free(&g->gw);
+    memset(g, 0, sizeof *g);
+}
+
+void model_zero_grad(model_grads *g, const model *m) { m->be->memset(g->grads, 0, m->nparams * sizeof(float)); }
+
+/* Linear y = x W^T + b with W (O,I): dW += dy^T x, db += colsum(dy),
+ * dx = dy W (beta 0) or += (beta 1). */
+static int linear_backward(const backend *be, float *dx, float beta, float *dW, float *db, const float *dy,
+                           const float *x, const float *W, int N, int I, int O) {
+    if (db) TRY(be->colsum(db, dy, N, O));
+    TRY(be->gemm(1, 0, O, I, N, 1.0f, dy, O, x, I, 1.0f, dW, I));
+    return dx ? be->gemm(0, 0, N, I, O, 1.0f, dy, O, W, I, beta, dx, I) : 0;
+}
+
+/* Block-diagonal gate backward: out = in . w[j] + b per block; din +=. */
+static int block_diag_backward(const backend *be, float *din, float *dw, float *db, const float *dout, const float *in,
+                               const float *w, int N, int C, int nb) {
+    int bw = C / nb;
+    TRY(be->colsum(db, dout, N, C));
+    TRY(be->gemm_strided(1, 0, bw, bw, N, 1.0f, in, C, bw, dout, C, bw, 1.0f, dw, bw, (long long)bw * bw, nb));
+    return be->gemm_strided(0, 1, N, bw, bw, 1.0f, dout, C, bw, w, bw, (long long)bw * bw, 1.0f, din, C, bw, nb);
+}
+
+/* Parameter-gradient ranges for model_grads.ready: the embedding, each block,
+ * the final norm; consecutive in the layout (model_layout adds them in this
+ * order), so start[k+1] ends range k. start[0] = 0 (embedding), start[1+i]
+ * block i, start[1+depth] the final norm, start[2+depth] = nparams. */
+static void grad_ranges(const model *m, size_t *start) {
+    const int depth = m->cfg.depth;
+    for (int k = 1; k <= depth + 1; k++) start[k] = m->nparams;
+    for (int k = m->ntensors - 1; k >= 0; k--) {
+        const tensor_desc *t = &m->tensors[k];
+        int slot = t->layer >= 0 ? 1 + t->layer : (t->offset ? 1 + depth : 0);
+        if (slot) start[slot] = t->offset;
+    }
+    start[0] = 0;
+    start[depth + 2] = m->nparams;
+}
+
+static void ready(const model_grads *g, const size_t *start, int k) {
+    if (g->ready) g->ready(g->ready_ctx, start[k], start[k + 1] - start[k]);
+}
+
+int model_backward(model *m, const model_acts *a, model_grads *g) {
+    const model_config *c = &m->cfg;
+    const backend *be = m->be;
+    const int B = a->B, T = a->T, D = c->width, L = c->lru_width, V = c->vocab;
+    const int MD = c->mlp_expansion * c->width, dh = config_head_dim(c), H = c->heads, HD = H * dh;
+    const int N = B * T, rot = config_rot_dims(c);
+    if (!a->saved) { util_error("backward needs saved activations (model_acts_alloc with saved=1)"); return -1; }
+    if (g->B != B || g->T != T) { util_error("gradient buffers are for B=%d T=%d, activations for B=%d T=%d", g->B, g->T, B, T); return -1; }
+    if (check_variants(m)) return -1;
+    size_t *start = malloc((size_t)(c->depth + 3) * sizeof *start);
+    CHECK_ALLOC(start);
+    grad_ranges(m, start);
+    const int32_t *pos = a->pos;
+    int rc = -1;
+#undef TRY
+#define TRY(call) do { if ((call) != 0) goto out; } while (0)
+    if (c->softcap > 0) TRY(be->softcap_backward(g->dlogits, a->logits, (size_t)N * V, c->softcap));
+    /* logits = nf . E^T */
+    TRY(be->gemm(1, 0, V, D, N, 1.0f, g->dlogits, V, a->nf, D, 1.0f, g->gw.embed, D));
+    TRY(be->gemm(0, 0, N, D, V, 1.0f, g->dlogits, V, m->w.embed, D, 0.0f, g->dn, D));
+    TRY(be->memset(g->dx, 0, (size_t)N * D * sizeof(float)));
+    TRY(be->rmsnorm_backward(g->dx, g->gw.final_norm, g->dn, a->x_out, a->rstdf, m->w.final_norm, N, D));
+    ready(g, start, c->depth + 1);
+    for (int i = c->depth - 1; i >= 0; i--) {
+        const layer_acts *la = &a->layers[i];
+        const layer_view *lw = &m->w.layers[i];
+        layer_view *gw = &g->gw.layers[i];
+        const size_t NM = (size_t)N * MD;
+        /* out = res1 + down(gated): dres = dx */
+        TRY(be->copy(g->dres, g->dx, (size_t)N * D * sizeof(float)));
+        TRY(linear_backward(be, g->dgated, 0.0f, gw->down_w, gw->down_b, g->dx, la->gated, lw->down_w, N, MD, D));
+        TRY(be->geglu_backward(g->dup, g->dup + NM, g->dgated, la->up, la->up + NM, NM));
+        for (int br = 0; br < 2; br++) {
+            const float *du = g->dup + (size_t)br * NM;
+            TRY(be->colsum(gw->up_b + (size_t)br * MD, du, N, MD));
+            /* up_br = n2 . W_br (W_br (D,MD)) */
+            TRY(be->gemm(1, 0, D, MD, N, 1.0f, la->n2, D, du, MD, 1.0f, gw->up_w + (size_t)br * D * MD, MD));
+            TRY(be->gemm(0, 1, N, D, MD, 1.0f, du, MD, lw->up_w + (size_t)br * D * MD, MD, br ? 1.0f : 0.0f, g->dn, D));
+        }
+        TRY(be->rmsnorm_backward(g->dres, gw->post_norm, g->dn, la->res1, la->rstd2, lw->post_norm, N, D));
+        /* res1 = x_in + tout: dx_in starts as dres, dtout = dres */
+        TRY(be->copy(g->dx, g->dres, (size_t)N * D * sizeof(float)));
+        const float *dtout = g->dres;
+        if (lw->type == 'R') {
+            TRY(linear_backward(be, g->dprod, 0.0f, gw->wout, gw->bout, dtout, la->prod, lw->wout, N, L, D));
+            TRY(be->geglu_backward(g->dybr, g->dh, g->dprod, la->ybr, la->h, (size_t)N * L));
+            TRY(be->rglru_backward(m->rglru, g->dconv, g->dgx, g->dga, gw->a_param, g->dh, la->h, la->conv, la->gx, la->ga,
+                                   lw->a_param, pos, NULL, a->work, B, T, L));
+            TRY(block_diag_backward(be, g->dconv, gw->gi_w, gw->gi_b, g->dgx, la->conv, lw->gi_w, N, L, c->gate_blocks));
+            TRY(block_diag_backward(be, g->dconv, gw->ga_w, gw->ga_b, g->dga, la->conv, lw->ga_w, N, L, c->gate_blocks));
+            TRY(be->conv1d_backward(g->dxbr, gw->conv_w, gw->conv_b, g->dconv, la->xbr, lw->conv_w, pos, B, T, L, c->conv_width));
+            TRY(linear_backward(be, g->dn, 0.0f, gw->wx, gw->bx, g->dxbr, la->n1, lw->wx, N, D, L));
+            TRY(linear_backward(be, g->dn, 1.0f, gw->wy, gw->by, g->dybr, la->n1, lw->wy, N, D, L));
+        } else {
+            int window = lw->type == 'L' ? c->window : -1;
+            TRY(linear_backward(be, g->datt, 0.0f, gw->wo, gw->bo, dtout, la->att, lw->wo, N, HD, D));
+            TRY(be->attn_backward(m->attn, g->dq, g->dk, g->dv, g->datt, la->att, la->lse, la->q, la->k, la->v, pos, B, T,
+                                  H, dh, window));
+            TRY(be->rope_backward(g->dq, pos, N, H, dh, rot, c->rope_base));
+            TRY(be->rope_backward(g->dk, pos, N, 1, dh, rot, c->rope_base));
+            TRY(linear_backward(be, g->dn, 0.0f, gw->wq, NULL, g->dq, la->n1, lw->wq, N, D, HD));
+            TRY(linear_backward(be, g->dn, 1.0f, gw->wk, NULL, g->dk, la->n1, lw->wk, N, D, dh));
+            TRY(linear_backward(be, g->dn, 1.0f, gw->wv, NULL, g->dv, la->n1, lw->wv, N, D, dh));
+        }
+        TRY(be->rmsnorm_backward(g->dx, gw->pre_norm, g->dn, la->x_in, la->rstd1, lw->pre_norm, N, D));
+        ready(g, start, 1 + i);
+    }
+    /* embedding (tied): x0 = E[tok] * scale */
+    TRY(be->embed_backward(g->gw.embed, g->dx, a->tok, N, D, V, model_embed_scale(c)));
+    ready(g, start, 0);
+    rc = 0;
+out:
+    free(start);
+    return rc;
+}
+#undef TRY

@@ -1,13 +1,20 @@
-/* model.h — the three model families on the CPU: parameter layout (one
- * allocation, named tensors in the official recurrentgemma naming), seeded
- * initialisation, prefill (forward over B sequences of T tokens with
- * segment positions) and batched decode with per-sequence caches.
+/* model.h — the three model families, written once over a backend table
+ * (kernels/backend.h): parameter layout (one allocation, named tensors in
+ * the official recurrentgemma naming), seeded initialisation, prefill
+ * (forward over B sequences of T tokens with segment positions), batched
+ * decode with per-sequence caches, and the backward pass (models/model.c
+ * holds all three; models/train.c adds the loss on top).
  *
  * Data flow: tokens (B,T) + pos (B,T) -> embedding -> N residual blocks
  * (pre-norm; temporal block = recurrent / local MQA / global MQA; gated MLP)
  * -> final RMSNorm -> tied logits (B,T,V) -> optional soft-cap.
- * Every GEMM goes through kernels/matmul.h; the RG-LRU and attention
- * variants are chosen by name (model->rglru, model->attn).
+ * Every operation goes through model->be (cpu by default); the RG-LRU and
+ * attention variants are chosen by name (model->rglru, model->attn) and
+ * resolved by the backend, which rejects an unknown name.
+ *
+ * Buffers: activations, gradients and decode state are each one backend
+ * allocation, laid out by one planner in model.c (16-float aligned slots);
+ * the per-block cache size comes from config_block_state (config.h).
  */
 #ifndef GRIFFIN_MODEL_H
 #define GRIFFIN_MODEL_H
@@ -15,6 +22,7 @@
 #include <stdint.h>
 
 #include "attention.h"
+#include "backend.h"
 #include "config.h"
 #include "scan.h"
 
@@ -107,6 +115,12 @@ typedef struct {
     float *logits;           /* (B,T,V) */
     float *tout;             /* (B,T,D) scratch: temporal / MLP output */
     float *work;             /* RG-LRU workspace */
+    int32_t *tok, *pos;      /* (B,T) the forward's inputs, in backend memory */
+    int32_t *tgt;            /* (B,T) loss targets (model_loss) */
+    float *rowloss;          /* (B,T) per-token loss (model_loss) */
+    const backend *be;       /* the backend that owns block */
+    int vocab;
+    float *host_logits;      /* host copy for model_acts_logits (device backends) */
 } model_acts;
 
 typedef struct {
@@ -122,6 +136,9 @@ typedef struct {
     param_view16 w16;
     char rglru[24];          /* RG-LRU variant name */
     char attn[24];           /* prefill attention variant name */
+    const backend *be;       /* the device every operation runs on (cpu) */
+    float *dparams;          /* the parameters the backend computes with: params */
+    uint16_t *dparams16;     /*   itself on the cpu, a device copy on cuda (w, w16 point here) */
 } model;
 
 /* Build the tensor table for a config (caller frees *out with free()). */
@@ -141,12 +158,27 @@ size_t model_param_count(const model *m);
 double model_weight_bytes(const model *m);
 void model_free(model *m);
 /* Seeded initialisation (spec §1 table; reproducible across thread counts).
- * A BF16 model gets the same values rounded to bf16. */
-void model_init_weights(model *m, uint64_t seed);
+ * A BF16 model gets the same values rounded to bf16. Drawn on the host and
+ * uploaded to a device model. 0, or -1 (a device error). */
+int model_init_weights(model *m, uint64_t seed);
 const tensor_desc *model_find_tensor(const model *m, const char *name);
+
+/* Move the model's weights to backend `be` (the cpu, or a device: uploaded
+ * once; `params`/`params16` stay the host copy for initialisation and
+ * checkpoints). The variant names become the device's defaults (set names
+ * after this call). Buffers allocated before the move are refused by the
+ * forward. 0, or -1 with util_last_error() (out of device memory, ...). */
+int model_set_device(model *m, const backend *be);
+/* Host copy <- device copy (after training on a device; before a checkpoint)
+ * and the reverse (after loading weights into params). No-ops on the cpu. */
+int model_sync_host(model *m);
+int model_sync_device(model *m);
 
 int model_acts_alloc(model_acts *a, const model *m, int B, int T, int saved);
 void model_acts_free(model_acts *a);
+/* The last forward's logits (B,T,V) readable on the host: a->logits itself
+ * on the cpu, else downloaded into a host buffer. NULL on a backend error. */
+const float *model_acts_logits(model_acts *a);
 
 /* Prefill. tokens, pos (B,T); logits land in a->logits (B,T,V).
  * If st != NULL, the decode state for each sequence is set from this
@@ -160,15 +192,20 @@ int model_forward(model *m, model_acts *a, const int32_t *tokens, const int32_t 
 typedef struct decode_state {
     int B, depth;
     int capacity;            /* global-attention KV capacity (tokens) */
-    int32_t *n;              /* (B) tokens seen by each sequence */
+    int32_t *n;              /* (B) host: tokens seen by each sequence */
     float **h;               /* per layer (B,L) or NULL */
     float **conv;            /* per layer (B,K-1,L) or NULL */
     float **k, **v;          /* per layer (B,S,dh): S = W (local) or capacity (global) */
     int *slots;              /* per layer S (0 for recurrent) */
-    /* scratch for one step */
-    float *x, *n1, *tout, *ybr, *xbr, *cv, *gx, *ga, *hh, *q, *kk, *vv, *att, *up, *gated;
-    int32_t *pos, *nvalid;
+    /* scratch for one step (backend memory, like the caches) */
+    float *x, *n1, *tout, *ybr, *xbr, *cv, *gx, *ga, *hh, *q, *kk, *vv, *att, *up, *gated, *logits;
+    int32_t *dn;             /* (B) n in backend memory (== n on host-memory backends) */
+    int32_t *tok, *pos;      /* (B) this step's tokens and positions */
+    int32_t *nvalid_l, *nvalid_g; /* (B) valid slots of the local / global caches */
+    uint8_t *active;         /* (B) this step's mask */
     size_t bytes;            /* cache bytes (h, conv, KV) */
+    float *block;            /* the one allocation (caches, then scratch) */
+    const backend *be;
 } decode_state;
 
 /* capacity: max tokens per sequence for global attention layers (ignored
@@ -182,6 +219,44 @@ void decode_state_reset(decode_state *s, const model *m, int b);
  * Returns 0, or -1 when a global cache is full (names the sequence). */
 int model_decode_step(model *m, decode_state *s, const int32_t *tokens, const uint8_t *active,
                       float *logits);
+
+/* ---- backward ------------------------------------------------------------
+ * Parameter gradients are accumulated (+=) into `grads` (laid out like the
+ * parameters); call model_zero_grad() first. Activation gradients live in
+ * model_grads and are overwritten on every call. */
+typedef struct {
+    int B, T;
+    float *grads;        /* (nparams) parameter gradients, += (backend memory) */
+    param_view gw;       /* named views into grads */
+    float *block;        /* activation-gradient scratch (one allocation) */
+    float *dlogits;      /* (B,T,V) */
+    float *dx, *dres, *dn, *dtout;                       /* (B,T,D) */
+    float *dprod, *dybr, *dh, *dconv, *dgx, *dga, *dxbr; /* (B,T,L) */
+    float *dq, *datt, *dk, *dv;                          /* (B,T,H*dh), (B,T,dh) */
+    float *dgated, *dup;                                 /* (B,T,MD), (2,B,T,MD) */
+    float *rowloss;      /* (B,T) per-token loss (host) */
+    float *roww;         /* (B,T) per-token weight of the mean (host) */
+    float *droww;        /* (B,T) the same in backend memory */
+    /* When non-NULL, model_backward calls ready(ready_ctx, off, n) each time
+     * the parameter gradients grads[off, off+n) (floats) are final: the
+     * final norm first, then each block as its backward completes (reverse
+     * block order), the embedding last. The ranges cover grads exactly once
+     * (padding between tensors included). On a device backend the range is
+     * device memory, ready when the backend's stream reaches this point. */
+    void (*ready)(void *ctx, size_t off, size_t n);
+    void *ready_ctx;
+    const backend *be;
+} model_grads;
+
+int model_grads_alloc(model_grads *g, const model *m, int B, int T);
+void model_grads_free(model_grads *g);
+void model_zero_grad(model_grads *g, const model *m);
+
+/* Backward of the forward in `a` (saved activations) from g->dlogits, the
+ * loss's gradient w.r.t. the model's output a->logits (after the soft-cap;
+ * g->dlogits is overwritten on the way). Parameter gradients +=. 0, or -1
+ * with util_last_error() (unsaved activations, shape mismatch). */
+int model_backward(model *m, const model_acts *a, model_grads *g);
 
 /* bf16 rounding of sqrt(D), as the reference scales embeddings. */
 float model_embed_scale(const model_config *c);

@@ -2,6 +2,7 @@
 #include "optim.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
@@ -21,13 +22,32 @@ void adamw_defaults(adamw_config *c) {
 void adamw_init(adamw *o, const model *mdl, const adamw_config *c) {
     memset(o, 0, sizeof *o);
     o->cfg = *c;
-    o->m = util_alloc(mdl->nparams * sizeof(float));
-    o->v = util_alloc(mdl->nparams * sizeof(float));
+    o->be = mdl->be;
+    o->m = o->be->alloc(mdl->nparams * sizeof(float));
+    o->v = o->be->alloc(mdl->nparams * sizeof(float));
+    o->sumsq = o->be->alloc(sizeof(double));
+    CHECK_ALLOC(o->m);
+    CHECK_ALLOC(o->v);
+    CHECK_ALLOC(o->sumsq);
+    if (o->be->host_memory) {
+        o->hm = o->m;
+        o->hv = o->v;
+    } else {
+        o->hm = util_alloc(mdl->nparams * sizeof(float));
+        o->hv = util_alloc(mdl->nparams * sizeof(float));
+    }
 }
 
 void adamw_free(adamw *o) {
-    util_free(o->m);
-    util_free(o->v);
+    if (o->hm != o->m) {
+        util_free(o->hm);
+        util_free(o->hv);
+    }
+    if (o->be) {
+        o->be->free(o->m);
+        o->be->free(o->v);
+        o->be->free(o->sumsq);
+    }
     memset(o, 0, sizeof *o);
 }
 
@@ -48,30 +68,48 @@ double grad_norm(const float *g, size_t n) {
     return sqrt(s);
 }
 
-void adamw_step(adamw *o, model *mdl, float *grads) {
+int adamw_pull(adamw *o, size_t n) {
+    if (o->hm == o->m) return 0;
+    if (o->be->download(o->hm, o->m, n * sizeof(float)) != 0) return -1;
+    return o->be->download(o->hv, o->v, n * sizeof(float));
+}
+
+int adamw_push(adamw *o, size_t n) {
+    if (o->hm == o->m) return 0;
+    if (o->be->upload(o->m, o->hm, n * sizeof(float)) != 0) return -1;
+    return o->be->upload(o->v, o->hv, n * sizeof(float));
+}
+
+/* The global norm over the whole gradient block (padding is zero), left in
+ * o->sumsq (squared) for the update. */
+static int norm_into(adamw *o, const model *mdl, const float *grads, double *norm) {
+    const backend *be = mdl->be;
+    double ss;
+    if (be->memset(o->sumsq, 0, sizeof(double)) != 0 || be->sumsq(o->sumsq, grads, mdl->nparams) != 0 ||
+        be->sumsq_get(&ss, o->sumsq) != 0)
+        return -1;
+    *norm = sqrt(ss);
+    return 0;
+}
+
+double adamw_grad_norm(adamw *o, const model *mdl, const float *grads) {
+    double norm;
+    return norm_into(o, mdl, grads, &norm) == 0 ? norm : NAN;
+}
+
+int adamw_step(adamw *o, model *mdl, float *grads) {
     const adamw_config *c = &o->cfg;
-    double norm = grad_norm(grads, mdl->nparams);
-    o->last_norm = norm;
-    float gscale = (c->clip > 0 && norm > c->clip) ? (float)(c->clip / norm) : 1.0f;
-    double lr = adamw_lr(c, o->step);
-    o->last_lr = lr;
-    int64_t t = o->step + 1;
-    float b1 = (float)c->beta1, b2 = (float)c->beta2;
-    float bc1 = (float)(1.0 - pow(c->beta1, (double)t)), bc2 = (float)(1.0 - pow(c->beta2, (double)t));
-    float flr = (float)lr, eps = (float)c->eps, decay = (float)(lr * c->wd);
+    const backend *be = mdl->be;
+    if (norm_into(o, mdl, grads, &o->last_norm) != 0) return -1;
+    backend_adamw_args a = {.lr = adamw_lr(c, o->step), .wd = c->wd, .beta1 = c->beta1, .beta2 = c->beta2,
+                            .eps = c->eps, .clip = c->clip, .t = o->step + 1};
+    o->last_lr = a.lr;
     for (int k = 0; k < mdl->ntensors; k++) {
         const tensor_desc *td = &mdl->tensors[k];
-        float *p = mdl->params + td->offset, *g = grads + td->offset, *m = o->m + td->offset, *v = o->v + td->offset;
-        float dec = td->decay ? decay : 0.0f;
-#pragma omp parallel for simd schedule(static) if (td->numel > 32768)
-        for (size_t i = 0; i < td->numel; i++) {
-            float gi = g[i] * gscale;
-            p[i] -= dec * p[i];
-            m[i] = b1 * m[i] + (1.0f - b1) * gi;
-            v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
-            float mh = m[i] / bc1, vh = v[i] / bc2;
-            p[i] -= flr * mh / (sqrtf(vh) + eps);
-        }
+        size_t off = td->offset;
+        a.decay = td->decay;
+        if (be->adamw(mdl->dparams + off, o->m + off, o->v + off, grads + off, o->sumsq, td->numel, &a) != 0) return -1;
     }
-    o->step = t;
+    o->step = a.t;
+    return 0;
 }

@@ -28,6 +28,9 @@ typedef struct {
     int64_t step;      /* steps taken */
     double last_norm;  /* gradient norm before clipping, last step */
     double last_lr;
+    float *hm, *hv;    /* host views of m, v: m, v themselves on the cpu, else mirrors */
+    double *sumsq;     /* (1) the step's sum of squared gradients, backend memory */
+    const backend *be; /* where m, v live (the model's backend at init) */
 } adamw;
 
 void adamw_defaults(adamw_config *c);
@@ -37,7 +40,15 @@ void adamw_free(adamw *o);
 double adamw_lr(const adamw_config *c, int64_t t);
 /* Global L2 norm of the gradient block. */
 double grad_norm(const float *g, size_t n);
-/* One update of m->params from grads. */
-void adamw_step(adamw *o, model *mdl, float *grads);
+/* The global L2 norm of a gradient block on mdl's backend (NaN on a
+ * backend error), as adamw_step computes it. */
+double adamw_grad_norm(adamw *o, const model *mdl, const float *grads);
+/* Host mirrors hm, hv <- the backend's m, v (pull, for a checkpoint) and
+ * the reverse (push, after a resume wrote hm, hv); no-ops on the cpu. 0 or -1. */
+int adamw_pull(adamw *o, size_t n);
+int adamw_push(adamw *o, size_t n);
+/* One update of mdl's parameters from grads, on mdl's backend (m, v and
+ * grads in its memory). 0, or -1 with util_last_error() (a backend error). */
+int adamw_step(adamw *o, model *mdl, float *grads);
 
 #endif

@@ -10,7 +10,6 @@
 #include "machine.h"
 #include "gpu.h"
 #include "matmul.h"
-#include "model_gpu.h"
 #include "modelargs.h"
 #include "npy.h"
 #include "util.h"
@@ -166,22 +165,12 @@ int cmd_init(int argc, char **argv) {
     return 0;
 }
 
-/* --device: "cpu" (0), "cuda" (1) after checking a device is there; -1 = error printed. */
-static int parse_device(const char *d) {
-    if (!strcmp(d, "cpu")) return 0;
-    if (strcmp(d, "cuda")) { fprintf(stderr, "error: --device must be cpu or cuda\n"); return -1; }
-    char why[256];
-    if (!gpu_available(why, sizeof why)) { fprintf(stderr, "error: --device cuda: %s\n", why); return -1; }
-    return 1;
-}
-
-/* Load --m with --weights; dev: the model goes to the GPU (fp32 weights only). */
-static int load_model(const model_args *ma, const char *path, model *m, int dev) {
+/* Load --m with --weights, then --device and the variants (modelargs_apply). */
+static int load_model(const model_args *ma, const char *path, model *m) {
     ckpt_overrides ov;
     weights_dtype wd;
     modelargs_overrides(ma, &ov);
     if (modelargs_weights(ma, &wd) != 0) return 2;
-    if (dev && wd != WEIGHTS_F32) { fprintf(stderr, "error: --weights bf16 runs on the cpu (the CUDA model uploads fp32 weights)\n"); return 2; }
     if (!path) { fprintf(stderr, "error: --m CHECKPOINT is required\n"); return 2; }
     if (ckpt_load_as(m, path, &ov, wd) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); return 1; }
     if (modelargs_apply(ma, m) != 0) { model_free(m); return 2; }
@@ -232,7 +221,6 @@ int cmd_generate(int argc, char **argv) {
     model_args ma = {0};
     const char *path = NULL, *prompt = "";
     int n = 64, topk = 0, batch = 1, quiet = 0;
-    const char *device = "cpu";
     double temp = 0.8;
     long long seed = 0;
     flag_def defs[] = {
@@ -244,7 +232,6 @@ int cmd_generate(int argc, char **argv) {
         {"seed", FLAG_LONG, &seed, "0", "sampling seed"},
         {"batch", FLAG_INT, &batch, "1", "sequences decoded together (batched decode)", "[1,65536]"},
         {"quiet", FLAG_BOOL, &quiet, "0", "print only the timing line"},
-        {"device", FLAG_STR, &device, "cpu", "cpu or cuda (weights uploaded once; caches on the device)"},
         MODELARGS_WEIGHTS_FLAG(&ma),
         MODELARGS_CKPT_FLAGS(&ma),
         MODELARGS_RUN_FLAGS(&ma),
@@ -255,10 +242,8 @@ int cmd_generate(int argc, char **argv) {
                              "Prints the text, then prefill and decode throughput.");
     if (rc >= 0) return rc;
     if (n < 0 || batch < 1 || batch > 4096) { fprintf(stderr, "error: need --n >= 0 and 1 <= --batch <= 4096\n"); return 2; }
-    int dev = parse_device(device);
-    if (dev < 0) return 2;
     model m;
-    if ((rc = load_model(&ma, path, &m, dev)) != 0) return rc;
+    if ((rc = load_model(&ma, path, &m)) != 0) return rc;
     const int V = m.cfg.vocab;
     int T = (int)strlen(prompt);
     const char *p = T ? prompt : "\n";
@@ -272,25 +257,16 @@ int cmd_generate(int argc, char **argv) {
         }
     model_acts a;
     decode_state st;
-    gpu_model *gm = NULL;
-    gpu_decode *gs = NULL;
-    float *plog = NULL; /* prefill logits (B,T,V) */
-    if (dev) {
-        gm = gpu_model_create(&m);
-        if (!gm || gpu_model_set_variants(gm, ma.rglru, ma.attn) != 0 || !(gs = gpu_decode_create(gm, batch, T + n + 1))) {
-            fprintf(stderr, "error: %s\n", util_last_error());
-            return 1;
-        }
-        plog = malloc((size_t)batch * T * V * sizeof(float));
-        CHECK_ALLOC(plog);
-    } else if (model_acts_alloc(&a, &m, batch, T, 0) != 0 || decode_state_alloc(&st, &m, batch, T + n + 1) != 0) {
+    if (model_acts_alloc(&a, &m, batch, T, 0) != 0 || decode_state_alloc(&st, &m, batch, T + n + 1) != 0) {
         fprintf(stderr, "error: %s\n", util_last_error());
         return 1;
     }
     double t0 = util_now();
-    rc = dev ? gpu_model_forward(gm, tok, ps, batch, T, plog, gs) : model_forward(&m, &a, tok, ps, &st);
-    if (rc != 0) { fprintf(stderr, "error: %s\n", util_last_error()); return 1; }
-    if (!dev) plog = a.logits;
+    const float *plog = NULL; /* prefill logits (B,T,V) */
+    if (model_forward(&m, &a, tok, ps, &st) != 0 || !(plog = model_acts_logits(&a))) {
+        fprintf(stderr, "error: %s\n", util_last_error());
+        return 1;
+    }
     double t_prefill = util_now() - t0;
     int32_t *out = malloc(((size_t)batch * n + 1) * sizeof(int32_t)), *cur = malloc((size_t)batch * sizeof(int32_t));
     float *logits = malloc((size_t)batch * V * sizeof(float)), *scratch = malloc((size_t)V * sizeof(float));
@@ -304,8 +280,7 @@ int cmd_generate(int argc, char **argv) {
     for (int i = 0; i < n; i++) {
         for (int b = 0; b < batch; b++) out[(size_t)b * n + i] = cur[b];
         if (i + 1 == n) break;
-        rc = dev ? gpu_decode_step(gm, gs, cur, NULL, logits) : model_decode_step(&m, &st, cur, NULL, logits);
-        if (rc != 0) { fprintf(stderr, "error: %s\n", util_last_error()); return 1; }
+        if (model_decode_step(&m, &st, cur, NULL, logits) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); return 1; }
         for (int b = 0; b < batch; b++) cur[b] = sample_token(logits + (size_t)b * V, V, temp, topk, &rngs[b], scratch);
     }
     double t_dec = util_now() - t1;
@@ -322,14 +297,8 @@ int cmd_generate(int argc, char **argv) {
             T, batch, 1e3 * t_prefill, (double)T * batch / (t_prefill > 0 ? t_prefill : 1e-9), steps, batch, t_dec,
             steps ? (double)steps * batch / t_dec : 0.0, steps ? 1e3 * t_dec / steps : 0.0);
     free(tok); free(ps); free(out); free(cur); free(logits); free(scratch); free(rngs);
-    if (dev) {
-        free(plog);
-        gpu_decode_free(gs);
-        gpu_model_free(gm);
-    } else {
-        decode_state_free(&st);
-        model_acts_free(&a);
-    }
+    decode_state_free(&st);
+    model_acts_free(&a);
     model_free(&m);
     return 0;
 }
@@ -360,10 +329,9 @@ static int read_tokens_file(const char *path, int32_t **tok, size_t *n) {
 
 int cmd_forward(int argc, char **argv) {
     model_args ma = {0};
-    const char *path = NULL, *text = NULL, *tokfile = NULL, *out = NULL, *device = "cpu";
+    const char *path = NULL, *text = NULL, *tokfile = NULL, *out = NULL;
     flag_def defs[] = {
         {"m", FLAG_STR, &path, NULL, "checkpoint (.safetensors)"},
-        {"device", FLAG_STR, &device, "cpu", "cpu or cuda"},
         {"text", FLAG_STR, &text, NULL, "input text (bytes are the tokens)"},
         {"tokens", FLAG_STR, &tokfile, NULL, "input token ids: .npy (int32/int64) or a text file of integers"},
         {"o", FLAG_STR, &out, NULL, "output logits .npy (float32, T x V)"},
@@ -389,37 +357,27 @@ int cmd_forward(int argc, char **argv) {
         return 1;
     }
     if (T == 0) { fprintf(stderr, "error: empty input\n"); free(tok); return 2; }
-    int dev = parse_device(device);
-    if (dev < 0) { free(tok); return 2; }
     model m;
-    if ((rc = load_model(&ma, path, &m, dev)) != 0) { free(tok); return rc; }
+    if ((rc = load_model(&ma, path, &m)) != 0) { free(tok); return rc; }
     int32_t *ps = malloc(T * sizeof(int32_t));
     CHECK_ALLOC(ps);
     for (size_t i = 0; i < T; i++) ps[i] = (int32_t)i;
     model_acts a = {0};
-    float *lg = NULL;
-    gpu_model *gm = NULL;
-    if (dev) {
-        gm = gpu_model_create(&m);
-        lg = malloc(T * (size_t)m.cfg.vocab * sizeof(float));
-        CHECK_ALLOC(lg);
-        if (!gm || gpu_model_set_variants(gm, ma.rglru, ma.attn) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); return 1; }
-    } else if (model_acts_alloc(&a, &m, 1, (int)T, 0) != 0) {
+    if (model_acts_alloc(&a, &m, 1, (int)T, 0) != 0) {
         fprintf(stderr, "error: %s\n", util_last_error());
         return 1;
     }
     rc = 0;
     double t0 = util_now();
-    if ((dev ? gpu_model_forward(gm, tok, ps, 1, (int)T, lg, NULL) : model_forward(&m, &a, tok, ps, NULL)) != 0) {
+    const float *lg = NULL;
+    if (model_forward(&m, &a, tok, ps, NULL) != 0 || !(lg = model_acts_logits(&a))) {
         fprintf(stderr, "error: %s\n", util_last_error());
         rc = 1;
     }
     double dt = util_now() - t0;
-    if (!dev) lg = a.logits;
     int64_t shape[2] = {(int64_t)T, m.cfg.vocab};
     if (!rc && npy_write_f32(out, lg, shape, 2) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); rc = 1; }
-    if (!rc) fprintf(stderr, "wrote %s: %zu x %d logits (%.0f tokens/s on %s)\n", out, T, m.cfg.vocab, (double)T / dt, dev ? "cuda" : "cpu");
-    if (dev) { free(lg); gpu_model_free(gm); }
+    if (!rc) fprintf(stderr, "wrote %s: %zu x %d logits (%.0f tokens/s on %s)\n", out, T, m.cfg.vocab, (double)T / dt, m.be->name);
     model_acts_free(&a);
     model_free(&m);
     free(tok);

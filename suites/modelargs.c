@@ -87,15 +87,23 @@ void modelargs_threads(const model_args *ma) {
 
 int modelargs_apply(const model_args *ma, model *m) {
     modelargs_threads(ma);
+    if (ma->device && strcmp(ma->device, m->be->name)) {
+        const backend *be;
+        if (backend_find(ma->device, &be) != 0 || model_set_device(m, be) != 0) {
+            fprintf(stderr, "error: --device %s: %s\n", ma->device, util_last_error());
+            return -1;
+        }
+    }
+    const backend *be = m->be;
     if (ma->rglru) {
-        if (!rglru_find(ma->rglru)) { fprintf(stderr, "error: unknown --rglru variant '%s'\n", ma->rglru); return -1; }
+        if (be->variant_check(BK_RGLRU, ma->rglru) != 0) { fprintf(stderr, "error: --rglru: %s\n", util_last_error()); return -1; }
         snprintf(m->rglru, sizeof m->rglru, "%s", ma->rglru);
     }
     if (ma->attn) {
-        if (!attn_find(ma->attn)) { fprintf(stderr, "error: unknown --attn variant '%s'\n", ma->attn); return -1; }
+        if (be->variant_check(BK_ATTN, ma->attn) != 0) { fprintf(stderr, "error: --attn: %s\n", util_last_error()); return -1; }
         snprintf(m->attn, sizeof m->attn, "%s", ma->attn);
     }
-    if (ma->gemm && gemm_set_variant(ma->gemm) != 0) {
+    if (ma->gemm && be->gemm_select(ma->gemm) != 0) {
         fprintf(stderr, "error: --gemm: %s\n", util_last_error());
         return -1;
     }

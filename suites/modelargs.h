@@ -13,7 +13,7 @@ typedef struct {
     int width, depth, heads, head_dim, lru_width, mlp, window, vocab, gate_blocks, embed_scale;
     double softcap;
     int global_attn;
-    const char *rglru, *attn, *gemm, *weights;
+    const char *rglru, *attn, *gemm, *weights, *device;
     int threads;
 } model_args;
 
@@ -39,9 +39,10 @@ typedef struct {
 
 #define MODELARGS_RUN_FLAGS(ma)                                                                        \
     {"threads", FLAG_INT, &(ma)->threads, "0", "threads (0 = all cores)", "[0,4096]"},                            \
-    {"rglru", FLAG_STR, &(ma)->rglru, NULL, "RG-LRU kernel variant (ref, seq, fused, chunked, assoc)"}, \
-    {"attn", FLAG_STR, &(ma)->attn, NULL, "prefill attention variant (ref, banded, tiled)"},          \
-    {"gemm", FLAG_STR, &(ma)->gemm, NULL, "GEMM variant (auto, fast, blas, ref; bf16 weights: bf16, bf16-widen, bf16-dp, bf16-ref)"}
+    {"device", FLAG_STR, &(ma)->device, "cpu", "where the model runs: cpu, or cuda (weights uploaded once)"},     \
+    {"rglru", FLAG_STR, &(ma)->rglru, NULL, "RG-LRU kernel variant (cpu: ref, seq, fused, chunked, assoc; cuda: seq, chunked, warp)"}, \
+    {"attn", FLAG_STR, &(ma)->attn, NULL, "prefill attention variant (cpu: ref, banded, tiled; cuda: naive, banded, tiled)"},          \
+    {"gemm", FLAG_STR, &(ma)->gemm, NULL, "GEMM variant (cpu: auto, fast, blas, ref; bf16 weights: bf16, bf16-widen, bf16-dp, bf16-ref; cuda: auto, cublas, ref, bf16, bf16-ref)"}
 
 /* --weights on the inference commands (forward, generate, bench-model). */
 #define MODELARGS_WEIGHTS_FLAG(ma) \
@@ -55,7 +56,10 @@ int modelargs_weights(const model_args *ma, weights_dtype *w);
 int modelargs_config(const model_args *ma, model_config *c);
 /* Checkpoint overrides from the flags. */
 void modelargs_overrides(const model_args *ma, ckpt_overrides *o);
-/* Apply threads and kernel variants to a model. 0 or -1 (printed). */
+/* Apply threads, --device (the model moves to it: weights uploaded, the
+ * device's default variants) and kernel variants (checked by the model's
+ * backend: an unknown name is an error listing the known ones) to a model
+ * whose weights are loaded. 0 or -1 (printed). */
 int modelargs_apply(const model_args *ma, model *m);
 /* Set thread counts (OpenMP + BLAS) from --threads. */
 void modelargs_threads(const model_args *ma);

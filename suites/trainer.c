@@ -97,6 +97,11 @@ int trainer_init_dp(trainer *t, model *m, batch_source *src, int B, int T, const
     t->T = T;
     t->dp = dp;
     t->rows = B;
+    if (dp && dp->size > 1 && m->be && strcmp(m->be->name, "cpu") != 0) {
+        util_error("data-parallel training over %d ranks runs on the cpu backend only (the gradients are reduced in host memory); "
+                   "--device %s needs one process", dp->size, m->be->name);
+        return -1;
+    }
     if (dp) dp_shard(B, dp->rank, dp->size, &t->row0, &t->rows);
     if (t->rows < 1) { util_error("--batch %d is smaller than the %d ranks: every rank needs at least one row", B, dp ? dp->size : 1); return -1; }
     if (model_acts_alloc(&t->a, m, t->rows, T, 1) != 0) return -1;
@@ -162,15 +167,16 @@ int trainer_step(trainer *t) {
     float loss;
     if (model_loss_backward(t->m, &t->a, &t->g, t->tok + o, t->pos + o, t->tgt + o, &loss) != 0) return -1;
     if (t->dp) dp_end(t->dp, &t->g, &loss);
-    double gn = t->dp ? dp_grad_norm(t->g.grads, t->m->nparams) : grad_norm(t->g.grads, t->m->nparams);
+    double gn = t->dp ? dp_grad_norm(t->g.grads, t->m->nparams) : adamw_grad_norm(&t->opt, t->m, t->g.grads);
     if (!isfinite(loss) || !isfinite(gn)) {
         util_error("step %lld: %s is %s; parameters left at step %lld", (long long)t->step + 1,
                    !isfinite(loss) ? "loss" : "gradient norm", isnan(!isfinite(loss) ? loss : gn) ? "NaN" : "infinite",
                    (long long)t->step);
         return -1;
     }
-    if (t->dp) dp_adamw_step(&t->opt, t->m, t->g.grads, gn);
-    else adamw_step(&t->opt, t->m, t->g.grads);
+    if (t->dp) {
+        if (dp_adamw_step(&t->opt, t->m, t->g.grads, gn) != 0) return -1;
+    } else if (adamw_step(&t->opt, t->m, t->g.grads) != 0) return -1;
     t->step++;
     t->last_loss = loss;
     t->step_seconds = util_now() - t0;
@@ -203,8 +209,9 @@ int trainer_save(const trainer *t, const char *path) {
     snprintf(oc, sizeof oc, "%.17g %.17g %.17g %.17g %.17g %.17g %.17g %d %d", c->lr, c->lr_min_ratio, c->wd, c->beta1,
              c->beta2, c->eps, c->clip, c->warmup, c->total);
     snprintf(bt, sizeof bt, "%d %d", t->B, t->T);
-    st_out ts[2] = {{"adam.m", ST_F32, 1, {(int64_t)t->m->nparams}, t->opt.m},
-                    {"adam.v", ST_F32, 1, {(int64_t)t->m->nparams}, t->opt.v}};
+    if (adamw_pull((adamw *)&t->opt, t->m->nparams) != 0) return -1; /* the device's m, v (the host mirrors are a cache) */
+    st_out ts[2] = {{"adam.m", ST_F32, 1, {(int64_t)t->m->nparams}, t->opt.hm},
+                    {"adam.v", ST_F32, 1, {(int64_t)t->m->nparams}, t->opt.hv}};
     const char *k[] = {"train_step", "source_state", "adamw", "batch"};
     const char *v[] = {step, st, oc, bt};
     char *next = train_path(path, 1), *cur = train_path(path, 0);
@@ -278,8 +285,9 @@ int trainer_resume(trainer *t, const char *path) {
         goto out;
     }
     if (source_set_state(t->src, s) != 0) goto out;
-    st_read_f32(&f, m, t->opt.m, t->m->nparams);
-    st_read_f32(&f, v, t->opt.v, t->m->nparams);
+    if (st_read_f32(&f, m, t->opt.hm, t->m->nparams) != 0 || st_read_f32(&f, v, t->opt.hv, t->m->nparams) != 0 ||
+        adamw_push(&t->opt, t->m->nparams) != 0)
+        goto out;
     t->opt.cfg = c;
     t->step = t->opt.step = atoll(step);
     rc = 0;
@@ -331,10 +339,11 @@ int eval_task_dp(model *m, task_kind k, const task_params *p, int T, int nseq, i
         int mine = b - r0 < nr ? b - r0 : nr; /* of this rank's rows, those scored */
         if (mine <= 0) continue;
         for (size_t i = 0; i < n; i++) pos[i] = (int32_t)(i % (size_t)T);
-        if (model_forward(m, &a, tok + o, pos + o, NULL) != 0) { rc = -1; break; }
-        argmax_rows(pred, a.logits, nr * T, m->cfg.vocab);
+        const float *lg;
+        if (model_forward(m, &a, tok + o, pos + o, NULL) != 0 || !(lg = model_acts_logits(&a))) { rc = -1; break; }
+        argmax_rows(pred, lg, nr * T, m->cfg.vocab);
         task_score_add(&sc, tgt + o, pred, mine, T);
-        xent_forward(rl, a.logits, tgt + o, mine * T, m->cfg.vocab);
+        xent_forward(rl, lg, tgt + o, mine * T, m->cfg.vocab);
         for (size_t i = 0; i < (size_t)mine * T; i++)
             if (tgt[o + i] >= 0) { lsum += rl[i]; lcnt++; }
     }
@@ -380,8 +389,9 @@ int eval_loss_by_position(model *m, const corpus_t *c, int T_eval, int max_docs,
             corpus_read(c, d, off, T_eval, tok, tgt, pos);
             for (int t = 0; t < T_eval; t++) pos[t] = t;
             decode_state_reset(&st, m, -1);
-            if (model_forward(m, &a, tok, pos, chunk < T_eval ? &st : NULL) != 0) { rc = -1; break; }
-            xent_forward(rl, a.logits, tgt, chunk, V);
+            const float *pl;
+            if (model_forward(m, &a, tok, pos, chunk < T_eval ? &st : NULL) != 0 || !(pl = model_acts_logits(&a))) { rc = -1; break; }
+            xent_forward(rl, pl, tgt, chunk, V);
             for (int t = 0; t < chunk; t++)
                 if (tgt[t] >= 0) { sum[t] += rl[t]; cnt[t]++; }
             for (int t = chunk; t < T_eval; t++) {
