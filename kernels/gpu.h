@@ -278,7 +278,7 @@ int gpu_adamw_step(float *p, float *m, float *v, const float *g, const double *s
 /* ---- attention (attention.h semantics) -------------------------------------
  * q (B,T,H,dh) roped, k, v (B,T,dh); out (B,T,H,dh); lse (B,H,T) or NULL.
  * window < 0 = global causal; same-document masking from pos.
- * Variants: "naive" (a thread per query row, every key, two passes),
+ * Variants: "naive" (a block per query row, every key, two passes),
  * "banded" (a warp per (query, head) over exactly its visible keys, online
  * softmax), "tiled" (query-row x key tiles in shared memory, online softmax,
  * only the tiles intersecting the visible band; head dims up to 256).
