@@ -96,6 +96,15 @@ __device__ __forceinline__ float gpu_softplusf(float v) {
     return v > 0.0f ? v + log1pf(expf(-v)) : log1pf(expf(v));
 }
 
+/* Deterministic parameter-gradient sums (defined in gpu_ops.cu): a kernel
+ * writes one partial per (part, column) into gpu_part_buf() (no float
+ * atomics), then gpu_part_reduce adds dst[i] += part[0][i] + part[1][i] +
+ * ... in ascending part order: the same bits on every run. The scratch is
+ * grown on demand (not while capturing a graph) and serves one reduction
+ * at a time (stream order keeps consecutive users apart). */
+float *gpu_part_buf(size_t n);
+int gpu_part_reduce(float *dst, const float *part, size_t nparts, size_t n);
+
 /* Shared by gpu_attention.cu and gpu_attention_bwd.cu (defined in the
  * former): lo(t) = first visible key of query t (B,T) into a scratch grown
  * on demand (nondecreasing in t: max of the document start and t - window);

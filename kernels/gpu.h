@@ -147,8 +147,9 @@ int gpu_gemm_strided(int transA, int transB, int M, int N, int K, float alpha,
 /* ---- RG-LRU scan (scan.h semantics) ---------------------------------------
  * Same math as rglru_forward_ref / rglru_backward_ref: gates, log-space
  * a_t, reset at pos == 0 (a_t = 0, normaliser 1), fp32 state, bounded sqrt'
- * in backward, da_param += (accumulated with atomics: the summation order
- * differs from the CPU's), dx, dgx, dga =. All pointers device; h0, h_last
+ * in backward, da_param += (per-(b, c) or per-chunk partials summed in a
+ * fixed order: deterministic, the order differs from the CPU's), dx, dgx,
+ * dga =. All pointers device; h0, h_last
  * may be NULL; h_last may alias h0.
  * Variants:
  *   seq      one thread per (b, c), sequential in time, loads coalesced
@@ -192,11 +193,12 @@ int gpu_rglru_step(float *y, float *h, const float *x, const float *gx, const fl
  *   rmsnorm backward dx +=; dscale +=               (CPU: the same)
  *   gelu / geglu / softcap / rope backward =        (CPU: the same)
  *   xent backward   dlogits =                       (CPU: the same)
- * The one difference: the GPU sums some parameter gradients in another
- * order (rglru da_param and conv1d dw/db and rmsnorm dscale with
- * per-block partials / atomics), so they agree with the CPU to fp32
- * rounding, not bit for bit, and the atomics make da_param's last bits
- * run-to-run nondeterministic. */
+ * The one difference: the GPU sums the parameter gradients (rglru
+ * da_param, conv1d dw/db, rmsnorm dscale) as fixed partials (per row chunk
+ * or per (b, chunk)) added in a fixed order, not row by row as the CPU
+ * does, so they agree with the CPU to fp32 rounding, not bit for bit. No
+ * float atomics anywhere in a backward: every GPU gradient has the same
+ * bits on every run (a resumed run can equal an uninterrupted one). */
 int gpu_conv1d_forward(float *y, const float *x, const float *w, const float *b,
                        const int32_t *pos, int B, int T, int C, int K);
 /* dx =; dw (K,C) +=; db (C) += (either may be NULL). */
@@ -238,7 +240,8 @@ int gpu_fill_rows(float *out, const float *res, const float *bias, int N, int O)
 /* ---- training: embedding backward, bias gradients, norm, AdamW ------------ */
 
 /* dE (V,D) += scale * dx[n] for every row n, into row tok[n] (tokens valid,
- * 0 <= tok < V, checked by the caller). Deterministic and bit-for-bit the
+ * 0 <= tok < V, checked by the caller; rows of other tokens are skipped).
+ * Deterministic and bit-for-bit the
  * CPU loop (models/train.c): each dE row adds its tokens' rows in
  * ascending n, dE[k] += dx[k] * scale, no float atomics. The fast version
  * sorts (token, n) pairs stably on the device and gathers per token run;

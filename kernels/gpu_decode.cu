@@ -137,15 +137,15 @@ extern "C" int gpu_attn_decode_ref(float *out, const float *q, const float *kc, 
 
 /* ---- split-K ----------------------------------------------------------------------------- */
 
-/* grid (nsplit, B*H): partial of split blockIdx.x. pm, pl (B*H, nsplit);
- * pacc (B*H, nsplit, dh). */
+/* grid (B*H, nsplit): the partial of row blockIdx.x, split blockIdx.y.
+ * pm, pl (B*H, nsplit); pacc (B*H, nsplit, dh). */
 __global__ void __launch_bounds__(DEC_WARPS * 32)
 k_attn_decode_split(float *pm, float *pl, float *pacc, const float *__restrict__ q, const float *__restrict__ kc,
                     const float *__restrict__ vc, const int32_t *__restrict__ nvalid, const float *__restrict__ knew,
                     const float *__restrict__ vnew, int H, int dh, int S, int L, float scale) {
     __shared__ float bm, bl, bacc[256];
-    const int sp = blockIdx.x, nsplit = gridDim.x;
-    const int row = blockIdx.y, b = row / H;
+    const int sp = blockIdx.y, nsplit = gridDim.y;
+    const int row = blockIdx.x, b = row / H;
     const int n = decode_n(nvalid, b, S);
     const int j0 = sp * L, j1 = min(j0 + L, n + 1); /* empty when j0 > n */
     decode_range(&bm, &bl, bacc, q + (size_t)row * dh, kc, vc, knew, vnew, b, n, j0, j1, dh, S, scale);
@@ -221,7 +221,7 @@ extern "C" int gpu_attn_decode(float *out, const float *q, const float *kc, cons
     }
     float *pm = g_part, *pl = pm + (size_t)rows * nsplit, *pacc = pl + (size_t)rows * nsplit;
     const float scale = 1.0f / sqrtf((float)dh);
-    k_attn_decode_split<<<dim3((unsigned)nsplit, (unsigned)rows), DEC_WARPS * 32, 0, gpu_s()>>>(
+    k_attn_decode_split<<<dim3((unsigned)rows, (unsigned)nsplit), DEC_WARPS * 32, 0, gpu_s()>>>(
         pm, pl, pacc, q, kc, vc, nvalid, knew, vnew, H, dh, S, L, scale);
     KERNEL_CHECK();
     k_attn_decode_combine<<<(unsigned)rows, 128, 0, gpu_s()>>>(out, pm, pl, pacc, nsplit, dh);

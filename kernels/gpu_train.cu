@@ -92,8 +92,6 @@ static size_t g_cub_bytes = 0;
 extern "C" int gpu_embed_backward(float *dE, const float *dx, const int32_t *tok, int N, int D, int V,
                                   float scale) {
     if (N <= 0 || D <= 0 || V <= 0) return 0;
-    int bits = 1;
-    while (bits < 32 && ((uint64_t)1 << bits) < (uint64_t)V) bits++;
     if ((size_t)N > g_sort_cap) {
         gpu_free(g_sort);
         g_sort = (uint32_t *)gpu_alloc((size_t)N * 3 * sizeof(uint32_t));
@@ -102,9 +100,12 @@ extern "C" int gpu_embed_backward(float *dE, const float *dx, const int32_t *tok
     }
     uint32_t *skey = g_sort, *sval = g_sort + N, *vin = g_sort + 2 * (size_t)N;
     size_t need = 0;
-    /* tokens are non-negative: as unsigned keys they sort the same */
+    /* valid tokens are non-negative: as unsigned keys they sort the same.
+     * All 32 bits are sorted, so an invalid token (>= V, or negative:
+     * huge unsigned) forms runs of its own, which k_embed_runs skips,
+     * and never splits a valid token's run into two blocks. */
     const uint32_t *kin = (const uint32_t *)tok;
-    CUDA_CHECK(cub::DeviceRadixSort::SortPairs(NULL, need, kin, skey, vin, sval, N, 0, bits, gpu_s()));
+    CUDA_CHECK(cub::DeviceRadixSort::SortPairs(NULL, need, kin, skey, vin, sval, N, 0, 32, gpu_s()));
     if (need > g_cub_bytes) {
         gpu_free(g_cub_tmp);
         g_cub_tmp = gpu_alloc(need);
@@ -114,7 +115,7 @@ extern "C" int gpu_embed_backward(float *dE, const float *dx, const int32_t *tok
     k_iota<<<gpu_blocks((size_t)N, EW), EW, 0, gpu_s()>>>(vin, N);
     KERNEL_CHECK();
     size_t have = g_cub_bytes;
-    CUDA_CHECK(cub::DeviceRadixSort::SortPairs(g_cub_tmp, have, kin, skey, vin, sval, N, 0, bits, gpu_s()));
+    CUDA_CHECK(cub::DeviceRadixSort::SortPairs(g_cub_tmp, have, kin, skey, vin, sval, N, 0, 32, gpu_s()));
     KERNEL_CHECK();
     k_embed_runs<<<(unsigned)N, 128, 0, gpu_s()>>>(dE, dx, skey, sval, N, D, V, scale);
     KERNEL_CHECK();

@@ -36,7 +36,7 @@
 #include "test.h"
 #include "util.h"
 
-#define N_GROUPS 17 /* test groups below, reported as skipped without a device */
+#define N_GROUPS 18 /* test groups below, reported as skipped without a device */
 
 static rng_t g_rng;
 
@@ -460,6 +460,99 @@ static size_t bits_differ(const float *d, const float *want, size_t n) {
     for (size_t i = 0; i < n; i++) bad += memcmp(h + i, want + i, sizeof(float)) != 0;
     free(h);
     return bad;
+}
+
+/* ---- deterministic parameter gradients --------------------------------------------------------
+ * Shapes with several row chunks / (b, chunk) partials: each backward run
+ * twice from the same start gives the same bits, and matches the CPU ref. */
+
+/* Run `call` twice into dev (n floats), each time from start; same = 1 if
+ * the two results have the same bits. The second result stays in dev. */
+#define TWICE_SAME(same, dev, start, n, call)                                                      \
+    do {                                                                                           \
+        OK(gpu_upload(dev, start, (n) * 4));                                                       \
+        OK(call);                                                                                  \
+        float *first_ = down(dev, n);                                                              \
+        OK(gpu_upload(dev, start, (n) * 4));                                                       \
+        OK(call);                                                                                  \
+        (same) = bits_differ(dev, first_, n) == 0;                                                 \
+        free(first_);                                                                              \
+    } while (0)
+
+static void test_determinism(void) {
+    /* RG-LRU da_param, every variant, chunked with many chunks */
+    const int B = 3, T = 300, C = 45;
+    size_t n = (size_t)B * T * C;
+    float *x = rnd(n, 1), *gx = rnd(n, 2), *ga = rnd(n, 2), *ap = rnd((size_t)C, 1), *dy = rnd(n, 1);
+    float *dap0 = rnd((size_t)C, 1), *y = malloc(n * 4), *dx = malloc(n * 4), *dgx = malloc(n * 4), *dga = malloc(n * 4);
+    float *dap = malloc((size_t)C * 4);
+    CHECK_ALLOC(y); CHECK_ALLOC(dx); CHECK_ALLOC(dgx); CHECK_ALLOC(dga); CHECK_ALLOC(dap);
+    int32_t *pos = make_pos(B, T, 1);
+    rglru_forward_ref(y, NULL, x, gx, ga, ap, pos, NULL, NULL, B, T, C);
+    memcpy(dap, dap0, (size_t)C * 4);
+    rglru_backward_ref(dx, dgx, dga, dap, dy, y, x, gx, ga, ap, pos, NULL, NULL, B, T, C);
+    float *d_x = up(x, n), *d_gx = up(gx, n), *d_ga = up(ga, n), *d_ap = up(ap, (size_t)C), *d_dy = up(dy, n);
+    float *d_y = up(y, n), *d_dap = gpu_alloc((size_t)C * 4);
+    float *d_dx = gpu_alloc(n * 4), *d_dgx = gpu_alloc(n * 4), *d_dga = gpu_alloc(n * 4);
+    int32_t *d_pos = upi(pos, (size_t)B * T);
+    for (const gpu_rglru_variant *v = gpu_rglru_variants; v->name; v++) {
+        gpu_scan_set_chunk(17);
+        int same = 0;
+        TWICE_SAME(same, d_dap, dap0, (size_t)C,
+                   v->backward(d_dx, d_dgx, d_dga, d_dap, d_dy, d_y, d_x, d_gx, d_ga, d_ap, d_pos, NULL, B, T, C));
+        TEST_CHECK(same, "rglru %s backward: da_param has the same bits on a second run", v->name);
+        TEST_CLOSE(err_dev(d_dap, dap, (size_t)C), 1e-4, "  ... da_param vs CPU ref (many partials)");
+        gpu_scan_set_chunk(0);
+    }
+    gpu_free(d_x); gpu_free(d_gx); gpu_free(d_ga); gpu_free(d_ap); gpu_free(d_dy); gpu_free(d_y); gpu_free(d_dap);
+    gpu_free(d_dx); gpu_free(d_dgx); gpu_free(d_dga); gpu_free(d_pos);
+    free(x); free(gx); free(ga); free(ap); free(dy); free(dap0); free(y); free(dx); free(dgx); free(dga); free(dap);
+    free(pos);
+
+    /* conv1d dw, db over 4 row chunks (B*T = 900 rows, 256 per chunk) */
+    const int K = 4, Cc = 37;
+    size_t nc = (size_t)B * T * Cc;
+    float *cx = rnd(nc, 1), *cw = rnd((size_t)K * Cc, 1), *cdy = rnd(nc, 1), *cdx = malloc(nc * 4);
+    float *dw0 = rnd((size_t)K * Cc, 1), *db0 = rnd((size_t)Cc, 1), *dw = malloc((size_t)K * Cc * 4), *db = malloc((size_t)Cc * 4);
+    CHECK_ALLOC(cdx); CHECK_ALLOC(dw); CHECK_ALLOC(db);
+    int32_t *cpos = make_pos(B, T, 1);
+    memcpy(dw, dw0, (size_t)K * Cc * 4);
+    memcpy(db, db0, (size_t)Cc * 4);
+    conv1d_backward_ref(cdx, dw, db, cdy, cx, cw, cpos, B, T, Cc, K);
+    float *d_cx = up(cx, nc), *d_cw = up(cw, (size_t)K * Cc), *d_cdy = up(cdy, nc), *d_cdx = gpu_alloc(nc * 4);
+    float *d_dw = gpu_alloc((size_t)K * Cc * 4), *d_db = up(db0, (size_t)Cc);
+    int32_t *d_cpos = upi(cpos, (size_t)B * T);
+    int same = 0;
+    TWICE_SAME(same, d_dw, dw0, (size_t)K * Cc, gpu_conv1d_backward(d_cdx, d_dw, NULL, d_cdy, d_cx, d_cw, d_cpos, B, T, Cc, K));
+    TEST_CHECK(same, "conv1d backward: dw has the same bits on a second run");
+    TEST_CLOSE(err_dev(d_dw, dw, (size_t)K * Cc), 1e-5, "  ... dw vs CPU ref (4 row chunks)");
+    TWICE_SAME(same, d_db, db0, (size_t)Cc, gpu_conv1d_backward(d_cdx, NULL, d_db, d_cdy, d_cx, d_cw, d_cpos, B, T, Cc, K));
+    TEST_CHECK(same, "conv1d backward: db has the same bits on a second run");
+    TEST_CLOSE(err_dev(d_db, db, (size_t)Cc), 1e-5, "  ... db vs CPU ref");
+    TEST_CLOSE(err_dev(d_cdx, cdx, nc), 1e-6, "  ... dx vs CPU ref");
+    gpu_free(d_cx); gpu_free(d_cw); gpu_free(d_cdy); gpu_free(d_cdx); gpu_free(d_dw); gpu_free(d_db); gpu_free(d_cpos);
+    free(cx); free(cw); free(cdy); free(cdx); free(dw0); free(db0); free(dw); free(db); free(cpos);
+
+    /* RMSNorm dscale over 4 row chunks (200 rows, 64 per chunk) */
+    const int N = 200, Cn = 77;
+    size_t nn = (size_t)N * Cn;
+    float *nx = rnd(nn, 2), *ns = rnd((size_t)Cn, 0.5f), *ndy = rnd(nn, 1), *ny = malloc(nn * 4), *rs = malloc((size_t)N * 4);
+    float *ndx0 = rnd(nn, 1), *ndx = malloc(nn * 4), *ds0 = rnd((size_t)Cn, 1), *ds = malloc((size_t)Cn * 4);
+    CHECK_ALLOC(ny); CHECK_ALLOC(rs); CHECK_ALLOC(ndx); CHECK_ALLOC(ds);
+    rmsnorm_forward_ref(ny, rs, nx, ns, N, Cn, 1e-6f);
+    memcpy(ndx, ndx0, nn * 4);
+    memcpy(ds, ds0, (size_t)Cn * 4);
+    rmsnorm_backward_ref(ndx, ds, ndy, nx, rs, ns, N, Cn);
+    float *d_nx = up(nx, nn), *d_ns = up(ns, (size_t)Cn), *d_ndy = up(ndy, nn), *d_rs = up(rs, (size_t)N);
+    float *d_ndx = up(ndx0, nn), *d_ds = gpu_alloc((size_t)Cn * 4);
+    TWICE_SAME(same, d_ds, ds0, (size_t)Cn, gpu_rmsnorm_backward(d_ndx, d_ds, d_ndy, d_nx, d_rs, d_ns, N, Cn));
+    TEST_CHECK(same, "rmsnorm backward: dscale has the same bits on a second run");
+    TEST_CLOSE(err_dev(d_ds, ds, (size_t)Cn), 1e-5, "  ... dscale vs CPU ref (4 row chunks)");
+    OK(gpu_upload(d_ndx, ndx0, nn * 4));
+    OK(gpu_rmsnorm_backward(d_ndx, NULL, d_ndy, d_nx, d_rs, d_ns, N, Cn));
+    TEST_CLOSE(err_dev(d_ndx, ndx, nn), 1e-5, "  ... dx (+=) vs CPU ref, dscale NULL");
+    gpu_free(d_nx); gpu_free(d_ns); gpu_free(d_ndy); gpu_free(d_rs); gpu_free(d_ndx); gpu_free(d_ds);
+    free(nx); free(ns); free(ndy); free(ny); free(rs); free(ndx0); free(ndx); free(ds0); free(ds);
 }
 
 /* ---- attention backward ------------------------------------------------------------------- */
@@ -967,6 +1060,7 @@ int main(void) {
     test_graph();
     test_train_pieces();
     test_adamw();
+    test_determinism();
     const char *fams[] = {"tiny-mqa", "tiny-hawk", "tiny-griffin"};
     for (int i = 0; i < 3; i++) test_model_prefill(fams[i], i == 2);
     for (int i = 0; i < 3; i++) test_model_decode(fams[i]);
