@@ -79,9 +79,18 @@ void *gpu_stream(void);
  * instead of running it; gpu_graph_end stops the capture and instantiates
  * it (NULL with util_last_error() on failure, the capture is then
  * abandoned). gpu_graph_launch replays it on the stream (asynchronous).
- * While capturing: no gpu_alloc / gpu_upload / gpu_download / gpu_sync,
- * and no scratch buffer may need to grow (run the sequence once before
- * capturing it so every scratch already has its size). */
+ * Capturable: every kernel entry point of this header, gpu_copy,
+ * gpu_memset, gpu_upload_async / gpu_download_async with gpu_host_alloc
+ * memory (the graph copies from / to that same host address on every
+ * replay), and the GEMMs (cuBLAS runs on the stream with a workspace of
+ * its own). Not capturable: gpu_alloc / gpu_free, gpu_upload /
+ * gpu_download / gpu_sync / gpu_sumsq_get (they synchronise), timers, and
+ * any call whose scratch would have to grow (split-K decode partials,
+ * attention lo, the sort of gpu_embed_backward, gradient partials, the
+ * bf16 GEMM's rounded copy): run the sequence once at the same shapes
+ * before capturing it so every scratch already has its size. A failed
+ * call inside a capture makes gpu_graph_end return NULL. No capture is
+ * in progress after gpu_graph_end, whatever it returns. */
 typedef struct gpu_graph gpu_graph;
 int gpu_graph_begin(void);
 gpu_graph *gpu_graph_end(void);
@@ -346,6 +355,11 @@ int gpu_kv_write_slot(float *kc, float *vc, const float *knew, const float *vnew
 int gpu_decode_positions(int32_t *pos, int32_t *nvalid, const int32_t *n, int keep, int B);
 /* n[b] += 1 for active rows (active NULL = all). */
 int gpu_decode_advance(int32_t *n, const uint8_t *active, int B);
+/* Greedy choice: tok[r] = the first index of the maximum of logits row r
+ * (N rows of V), NaNs ignored (0 if logits[r][0] is NaN): exactly the
+ * CPU's `if (l[v] > l[best]) best = v` scan, so a decode step can hand
+ * back B tokens instead of B x V logits. */
+int gpu_argmax_rows(int32_t *tok, const float *logits, int N, int V);
 
 #ifdef __cplusplus
 }

@@ -296,3 +296,56 @@ extern "C" int gpu_decode_advance(int32_t *n, const uint8_t *active, int B) {
     KERNEL_CHECK();
     return 0;
 }
+
+/* ---- greedy token choice ----------------------------------------------------------------- */
+
+/* Candidate (value, index); idx < 0 = none. The CPU rule (a scan keeping
+ * the first index v with l[v] > l[best], best starting at 0): the first
+ * maximum of the non-NaN values, or 0 when l[0] is NaN. */
+struct argmax_c {
+    float v;
+    int idx;
+};
+
+__device__ __forceinline__ argmax_c argmax_pick(argmax_c a, argmax_c b) {
+    if (a.idx < 0) return b;
+    if (b.idx < 0) return a;
+    if (a.idx == 0 && isnan(a.v)) return a; /* l[0] NaN: nothing compares greater */
+    if (b.idx == 0 && isnan(b.v)) return b;
+    if (b.v > a.v || (b.v == a.v && b.idx < a.idx)) return b;
+    return a;
+}
+
+__global__ void k_argmax_rows(int32_t *tok, const float *__restrict__ logits, int V) {
+    __shared__ argmax_c red[32];
+    const size_t row = blockIdx.x;
+    const float *l = logits + row * V;
+    argmax_c best = {0.0f, -1};
+    for (int v = threadIdx.x; v < V; v += blockDim.x) {
+        float x = l[v];
+        if (v == 0 || !isnan(x)) best = argmax_pick(best, argmax_c{x, v});
+    }
+    for (int o = 16; o > 0; o >>= 1) {
+        argmax_c other = {__shfl_xor_sync(0xffffffffu, best.v, o), __shfl_xor_sync(0xffffffffu, best.idx, o)};
+        best = argmax_pick(best, other);
+    }
+    const int lane = threadIdx.x & 31, w = threadIdx.x >> 5;
+    if (lane == 0) red[w] = best;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        argmax_c r = red[0];
+        for (int i = 1; i < (int)(blockDim.x >> 5); i++) r = argmax_pick(r, red[i]);
+        tok[row] = r.idx < 0 ? 0 : r.idx;
+    }
+}
+
+extern "C" int gpu_argmax_rows(int32_t *tok, const float *logits, int N, int V) {
+    if (N <= 0) return 0;
+    if (V <= 0) {
+        util_error("gpu_argmax_rows: V = %d", V);
+        return -1;
+    }
+    k_argmax_rows<<<(unsigned)N, 256, 0, gpu_s()>>>(tok, logits, V);
+    KERNEL_CHECK();
+    return 0;
+}

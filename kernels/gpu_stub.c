@@ -124,6 +124,7 @@ int gpu_kv_write_slot(float *kc, float *vc, const float *knew, const float *vnew
                       const uint8_t *active, int B, int dh, int S) { FAIL_INT; }
 int gpu_decode_positions(int32_t *pos, int32_t *nvalid, const int32_t *n, int keep, int B) { FAIL_INT; }
 int gpu_decode_advance(int32_t *n, const uint8_t *active, int B) { FAIL_INT; }
+int gpu_argmax_rows(int32_t *tok, const float *logits, int N, int V) { FAIL_INT; }
 #else
 /* HAVE_CUDA: the real implementations are in kernels/gpu_*.cu. ISO C
  * forbids an empty translation unit. */

@@ -2,13 +2,7 @@
  * kernel variant vs its CPU `_ref` on odd shapes (T prime, C not a multiple
  * of 32, document resets mid-sequence, T < W and T > W), CPU vs GPU logits
  * of the tiny presets of all three families (1e-3 relative), GPU decode ==
- * GPU prefill, prefill handing its state to decode; the training and decode
- * pieces: attention backward (every variant vs the CPU ref backward and vs
- * the device naive one), split-K decode vs the one-block form and the CPU,
- * the device-side decode bookkeeping, a captured CUDA graph replayed vs the
- * same calls run directly, pinned asynchronous copies, the embedding /
- * bias gradients bit for bit against the CPU loops, the deterministic sum
- * of squares and AdamW against models/optim.c.
+ * GPU prefill, prefill handing its state to decode.
  *
  *   make build/tests/test_gpu && build/tests/test_gpu
  *   GRIFFIN_TEST_VERBOSE=1 build/tests/test_gpu     (every error figure)
@@ -36,7 +30,7 @@
 #include "test.h"
 #include "util.h"
 
-#define N_GROUPS 18 /* test groups below, reported as skipped without a device */
+#define N_GROUPS 11 /* test groups below, reported as skipped without a device */
 
 static rng_t g_rng;
 
@@ -422,35 +416,16 @@ static void test_attention(void) {
     attn_case(1, 200, 3, 64, 100, 1);
 }
 
-static void test_attn_decode(void) {
-    const int B = 4, H = 3, dh = 40, S = 19;
-    size_t nc = (size_t)B * S * dh;
-    float *q = rnd((size_t)B * H * dh, 1), *kc = rnd(nc, 1), *vc = rnd(nc, 1), *kn = rnd((size_t)B * dh, 1);
-    float *vn = rnd((size_t)B * dh, 1), *out = malloc((size_t)B * H * dh * 4);
-    int32_t nv[4] = {0, 7, 19, 3};
-    attn_decode_ref(out, q, kc, vc, nv, kn, vn, B, H, dh, S);
-    float *d_q = up(q, (size_t)B * H * dh), *d_kc = up(kc, nc), *d_vc = up(vc, nc), *d_kn = up(kn, (size_t)B * dh);
-    float *d_vn = up(vn, (size_t)B * dh), *d_o = gpu_alloc((size_t)B * H * dh * 4);
-    int32_t *d_nv = upi(nv, 4);
-    OK(gpu_attn_decode(d_o, d_q, d_kc, d_vc, d_nv, d_kn, d_vn, B, H, dh, S));
-    TEST_CLOSE(err_dev(d_o, out, (size_t)B * H * dh), 2e-6, "attn decode (empty, partial, full cache)");
-    /* cache write */
-    int32_t slot[4] = {0, 7, 18, 3};
-    uint8_t act[4] = {1, 1, 1, 0};
-    for (int b = 0; b < B; b++)
-        if (act[b]) {
-            memcpy(kc + ((size_t)b * S + slot[b]) * dh, kn + (size_t)b * dh, (size_t)dh * 4);
-            memcpy(vc + ((size_t)b * S + slot[b]) * dh, vn + (size_t)b * dh, (size_t)dh * 4);
-        }
-    int32_t *d_slot = upi(slot, 4);
-    uint8_t *d_act = gpu_alloc(4);
-    OK(gpu_upload(d_act, act, 4));
-    OK(gpu_kv_write_slot(d_kc, d_vc, d_kn, d_vn, d_slot, d_act, B, dh, S));
-    TEST_CLOSE(err_dev(d_kc, kc, nc) + err_dev(d_vc, vc, nc), 0, "kv cache write (active mask)");
-    gpu_free(d_q); gpu_free(d_kc); gpu_free(d_vc); gpu_free(d_kn); gpu_free(d_vn); gpu_free(d_o); gpu_free(d_nv);
-    gpu_free(d_slot); gpu_free(d_act);
-    free(q); free(kc); free(vc); free(kn); free(vn); free(out);
-}
+/* ==== the training and decode pieces (#14) =====================================================
+ * Attention backward (every variant vs the CPU ref backward and vs the
+ * device naive one), split-K decode vs the one-block form and the CPU, the
+ * device-side decode bookkeeping and greedy choice, a captured CUDA graph
+ * replayed vs the same calls run directly, pinned asynchronous copies, the
+ * embedding / bias gradients bit for bit against the CPU loops, the
+ * deterministic sum of squares, AdamW against the CPU update, and the
+ * deterministic parameter gradients of the older backward kernels. */
+
+#define N_TRAIN_GROUPS 7 /* the groups of this part, reported as skipped without a device */
 
 /* Mismatching values between device array d and host array want (bit
  * patterns: for the kernels that promise the CPU's result exactly). */
@@ -708,6 +683,33 @@ static void test_decode_bookkeeping(void) {
     int ok = 1;
     for (int b = 0; b < B; b++) ok &= hp[b] == n[b] + 1 + act[b];
     TEST_CHECK(ok, "gpu_decode_advance: +1 for active rows (and all rows with active NULL)");
+    /* greedy choice vs the CPU scan: ties (first index wins), NaNs, -inf, a long row */
+    {
+        const int R = 6, V = 1001;
+        float *lg = rnd((size_t)R * V, 1);
+        lg[0 * V + 500] = 5.0f; lg[0 * V + 700] = 5.0f;           /* tie: 500 */
+        lg[1 * V + 0] = NAN;                                       /* l[0] NaN: 0 */
+        lg[2 * V + 3] = NAN; lg[2 * V + 999] = 9.0f;               /* NaN skipped: 999 */
+        for (int v = 0; v < V; v++) lg[3 * V + v] = -INFINITY;    /* all -inf: 0 */
+        lg[4 * V + 1000] = 3.0f;                                   /* the last index */
+        for (int v = 0; v < V; v++) lg[5 * V + v] = 1.0f;         /* all equal: 0 */
+        int32_t want[6], got[6];
+        for (int r = 0; r < R; r++) {
+            const float *l = lg + (size_t)r * V;
+            int best = 0;
+            for (int v = 1; v < V; v++)
+                if (l[v] > l[best]) best = v;
+            want[r] = best;
+        }
+        float *d_lg = up(lg, (size_t)R * V);
+        int32_t *d_tok = gpu_alloc(sizeof got);
+        OK(gpu_argmax_rows(d_tok, d_lg, R, V));
+        OK(gpu_download(got, d_tok, sizeof got));
+        TEST_CHECK(memcmp(got, want, sizeof got) == 0, "gpu_argmax_rows == the CPU greedy scan (%d %d %d %d %d %d)",
+                   got[0], got[1], got[2], got[3], got[4], got[5]);
+        gpu_free(d_lg); gpu_free(d_tok);
+        free(lg);
+    }
     gpu_free(d_kn); gpu_free(d_vn); gpu_free(d_n); gpu_free(d_act); gpu_free(d_pos); gpu_free(d_nv);
     free(kn); free(vn);
 }
@@ -835,60 +837,106 @@ static void test_train_pieces(void) {
     free(dx); free(dE); free(want); free(d); free(db); free(dbw); free(sw);
 }
 
-/* AdamW: models/optim.c adamw_step on a two-tensor "model" (one decayed)
- * vs gpu_sumsq + gpu_adamw_step per tensor, 4 steps (clipping active in
- * the first two: large gradients, then small ones). */
+/* The CPU update of one tensor: models/optim.c adamw_step's loop (as of
+ * 2ce24d9), verbatim; norm is the global gradient norm (grad_norm). Kept
+ * here, not called through adamw_step, so this test needs no model. */
+static void cpu_adamw_tensor(float *p, float *m, float *v, const float *g, size_t n, double norm,
+                             const adamw_config *c, int64_t step, int decayed) {
+    float gscale = (c->clip > 0 && norm > c->clip) ? (float)(c->clip / norm) : 1.0f;
+    double lr = adamw_lr(c, step);
+    int64_t t = step + 1;
+    float b1 = (float)c->beta1, b2 = (float)c->beta2;
+    float bc1 = (float)(1.0 - pow(c->beta1, (double)t)), bc2 = (float)(1.0 - pow(c->beta2, (double)t));
+    float flr = (float)lr, eps = (float)c->eps, decay = (float)(lr * c->wd);
+    float dec = decayed ? decay : 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i] * gscale;
+        p[i] -= dec * p[i];
+        m[i] = b1 * m[i] + (1.0f - b1) * gi;
+        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+        float mh = m[i] / bc1, vh = v[i] / bc2;
+        p[i] -= flr * mh / (sqrtf(vh) + eps);
+    }
+}
+
+/* AdamW: two tensors (one decayed) in one parameter block, 4 steps
+ * (clipping active in the first two: large gradients, then small ones),
+ * gpu_sumsq + gpu_adamw_step per tensor vs the CPU update. */
 static void test_adamw(void) {
-    tensor_desc td[2];
-    memset(td, 0, sizeof td);
-    td[0].numel = 1031; td[0].offset = 0; td[0].decay = 1;
-    td[1].numel = 77; td[1].offset = 1031; td[1].decay = 0;
-    model mdl;
-    memset(&mdl, 0, sizeof mdl);
-    mdl.ntensors = 2;
-    mdl.tensors = td;
-    mdl.nparams = 1031 + 77;
-    mdl.params = rnd(mdl.nparams, 1);
+    const size_t n0 = 1031, n1 = 77, np = n0 + n1;
+    const size_t off[2] = {0, n0}, num[2] = {n0, n1};
+    const int decayed[2] = {1, 0};
     adamw_config cfg;
     adamw_defaults(&cfg);
     cfg.warmup = 2;
     cfg.total = 10;
-    adamw o;
-    adamw_init(&o, &mdl, &cfg);
-    float *d_p = up(mdl.params, mdl.nparams), *d_m = gpu_alloc(mdl.nparams * 4), *d_v = gpu_alloc(mdl.nparams * 4);
+    float *p = rnd(np, 1), *m = calloc(np, 4), *v = calloc(np, 4);
+    CHECK_ALLOC(m); CHECK_ALLOC(v);
+    float *d_p = up(p, np), *d_m = gpu_alloc(np * 4), *d_v = gpu_alloc(np * 4);
     double *d_ss = gpu_alloc(sizeof(double));
-    int steps_ok = 1;
+    int steps_ok = 1, clipped = 0;
     for (int step = 0; step < 4; step++) {
-        float *g = rnd(mdl.nparams, step < 2 ? 1.0f : 1e-3f);
-        float *d_g = up(g, mdl.nparams);
-        int64_t t = o.step + 1;
-        double lr = adamw_lr(&cfg, o.step);
-        adamw_step(&o, &mdl, g);
+        float *g = rnd(np, step < 2 ? 1.0f : 1e-3f);
+        float *d_g = up(g, np);
+        double norm = grad_norm(g, np);
+        clipped += norm > cfg.clip;
+        for (int k = 0; k < 2; k++)
+            cpu_adamw_tensor(p + off[k], m + off[k], v + off[k], g + off[k], num[k], norm, &cfg, step, decayed[k]);
         OK(gpu_memset(d_ss, 0, sizeof(double)));
-        OK(gpu_sumsq(d_ss, d_g, mdl.nparams));
+        OK(gpu_sumsq(d_ss, d_g, np));
         for (int k = 0; k < 2; k++) {
-            gpu_adamw_args a = {lr, cfg.wd, cfg.beta1, cfg.beta2, cfg.eps, cfg.clip, t, td[k].decay};
-            OK(gpu_adamw_step(d_p + td[k].offset, d_m + td[k].offset, d_v + td[k].offset, d_g + td[k].offset, d_ss,
-                              td[k].numel, &a));
+            gpu_adamw_args a = {adamw_lr(&cfg, step), cfg.wd, cfg.beta1, cfg.beta2, cfg.eps, cfg.clip, step + 1,
+                                decayed[k]};
+            OK(gpu_adamw_step(d_p + off[k], d_m + off[k], d_v + off[k], d_g + off[k], d_ss, num[k], &a));
         }
-        double ep = err_dev(d_p, mdl.params, mdl.nparams), em = err_dev(d_m, o.m, mdl.nparams);
-        double ev = err_dev(d_v, o.v, mdl.nparams);
+        double ep = err_dev(d_p, p, np), em = err_dev(d_m, m, np), ev = err_dev(d_v, v, np);
         if (getenv("GRIFFIN_TEST_VERBOSE"))
-            printf("  adamw step %d (norm %.3g): p %.3g m %.3g v %.3g\n", step, o.last_norm, ep, em, ev);
+            printf("  adamw step %d (norm %.3g): p %.3g m %.3g v %.3g\n", step, norm, ep, em, ev);
         steps_ok &= ep <= 1e-6 && em <= 1e-6 && ev <= 1e-6;
         gpu_free(d_g);
         free(g);
     }
-    TEST_CHECK(steps_ok, "gpu_adamw_step == adamw_step to fp32 rounding over 4 steps (clip on, then off)");
+    TEST_CHECK(clipped == 2, "the test clips in 2 of its 4 steps (%d)", clipped);
+    TEST_CHECK(steps_ok, "gpu_adamw_step == the CPU AdamW update to fp32 rounding over 4 steps (clip on, then off)");
     gpu_adamw_args bad = {1e-3, 0.1, 0.9, 0.95, 1e-8, 1.0, 0, 1};
     TEST_CHECK(gpu_adamw_step(d_p, d_m, d_v, d_p, d_ss, 10, &bad) != 0, "step number 0 refused (1-based)");
     gpu_free(d_p); gpu_free(d_m); gpu_free(d_v); gpu_free(d_ss);
-    adamw_free(&o);
-    free(mdl.params);
+    free(p); free(m); free(v);
 }
 
-/* ---- model (gpu_model_*: moves to the backend API, kernels/backend.h; the
- * backend work replaces this section and its two calls in main) ---------- */
+/* ==== end of the training and decode pieces ==== */
+
+static void test_attn_decode(void) {
+    const int B = 4, H = 3, dh = 40, S = 19;
+    size_t nc = (size_t)B * S * dh;
+    float *q = rnd((size_t)B * H * dh, 1), *kc = rnd(nc, 1), *vc = rnd(nc, 1), *kn = rnd((size_t)B * dh, 1);
+    float *vn = rnd((size_t)B * dh, 1), *out = malloc((size_t)B * H * dh * 4);
+    int32_t nv[4] = {0, 7, 19, 3};
+    attn_decode_ref(out, q, kc, vc, nv, kn, vn, B, H, dh, S);
+    float *d_q = up(q, (size_t)B * H * dh), *d_kc = up(kc, nc), *d_vc = up(vc, nc), *d_kn = up(kn, (size_t)B * dh);
+    float *d_vn = up(vn, (size_t)B * dh), *d_o = gpu_alloc((size_t)B * H * dh * 4);
+    int32_t *d_nv = upi(nv, 4);
+    OK(gpu_attn_decode(d_o, d_q, d_kc, d_vc, d_nv, d_kn, d_vn, B, H, dh, S));
+    TEST_CLOSE(err_dev(d_o, out, (size_t)B * H * dh), 2e-6, "attn decode (empty, partial, full cache)");
+    /* cache write */
+    int32_t slot[4] = {0, 7, 18, 3};
+    uint8_t act[4] = {1, 1, 1, 0};
+    for (int b = 0; b < B; b++)
+        if (act[b]) {
+            memcpy(kc + ((size_t)b * S + slot[b]) * dh, kn + (size_t)b * dh, (size_t)dh * 4);
+            memcpy(vc + ((size_t)b * S + slot[b]) * dh, vn + (size_t)b * dh, (size_t)dh * 4);
+        }
+    int32_t *d_slot = upi(slot, 4);
+    uint8_t *d_act = gpu_alloc(4);
+    OK(gpu_upload(d_act, act, 4));
+    OK(gpu_kv_write_slot(d_kc, d_vc, d_kn, d_vn, d_slot, d_act, B, dh, S));
+    TEST_CLOSE(err_dev(d_kc, kc, nc) + err_dev(d_vc, vc, nc), 0, "kv cache write (active mask)");
+    gpu_free(d_q); gpu_free(d_kc); gpu_free(d_vc); gpu_free(d_kn); gpu_free(d_vn); gpu_free(d_o); gpu_free(d_nv);
+    gpu_free(d_slot); gpu_free(d_act);
+    free(q); free(kc); free(vc); free(kn); free(vn); free(out);
+}
+
+/* ---- model ------------------------------------------------------------------------------------- */
 
 /* As test_model.c: a tiny model with non-zero biases and norm scales. */
 static int make_model(model *m, const char *preset, uint64_t seed) {
@@ -1040,7 +1088,7 @@ static void test_model_decode(const char *preset) {
 
 int main(void) {
     char why[256];
-    if (!gpu_available(why, sizeof why)) return test_skip_all(why, N_GROUPS);
+    if (!gpu_available(why, sizeof why)) return test_skip_all(why, N_GROUPS + N_TRAIN_GROUPS);
     char desc[512];
     gpu_describe(desc, sizeof desc);
     printf("device: %s\n", desc);
@@ -1053,7 +1101,6 @@ int main(void) {
     test_norm_act();
     test_rope_xent_embed();
     test_attention();
-    test_attn_decode();
     test_attention_backward();
     test_attn_decode_split();
     test_decode_bookkeeping();
@@ -1061,6 +1108,7 @@ int main(void) {
     test_train_pieces();
     test_adamw();
     test_determinism();
+    test_attn_decode();
     const char *fams[] = {"tiny-mqa", "tiny-hawk", "tiny-griffin"};
     for (int i = 0; i < 3; i++) test_model_prefill(fams[i], i == 2);
     for (int i = 0; i < 3; i++) test_model_decode(fams[i]);
