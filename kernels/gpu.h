@@ -236,6 +236,9 @@ int gpu_xent_backward(float *dlogits, const float *logits, const int32_t *target
                       const float *dloss, int N, int V);
 /* x (N,D) = E[tok[n]] * scale; tokens must be valid (checked by the caller). */
 int gpu_embed(float *x, const float *E, const int32_t *tok, int N, int D, float scale);
+/* The same from a bfloat16 table E (V,D) (device uint16_t): x = widen(E[tok])
+ * * scale, bit for bit the CPU's bf16 embed_tokens. */
+int gpu_embed_bf16(float *x, const uint16_t *E, const int32_t *tok, int N, int D, float scale);
 /* p[i] = uniform in [lo, hi) from a hash of (seed, i): deterministic fills
  * of benchmark inputs without a host round trip. */
 int gpu_fill_uniform(float *p, size_t n, float lo, float hi, uint64_t seed);

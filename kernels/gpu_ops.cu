@@ -442,6 +442,13 @@ __global__ void k_embed(float *x, const float *E, const int32_t *tok, int N, int
         x[i] = E[(size_t)tok[n] * D + i % D] * scale;
     }
 }
+/* E (V,D) bfloat16: widened exactly (the bits shifted up), then scaled. */
+__global__ void k_embed_bf16(float *x, const uint16_t *E, const int32_t *tok, int N, int D, float scale) {
+    GRID_STRIDE(i, (size_t)N * D) {
+        size_t n = i / D;
+        x[i] = __uint_as_float((uint32_t)E[(size_t)tok[n] * D + i % D] << 16) * scale;
+    }
+}
 __global__ void k_add(float *y, const float *x, size_t n) {
     GRID_STRIDE(i, n) y[i] += x[i];
 }
@@ -469,6 +476,10 @@ extern "C" int gpu_fill_uniform(float *p, size_t n, float lo, float hi, uint64_t
 extern "C" int gpu_embed(float *x, const float *E, const int32_t *tok, int N, int D, float scale) {
     size_t n = (size_t)N * D;
     EW_LAUNCH(k_embed, n, x, E, tok, N, D, scale);
+}
+extern "C" int gpu_embed_bf16(float *x, const uint16_t *E, const int32_t *tok, int N, int D, float scale) {
+    size_t n = (size_t)N * D;
+    EW_LAUNCH(k_embed_bf16, n, x, E, tok, N, D, scale);
 }
 extern "C" int gpu_add(float *y, const float *x, size_t n) { EW_LAUNCH(k_add, n, y, x, n); }
 extern "C" int gpu_fill_rows(float *out, const float *res, const float *bias, int N, int O) {

@@ -97,6 +97,7 @@ int gpu_xent_forward(float *loss, const float *logits, const int32_t *targets, i
 int gpu_xent_backward(float *dlogits, const float *logits, const int32_t *targets, const float *dloss,
                       int N, int V) { FAIL_INT; }
 int gpu_embed(float *x, const float *E, const int32_t *tok, int N, int D, float scale) { FAIL_INT; }
+int gpu_embed_bf16(float *x, const uint16_t *E, const int32_t *tok, int N, int D, float scale) { FAIL_INT; }
 int gpu_fill_uniform(float *p, size_t n, float lo, float hi, uint64_t seed) { FAIL_INT; }
 int gpu_add(float *y, const float *x, size_t n) { FAIL_INT; }
 int gpu_fill_rows(float *out, const float *res, const float *bias, int N, int O) { FAIL_INT; }

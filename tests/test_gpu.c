@@ -833,6 +833,22 @@ static void test_train_pieces(void) {
     for (size_t i = 0; i < (size_t)R * C; i++) sw[i] = d[i] * -0.375f;
     OK(gpu_scale(d_d, (size_t)R * C, -0.375f));
     TEST_CHECK(bits_differ(d_d, sw, (size_t)R * C) == 0, "gpu_scale");
+    /* bf16 embedding gather (the forward of a bf16-weight model) */
+    {
+        uint16_t *E16 = malloc((size_t)V * D * 2);
+        float *xw = malloc((size_t)N * D * 4);
+        CHECK_ALLOC(E16); CHECK_ALLOC(xw);
+        for (size_t i = 0; i < (size_t)V * D; i++) E16[i] = f32_to_bf16(dE[i]);
+        for (int nn = 0; nn < N; nn++)
+            for (int k = 0; k < D; k++) xw[(size_t)nn * D + k] = bf16_to_f32(E16[(size_t)tok[nn] * D + k]) * scale;
+        uint16_t *d_E16 = gpu_alloc((size_t)V * D * 2);
+        float *d_xw = gpu_alloc((size_t)N * D * 4);
+        OK(gpu_upload(d_E16, E16, (size_t)V * D * 2));
+        OK(gpu_embed_bf16(d_xw, d_E16, d_tok, N, D, scale));
+        TEST_CHECK(bits_differ(d_xw, xw, (size_t)N * D) == 0, "gpu_embed_bf16 == the CPU bf16 gather bit for bit");
+        gpu_free(d_E16); gpu_free(d_xw);
+        free(E16); free(xw);
+    }
     gpu_free(d_dx); gpu_free(d_tok); gpu_free(d_d); gpu_free(d_db); gpu_free(d_ss);
     free(dx); free(dE); free(want); free(d); free(db); free(dbw); free(sw);
 }
