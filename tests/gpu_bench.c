@@ -31,7 +31,16 @@
 #include "config.h"
 #include "gpu.h"
 #include "model.h"
+/* The model benchmarks use the gpu_model_* API of models/model_gpu.h; the
+ * backend work (issue 14) removes it. Until they are ported to the backend
+ * table they are compiled only while that header exists, and a run says
+ * plainly that they were not built. */
+#if __has_include("model_gpu.h")
 #include "model_gpu.h"
+#define HAVE_GPU_MODEL 1
+#else
+#define HAVE_GPU_MODEL 0
+#endif
 #include "scan.h"
 #include "util.h"
 
@@ -336,6 +345,7 @@ static void bench_attn_bwd(void) {
     bench_attn_bwd_case(1, T, 10, 256, 1024);
 }
 
+#if HAVE_GPU_MODEL
 /* ---- models (gpu_model_*: moves to the backend API, kernels/backend.h; the
  * backend work replaces this section and its calls in main) --------------- */
 
@@ -492,6 +502,7 @@ static void bench_model(const char *preset, int do_prefill) {
     gpu_model_free(g);
     model_free(&m);
 }
+#endif /* HAVE_GPU_MODEL */
 
 static const char *USAGE = "usage: gpu_bench [--quick] [--only scan|attn|model]\n"
                            "  --quick  reduced shapes (a smoke run)\n"
@@ -539,10 +550,15 @@ int main(int argc, char **argv) {
         printf("[attention done in %.1f s]\n", util_now() - t0);
     }
     if (WANT("model")) {
+#if HAVE_GPU_MODEL
         const char *dec_only[] = {"hawk-400m", "griffin-400m", "mqa-400m"};
         const char *with_prefill[] = {"hawk-1b", "griffin-1b", "mqa-1b"};
         for (int i = 0; i < 3; i++) bench_model(dec_only[i], 0);
         for (int i = 0; i < 3; i++) bench_model(with_prefill[i], 1);
+#else
+        printf("model benchmarks: NOT BUILT (models/model_gpu.h is gone; they are to be ported to the backend table)\n");
+        ROW("model    NOT BUILT: the decode / prefill model benchmarks still use the removed gpu_model_* API");
+#endif
     }
     printf("[total %.1f s]\n\n", util_now() - t0);
     printf("== summary: %s\n== copy bandwidth %.1f GB/s, sgemm %.1f GFLOP/s (measured in this run)%s\n", desc, g_bw,
