@@ -96,6 +96,32 @@ __device__ __forceinline__ float gpu_softplusf(float v) {
     return v > 0.0f ? v + log1pf(expf(-v)) : log1pf(expf(v));
 }
 
+/* Deterministic parameter-gradient sums (defined in gpu_ops.cu): a kernel
+ * writes one partial per (part, column) into gpu_part_buf() (no float
+ * atomics), then gpu_part_reduce adds dst[i] += part[0][i] + part[1][i] +
+ * ... in ascending part order: the same bits on every run. The scratch is
+ * grown on demand (not while capturing a graph) and serves one reduction
+ * at a time (stream order keeps consecutive users apart). */
+float *gpu_part_buf(size_t n);
+int gpu_part_reduce(float *dst, const float *part, size_t nparts, size_t n);
+
+/* Shared by gpu_attention.cu and gpu_attention_bwd.cu (defined in the
+ * former): lo(t) = first visible key of query t (B,T) into a scratch grown
+ * on demand (nondecreasing in t: max of the document start and t - window);
+ * the shape check of every prefill attention entry point. */
+int gpu_attn_lo(int **lo, const int32_t *pos, int B, int T, int window);
+int gpu_attn_check(const char *who, int B, int T, int H, int dh);
+/* The backward variants (gpu_attention_bwd.cu), bound in gpu_attn_variants. */
+int gpu_attn_bwd_naive(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
+                       const float *q, const float *k, const float *v, const int32_t *pos, int B, int T, int H,
+                       int dh, int window);
+int gpu_attn_bwd_banded(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
+                        const float *q, const float *k, const float *v, const int32_t *pos, int B, int T, int H,
+                        int dh, int window);
+int gpu_attn_bwd_tiled(float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
+                       const float *q, const float *k, const float *v, const int32_t *pos, int B, int T, int H,
+                       int dh, int window);
+
 #define GPU_SQRT_Z_MIN (1.0f / (4.0f * 1000.0f * 1000.0f)) /* bounded sqrt' (spec §2.2) */
 #define GPU_ATTN_MASK (-2.3819763e38f)
 

@@ -79,9 +79,18 @@ void *gpu_stream(void);
  * instead of running it; gpu_graph_end stops the capture and instantiates
  * it (NULL with util_last_error() on failure, the capture is then
  * abandoned). gpu_graph_launch replays it on the stream (asynchronous).
- * While capturing: no gpu_alloc / gpu_upload / gpu_download / gpu_sync,
- * and no scratch buffer may need to grow (run the sequence once before
- * capturing it so every scratch already has its size). */
+ * Capturable: every kernel entry point of this header, gpu_copy,
+ * gpu_memset, gpu_upload_async / gpu_download_async with gpu_host_alloc
+ * memory (the graph copies from / to that same host address on every
+ * replay), and the GEMMs (cuBLAS runs on the stream with a workspace of
+ * its own). Not capturable: gpu_alloc / gpu_free, gpu_upload /
+ * gpu_download / gpu_sync / gpu_sumsq_get (they synchronise), timers, and
+ * any call whose scratch would have to grow (split-K decode partials,
+ * attention lo, the sort of gpu_embed_backward, gradient partials, the
+ * bf16 GEMM's rounded copy): run the sequence once at the same shapes
+ * before capturing it so every scratch already has its size. A failed
+ * call inside a capture makes gpu_graph_end return NULL. No capture is
+ * in progress after gpu_graph_end, whatever it returns. */
 typedef struct gpu_graph gpu_graph;
 int gpu_graph_begin(void);
 gpu_graph *gpu_graph_end(void);
@@ -147,8 +156,9 @@ int gpu_gemm_strided(int transA, int transB, int M, int N, int K, float alpha,
 /* ---- RG-LRU scan (scan.h semantics) ---------------------------------------
  * Same math as rglru_forward_ref / rglru_backward_ref: gates, log-space
  * a_t, reset at pos == 0 (a_t = 0, normaliser 1), fp32 state, bounded sqrt'
- * in backward, da_param += (accumulated with atomics: the summation order
- * differs from the CPU's), dx, dgx, dga =. All pointers device; h0, h_last
+ * in backward, da_param += (per-(b, c) or per-chunk partials summed in a
+ * fixed order: deterministic, the order differs from the CPU's), dx, dgx,
+ * dga =. All pointers device; h0, h_last
  * may be NULL; h_last may alias h0.
  * Variants:
  *   seq      one thread per (b, c), sequential in time, loads coalesced
@@ -192,11 +202,12 @@ int gpu_rglru_step(float *y, float *h, const float *x, const float *gx, const fl
  *   rmsnorm backward dx +=; dscale +=               (CPU: the same)
  *   gelu / geglu / softcap / rope backward =        (CPU: the same)
  *   xent backward   dlogits =                       (CPU: the same)
- * The one difference: the GPU sums some parameter gradients in another
- * order (rglru da_param and conv1d dw/db and rmsnorm dscale with
- * per-block partials / atomics), so they agree with the CPU to fp32
- * rounding, not bit for bit, and the atomics make da_param's last bits
- * run-to-run nondeterministic. */
+ * The one difference: the GPU sums the parameter gradients (rglru
+ * da_param, conv1d dw/db, rmsnorm dscale) as fixed partials (per row chunk
+ * or per (b, chunk)) added in a fixed order, not row by row as the CPU
+ * does, so they agree with the CPU to fp32 rounding, not bit for bit. No
+ * float atomics anywhere in a backward: every GPU gradient has the same
+ * bits on every run (a resumed run can equal an uninterrupted one). */
 int gpu_conv1d_forward(float *y, const float *x, const float *w, const float *b,
                        const int32_t *pos, int B, int T, int C, int K);
 /* dx =; dw (K,C) +=; db (C) += (either may be NULL). */
@@ -225,6 +236,9 @@ int gpu_xent_backward(float *dlogits, const float *logits, const int32_t *target
                       const float *dloss, int N, int V);
 /* x (N,D) = E[tok[n]] * scale; tokens must be valid (checked by the caller). */
 int gpu_embed(float *x, const float *E, const int32_t *tok, int N, int D, float scale);
+/* The same from a bfloat16 table E (V,D) (device uint16_t): x = widen(E[tok])
+ * * scale, bit for bit the CPU's bf16 embed_tokens. */
+int gpu_embed_bf16(float *x, const uint16_t *E, const int32_t *tok, int N, int D, float scale);
 /* p[i] = uniform in [lo, hi) from a hash of (seed, i): deterministic fills
  * of benchmark inputs without a host round trip. */
 int gpu_fill_uniform(float *p, size_t n, float lo, float hi, uint64_t seed);
@@ -238,7 +252,8 @@ int gpu_fill_rows(float *out, const float *res, const float *bias, int N, int O)
 /* ---- training: embedding backward, bias gradients, norm, AdamW ------------ */
 
 /* dE (V,D) += scale * dx[n] for every row n, into row tok[n] (tokens valid,
- * 0 <= tok < V, checked by the caller). Deterministic and bit-for-bit the
+ * 0 <= tok < V, checked by the caller; rows of other tokens are skipped).
+ * Deterministic and bit-for-bit the
  * CPU loop (models/train.c): each dE row adds its tokens' rows in
  * ascending n, dE[k] += dx[k] * scale, no float atomics. The fast version
  * sorts (token, n) pairs stably on the device and gathers per token run;
@@ -278,7 +293,7 @@ int gpu_adamw_step(float *p, float *m, float *v, const float *g, const double *s
 /* ---- attention (attention.h semantics) -------------------------------------
  * q (B,T,H,dh) roped, k, v (B,T,dh); out (B,T,H,dh); lse (B,H,T) or NULL.
  * window < 0 = global causal; same-document masking from pos.
- * Variants: "naive" (a thread per query row, every key, two passes),
+ * Variants: "naive" (a block per query row, every key, two passes),
  * "banded" (a warp per (query, head) over exactly its visible keys, online
  * softmax), "tiled" (query-row x key tiles in shared memory, online softmax,
  * only the tiles intersecting the visible band; head dims up to 256).
@@ -343,6 +358,11 @@ int gpu_kv_write_slot(float *kc, float *vc, const float *knew, const float *vnew
 int gpu_decode_positions(int32_t *pos, int32_t *nvalid, const int32_t *n, int keep, int B);
 /* n[b] += 1 for active rows (active NULL = all). */
 int gpu_decode_advance(int32_t *n, const uint8_t *active, int B);
+/* Greedy choice: tok[r] = the first index of the maximum of logits row r
+ * (N rows of V), NaNs ignored (0 if logits[r][0] is NaN): exactly the
+ * CPU's `if (l[v] > l[best]) best = v` scan, so a decode step can hand
+ * back B tokens instead of B x V logits. */
+int gpu_argmax_rows(int32_t *tok, const float *logits, int N, int V);
 
 #ifdef __cplusplus
 }

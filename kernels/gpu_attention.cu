@@ -1,5 +1,5 @@
-/* gpu_attention.cu — multi-query attention on the device (forward only):
- * prefill variants and decode (gpu.h; attention.h semantics).
+/* gpu_attention.cu — multi-query attention on the device, prefill forward
+ * variants and the variant table (gpu.h; attention.h semantics).
  *
  * Visibility (Griffin spec §3): key s is visible to query t iff
  * lo(t) <= s <= t, lo(t) = max(docstart(t), t - window) (window < 0: no
@@ -20,10 +20,9 @@
  *           memory with an online softmax (running max, sum, rescaled
  *           accumulator); only key tiles in [lo(first query), last query]
  *           are visited, so local attention costs O(T W). Head dims up to 256.
- * Decode: a block per (sequence, head), warps stride over the cached keys
- * with per-warp online softmax, merged through shared memory.
+ * Decode lives in gpu_decode.cu, the backward in gpu_attention_bwd.cu.
  * Tests: tests/test_gpu.c (every variant vs the CPU ref, T < W and T > W,
- * resets; decode vs attn_decode_ref).
+ * resets).
  */
 #include <math.h>
 #include <stdio.h>
@@ -63,8 +62,9 @@ __global__ void k_lo(int *lo, const int32_t *pos, int T, int window) {
 static int *g_lo = NULL;
 static size_t g_lo_n = 0;
 
-/* lo (B,T) into a scratch buffer grown on demand; 0 or -1. */
-static int compute_lo(int **out, const int32_t *pos, int B, int T, int window) {
+/* lo (B,T) into a scratch buffer grown on demand; 0 or -1. (Also used by
+ * the backward, gpu_attention_bwd.cu.) */
+int gpu_attn_lo(int **out, const int32_t *pos, int B, int T, int window) {
     size_t n = (size_t)B * T;
     if (n > g_lo_n) {
         gpu_free(g_lo);
@@ -78,7 +78,7 @@ static int compute_lo(int **out, const int32_t *pos, int B, int T, int window) {
     return 0;
 }
 
-static int check_attn(const char *who, int B, int T, int H, int dh) {
+int gpu_attn_check(const char *who, int B, int T, int H, int dh) {
     if (B <= 0 || T <= 0 || H <= 0 || dh <= 0) {
         util_error("%s: bad shape B=%d T=%d H=%d dh=%d", who, B, T, H, dh);
         return -1;
@@ -156,13 +156,13 @@ __global__ void k_attn_naive(float *out, float *lse, const float *__restrict__ q
 
 static int attn_naive(float *out, float *lse, const float *q, const float *k, const float *v, const int32_t *pos,
                       int B, int T, int H, int dh, int window) {
-    GPU_TRY(check_attn("attn naive", B, T, H, dh));
+    GPU_TRY(gpu_attn_check("attn naive", B, T, H, dh));
     if (T > NAIVE_MAX_T) {
         util_error("attn naive: T = %d > %d (the score row lives in shared memory)", T, NAIVE_MAX_T);
         return -1;
     }
     int *lo = NULL;
-    GPU_TRY(compute_lo(&lo, pos, B, T, window));
+    GPU_TRY(gpu_attn_lo(&lo, pos, B, T, window));
     size_t rows = (size_t)B * T * H;
     if (rows > 2147483647u) {
         util_error("attn naive: too many rows");
@@ -226,9 +226,9 @@ k_attn_banded(float *out, float *lse, const float *__restrict__ q, const float *
 
 static int attn_banded(float *out, float *lse, const float *q, const float *k, const float *v, const int32_t *pos,
                        int B, int T, int H, int dh, int window) {
-    GPU_TRY(check_attn("attn banded", B, T, H, dh));
+    GPU_TRY(gpu_attn_check("attn banded", B, T, H, dh));
     int *lo = NULL;
-    GPU_TRY(compute_lo(&lo, pos, B, T, window));
+    GPU_TRY(gpu_attn_lo(&lo, pos, B, T, window));
     size_t rows = (size_t)B * T * H, blocks = (rows + BAND_WARPS - 1) / BAND_WARPS;
     if (blocks > 2147483647u) {
         util_error("attn banded: too many rows");
@@ -370,129 +370,31 @@ static int launch_tiled(float *out, float *lse, const float *q, const float *k, 
 
 static int attn_tiled(float *out, float *lse, const float *q, const float *k, const float *v, const int32_t *pos,
                       int B, int T, int H, int dh, int window) {
-    GPU_TRY(check_attn("attn tiled", B, T, H, dh));
+    GPU_TRY(gpu_attn_check("attn tiled", B, T, H, dh));
     if ((size_t)T * H > 2147483647u / 2) {
         util_error("attn tiled: T*H too large");
         return -1;
     }
     int *lo = NULL;
-    GPU_TRY(compute_lo(&lo, pos, B, T, window));
+    GPU_TRY(gpu_attn_lo(&lo, pos, B, T, window));
     if (dh <= 32) return launch_tiled<32, 64, 64>(out, lse, q, k, v, lo, B, T, H, dh);
     if (dh <= 64) return launch_tiled<64, 64, 64>(out, lse, q, k, v, lo, B, T, H, dh);
     if (dh <= 128) return launch_tiled<128, 64, 64>(out, lse, q, k, v, lo, B, T, H, dh);
     return launch_tiled<256, 32, 32>(out, lse, q, k, v, lo, B, T, H, dh);
 }
 
-/* ---- decode -------------------------------------------------------------------------------------- */
-
-#define DEC_WARPS 4
-
-__global__ void __launch_bounds__(DEC_WARPS * 32)
-k_attn_decode(float *out, const float *__restrict__ q, const float *__restrict__ kc, const float *__restrict__ vc,
-              const int32_t *__restrict__ nvalid, const float *__restrict__ knew, const float *__restrict__ vnew,
-              int H, int dh, int S, float scale) {
-    __shared__ float sm[DEC_WARPS], sl[DEC_WARPS];
-    __shared__ float so[DEC_WARPS][256];
-    const int b = blockIdx.x / H, h = blockIdx.x % H;
-    const int lane = threadIdx.x & 31, w = threadIdx.x >> 5;
-    int n = nvalid[b];
-    n = n < S ? (n < 0 ? 0 : n) : S;
-    const float *qr = q + ((size_t)b * H + h) * dh;
-    float qv[MAXD_LANE], acc[MAXD_LANE];
-#pragma unroll
-    for (int i = 0; i < MAXD_LANE; i++) {
-        int d = lane + 32 * i;
-        qv[i] = d < dh ? qr[d] * scale : 0.0f;
-        acc[i] = 0.0f;
-    }
-    float m = -INFINITY, l = 0.0f;
-    for (int j = w; j <= n; j += DEC_WARPS) { /* j == n: the new token */
-        const float *kr = j < n ? kc + ((size_t)b * S + j) * dh : knew + (size_t)b * dh;
-        const float *vr = j < n ? vc + ((size_t)b * S + j) * dh : vnew + (size_t)b * dh;
-        float part = 0.0f;
-#pragma unroll
-        for (int i = 0; i < MAXD_LANE; i++) {
-            int d = lane + 32 * i;
-            if (d < dh) part += qv[i] * __ldg(kr + d);
-        }
-        for (int o = 16; o > 0; o >>= 1) part += __shfl_xor_sync(0xffffffffu, part, o);
-        float mn = fmaxf(m, part);
-        float corr = expf(m - mn), p = expf(part - mn);
-        l = l * corr + p;
-#pragma unroll
-        for (int i = 0; i < MAXD_LANE; i++) {
-            int d = lane + 32 * i;
-            if (d < dh) acc[i] = acc[i] * corr + p * __ldg(vr + d);
-        }
-        m = mn;
-    }
-    if (lane == 0) {
-        sm[w] = m;
-        sl[w] = l;
-    }
-#pragma unroll
-    for (int i = 0; i < MAXD_LANE; i++) {
-        int d = lane + 32 * i;
-        if (d < dh) so[w][d] = acc[i];
-    }
-    __syncthreads();
-    float M = -INFINITY;
-    for (int i = 0; i < DEC_WARPS; i++) M = fmaxf(M, sm[i]);
-    float L = 0.0f;
-    for (int i = 0; i < DEC_WARPS; i++) L += sm[i] == -INFINITY ? 0.0f : sl[i] * expf(sm[i] - M);
-    for (int d = threadIdx.x; d < dh; d += blockDim.x) {
-        float a = 0.0f;
-        for (int i = 0; i < DEC_WARPS; i++)
-            if (sm[i] != -INFINITY) a += so[i][d] * expf(sm[i] - M);
-        out[((size_t)b * H + h) * dh + d] = a / L;
-    }
-}
-
-extern "C" int gpu_attn_decode(float *out, const float *q, const float *kc, const float *vc, const int32_t *nvalid,
-                               const float *knew, const float *vnew, int B, int H, int dh, int S) {
-    if (B <= 0 || H <= 0) return 0;
-    if (dh <= 0 || dh > 256) {
-        util_error("gpu_attn_decode: head dim %d not in [1, 256]", dh);
-        return -1;
-    }
-    k_attn_decode<<<(unsigned)((size_t)B * H), DEC_WARPS * 32, 0, gpu_s()>>>(out, q, kc, vc, nvalid, knew, vnew, H, dh, S,
-                                                               1.0f / sqrtf((float)dh));
-    KERNEL_CHECK();
-    return 0;
-}
-
-__global__ void k_kv_write(float *kc, float *vc, const float *knew, const float *vnew, const int32_t *slot,
-                           const uint8_t *active, int B, int dh, int S) {
-    GRID_STRIDE(i, (size_t)B * dh) {
-        int b = (int)(i / dh), d = (int)(i % dh);
-        if (active && !active[b]) continue;
-        int s = slot[b];
-        if (s < 0 || s >= S) continue;
-        size_t o = ((size_t)b * S + s) * dh + d;
-        kc[o] = knew[i];
-        vc[o] = vnew[i];
-    }
-}
-
-extern "C" int gpu_kv_write_slot(float *kc, float *vc, const float *knew, const float *vnew, const int32_t *slot,
-                                 const uint8_t *active, int B, int dh, int S) {
-    size_t n = (size_t)B * dh;
-    if (!n) return 0;
-    k_kv_write<<<gpu_blocks(n, 256), 256, 0, gpu_s()>>>(kc, vc, knew, vnew, slot, active, B, dh, S);
-    KERNEL_CHECK();
-    return 0;
-}
-
 /* ---- the variant table --------------------------------------------------------------------------- */
 
-int gpu_attn_backward_pending(float *dq, float *dk, float *dv, const float *dout, const float *out,
-                              const float *lse, const float *q, const float *k, const float *v,
-                              const int32_t *pos, int B, int T, int H, int dh, int window);
-
 extern "C" const gpu_attn_variant gpu_attn_variants[] = {
-    {"naive", attn_naive, gpu_attn_backward_pending, "a block per query row over all T keys (full masked row in shared memory)"},
-    {"banded", attn_banded, gpu_attn_backward_pending, "a warp per query row over exactly its visible keys, online softmax"},
-    {"tiled", attn_tiled, gpu_attn_backward_pending, "row x key tiles in shared memory, online softmax, visible tiles only"},
+    {"naive", attn_naive, gpu_attn_bwd_naive,
+     "a block per query row over all T keys (full masked row in shared memory); backward: a warp per query row "
+     "(dq) and a block per key over every later row (dk, dv)"},
+    {"banded", attn_banded, gpu_attn_bwd_banded,
+     "a warp per query row over exactly its visible keys, online softmax; backward: as naive, per-key loops "
+     "stop at the band's end"},
+    {"tiled", attn_tiled, gpu_attn_bwd_tiled,
+     "row x key tiles in shared memory, online softmax, visible tiles only; backward: FlashAttention-2 style "
+     "key-tile (dk, dv) and row-tile (dq) passes"},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -8,8 +8,9 @@
  *
  * Element-wise kernels use grid-stride loops; row kernels (RMSNorm,
  * cross-entropy) a block per row with a shared-memory reduction. Parameter
- * gradient sums (conv dw/db, RMSNorm dscale) use float atomics, so their
- * summation order differs from the CPU's.
+ * gradient sums (conv dw/db, RMSNorm dscale) are deterministic: per-chunk
+ * partials over fixed row chunks, then gpu_part_reduce in chunk order (the
+ * order differs from the CPU's, so they agree to fp32 rounding).
  */
 #include <math.h>
 #include <stdio.h>
@@ -60,6 +61,35 @@ __device__ float block_max(float v) {
     return r;
 }
 
+/* ---- deterministic partial sums (cuda_common.cuh) ------------------------------ */
+
+static float *g_part = NULL;
+static size_t g_part_n = 0;
+
+float *gpu_part_buf(size_t n) {
+    if (n > g_part_n) {
+        gpu_free(g_part);
+        g_part = (float *)gpu_alloc(n * sizeof(float));
+        g_part_n = g_part ? n : 0;
+    }
+    return g_part;
+}
+
+__global__ void k_part_reduce(float *dst, const float *__restrict__ part, size_t nparts, size_t n) {
+    GRID_STRIDE(i, n) {
+        float s = 0.0f;
+        for (size_t p = 0; p < nparts; p++) s += part[p * n + i];
+        dst[i] += s;
+    }
+}
+
+int gpu_part_reduce(float *dst, const float *part, size_t nparts, size_t n) {
+    if (!n || !nparts) return 0;
+    k_part_reduce<<<gpu_blocks(n, EW_THREADS), EW_THREADS, 0, gpu_s()>>>(dst, part, nparts, n);
+    KERNEL_CHECK();
+    return 0;
+}
+
 /* ---- conv1d (spec §2.1) ------------------------------------------------------- */
 
 /* Largest look-back s <= K-1 such that x_{t-s} reaches y_t (as ops_ref.c). */
@@ -100,7 +130,9 @@ __global__ void k_conv_bwd_dx(float *__restrict__ dx, const float *__restrict__ 
 #define CONV_ROWS 256 /* (b, t) rows per block of the dw/db reduction */
 #define CONV_KMAX 16
 
-__global__ void k_conv_bwd_dw(float *dw, float *db, const float *__restrict__ dy, const float *__restrict__ x,
+/* Block (column block, row chunk): the chunk's partial dw (K, C) and db (C)
+ * into pw[chunk] and pb[chunk] (either may be NULL). */
+__global__ void k_conv_bwd_dw(float *pw, float *pbias, const float *__restrict__ dy, const float *__restrict__ x,
                               const int32_t *__restrict__ pos, int B, int T, int C, int K) {
     int c = blockIdx.x * blockDim.x + threadIdx.x;
     if (c >= C) return;
@@ -116,9 +148,10 @@ __global__ void k_conv_bwd_dw(float *dw, float *db, const float *__restrict__ dy
         int reach = conv_reach(pos ? pos + (size_t)b * T : NULL, t, K);
         for (int s = 0; s <= reach; s++) aw[K - 1 - s] += x[(r - s) * C + c] * g;
     }
-    if (dw)
-        for (int k = 0; k < K; k++) atomicAdd(dw + (size_t)k * C + c, aw[k]);
-    if (db) atomicAdd(db + c, ab);
+    const size_t chunk = blockIdx.y;
+    if (pw)
+        for (int k = 0; k < K; k++) pw[(chunk * K + k) * C + c] = aw[k];
+    if (pbias) pbias[chunk * C + c] = ab;
 }
 
 extern "C" int gpu_conv1d_forward(float *y, const float *x, const float *w, const float *b,
@@ -146,9 +179,15 @@ extern "C" int gpu_conv1d_backward(float *dx, float *dw, float *db, const float 
             util_error("gpu_conv1d_backward: B*T = %zu rows too many", (size_t)B * T);
             return -1;
         }
+        size_t nw = dw ? nrb * (size_t)K * C : 0, nb = db ? nrb * (size_t)C : 0;
+        float *pw = gpu_part_buf(nw + nb);
+        if (!pw) return -1;
+        float *pbias = db ? pw + nw : NULL;
         dim3 grd((unsigned)((C + 127) / 128), (unsigned)nrb);
-        k_conv_bwd_dw<<<grd, 128, 0, gpu_s()>>>(dw, db, dy, x, pos, B, T, C, K);
+        k_conv_bwd_dw<<<grd, 128, 0, gpu_s()>>>(dw ? pw : NULL, pbias, dy, x, pos, B, T, C, K);
         KERNEL_CHECK();
+        if (dw) GPU_TRY(gpu_part_reduce(dw, pw, nrb, (size_t)K * C));
+        if (db) GPU_TRY(gpu_part_reduce(db, pbias, nrb, (size_t)C));
     }
     return 0;
 }
@@ -192,7 +231,7 @@ __global__ void k_rmsnorm_fwd(float *y, float *rstd, const float *__restrict__ x
     for (int c = threadIdx.x; c < C; c += blockDim.x) y[row * C + c] = xr[c] * r * (1.0f + scale[c]);
 }
 
-__global__ void k_rmsnorm_bwd(float *dx, float *dscale, const float *__restrict__ dy, const float *__restrict__ x,
+__global__ void k_rmsnorm_bwd(float *dx, const float *__restrict__ dy, const float *__restrict__ x,
                               const float *__restrict__ rstd, const float *__restrict__ scale, int C) {
     size_t row = blockIdx.x;
     const float *xr = x + row * C, *gr = dy + row * C;
@@ -200,10 +239,21 @@ __global__ void k_rmsnorm_bwd(float *dx, float *dscale, const float *__restrict_
     for (int c = threadIdx.x; c < C; c += blockDim.x) dot += gr[c] * (1.0f + scale[c]) * xr[c];
     dot = block_sum(dot);
     float k = r * r * r * dot / (float)C;
-    for (int c = threadIdx.x; c < C; c += blockDim.x) {
-        dx[row * C + c] += r * (1.0f + scale[c]) * gr[c] - k * xr[c];
-        if (dscale) atomicAdd(dscale + c, gr[c] * xr[c] * r);
-    }
+    for (int c = threadIdx.x; c < C; c += blockDim.x) dx[row * C + c] += r * (1.0f + scale[c]) * gr[c] - k * xr[c];
+}
+
+#define RN_ROWS 64 /* rows per chunk of the dscale partial sums */
+
+/* Block (column block, row chunk): part[chunk][c] = sum over the chunk's
+ * rows of dy x rstd. */
+__global__ void k_rmsnorm_dscale(float *part, const float *__restrict__ dy, const float *__restrict__ x,
+                                 const float *__restrict__ rstd, int N, int C) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    size_t n0 = (size_t)blockIdx.y * RN_ROWS, n1 = min(n0 + RN_ROWS, (size_t)N);
+    float s = 0.0f;
+    for (size_t n = n0; n < n1; n++) s += dy[n * C + c] * x[n * C + c] * rstd[n];
+    part[(size_t)blockIdx.y * C + c] = s;
 }
 
 extern "C" int gpu_rmsnorm_forward(float *y, float *rstd, const float *x, const float *scale, int N, int C,
@@ -217,8 +267,21 @@ extern "C" int gpu_rmsnorm_forward(float *y, float *rstd, const float *x, const 
 extern "C" int gpu_rmsnorm_backward(float *dx, float *dscale, const float *dy, const float *x,
                                     const float *rstd, const float *scale, int N, int C) {
     if (N <= 0) return 0;
-    k_rmsnorm_bwd<<<(unsigned)N, ROW_THREADS, 0, gpu_s()>>>(dx, dscale, dy, x, rstd, scale, C);
+    k_rmsnorm_bwd<<<(unsigned)N, ROW_THREADS, 0, gpu_s()>>>(dx, dy, x, rstd, scale, C);
     KERNEL_CHECK();
+    if (dscale) {
+        size_t nch = ((size_t)N + RN_ROWS - 1) / RN_ROWS;
+        if (nch > 65535) {
+            util_error("gpu_rmsnorm_backward: N = %d rows too many (%d per chunk, 65535 chunks)", N, RN_ROWS);
+            return -1;
+        }
+        float *part = gpu_part_buf(nch * (size_t)C);
+        if (!part) return -1;
+        k_rmsnorm_dscale<<<dim3((unsigned)((C + 127) / 128), (unsigned)nch), 128, 0, gpu_s()>>>(part, dy, x, rstd, N,
+                                                                                              C);
+        KERNEL_CHECK();
+        GPU_TRY(gpu_part_reduce(dscale, part, nch, (size_t)C));
+    }
     return 0;
 }
 
@@ -379,6 +442,13 @@ __global__ void k_embed(float *x, const float *E, const int32_t *tok, int N, int
         x[i] = E[(size_t)tok[n] * D + i % D] * scale;
     }
 }
+/* E (V,D) bfloat16: widened exactly (the bits shifted up), then scaled. */
+__global__ void k_embed_bf16(float *x, const uint16_t *E, const int32_t *tok, int N, int D, float scale) {
+    GRID_STRIDE(i, (size_t)N * D) {
+        size_t n = i / D;
+        x[i] = __uint_as_float((uint32_t)E[(size_t)tok[n] * D + i % D] << 16) * scale;
+    }
+}
 __global__ void k_add(float *y, const float *x, size_t n) {
     GRID_STRIDE(i, n) y[i] += x[i];
 }
@@ -406,6 +476,10 @@ extern "C" int gpu_fill_uniform(float *p, size_t n, float lo, float hi, uint64_t
 extern "C" int gpu_embed(float *x, const float *E, const int32_t *tok, int N, int D, float scale) {
     size_t n = (size_t)N * D;
     EW_LAUNCH(k_embed, n, x, E, tok, N, D, scale);
+}
+extern "C" int gpu_embed_bf16(float *x, const uint16_t *E, const int32_t *tok, int N, int D, float scale) {
+    size_t n = (size_t)N * D;
+    EW_LAUNCH(k_embed_bf16, n, x, E, tok, N, D, scale);
 }
 extern "C" int gpu_add(float *y, const float *x, size_t n) { EW_LAUNCH(k_add, n, y, x, n); }
 extern "C" int gpu_fill_rows(float *out, const float *res, const float *bias, int N, int O) {

@@ -23,7 +23,9 @@
  * The math of every variant equals rglru_forward_ref / rglru_backward_ref
  * (scan.c): reset at pos == 0 (a_t = 0, normaliser 1), a_t and a_t^2 as two
  * exps of log a_t = -8 r softplus(a_param), bounded sqrt derivative,
- * da_param += (float atomics, one per (b, c) or per chunk).
+ * da_param += deterministically: each (b, c) (seq, warp) or (b, chunk, c)
+ * (chunked) writes its partial to a scratch, gpu_part_reduce adds them in
+ * order (no float atomics: the same bits every run).
  * Tests: tests/test_gpu.c (every variant vs the CPU ref on odd shapes).
  */
 #include <stdio.h>
@@ -127,7 +129,7 @@ __global__ void k_rglru_fwd_seq(float *__restrict__ y, float *h_last, const floa
 }
 
 __global__ void k_rglru_bwd_seq(float *__restrict__ dx, float *__restrict__ dgx, float *__restrict__ dga,
-                                float *da_param, const float *__restrict__ dy, const float *__restrict__ y,
+                                float *da_part, const float *__restrict__ dy, const float *__restrict__ y,
                                 const float *__restrict__ x, const float *__restrict__ gx,
                                 const float *__restrict__ ga, const float *__restrict__ a_param,
                                 const int32_t *__restrict__ pos, const float *__restrict__ h0, int T, int C) {
@@ -173,7 +175,12 @@ __global__ void k_rglru_bwd_seq(float *__restrict__ dx, float *__restrict__ dgx,
         dgx[o] = o2;
         dga[o] = o3;
     }
-    atomicAdd(da_param + c, acc);
+    da_part[(size_t)b * C + c] = acc; /* (B, C) */
+}
+
+/* da_param += the nparts partials (nparts, C) in part, in order. */
+static int da_reduce(float *da_param, const float *part, size_t nparts, int C) {
+    return da_param ? gpu_part_reduce(da_param, part, nparts, (size_t)C) : 0;
 }
 
 static int check_dims(const char *who, int B, int T, int C) {
@@ -201,10 +208,12 @@ static int rglru_backward_seq(float *dx, float *dgx, float *dga, float *da_param
                               int C) {
     GPU_TRY(check_dims("rglru seq", B, T, C));
     if (!B || !C || !T) return 0;
+    float *part = gpu_part_buf((size_t)B * C);
+    if (!part) return -1;
     dim3 grd((unsigned)((C + SEQ_THREADS - 1) / SEQ_THREADS), (unsigned)B);
-    k_rglru_bwd_seq<<<grd, SEQ_THREADS, 0, gpu_s()>>>(dx, dgx, dga, da_param, dy, y, x, gx, ga, a_param, pos, h0, T, C);
+    k_rglru_bwd_seq<<<grd, SEQ_THREADS, 0, gpu_s()>>>(dx, dgx, dga, part, dy, y, x, gx, ga, a_param, pos, h0, T, C);
     KERNEL_CHECK();
-    return 0;
+    return da_reduce(da_param, part, (size_t)B, C);
 }
 
 /* ---- chunked ---------------------------------------------------------------------- */
@@ -322,7 +331,7 @@ __global__ void k_ch_bwd_carry(float *cA, float *cH, int B, int C, int nch) {
 }
 
 __global__ void k_ch_bwd_final(float *__restrict__ dx, float *__restrict__ dgx, float *__restrict__ dga,
-                               float *da_param, const float *cH, const float *__restrict__ dy,
+                               float *da_part, const float *cH, const float *__restrict__ dy,
                                const float *__restrict__ y, const float *__restrict__ x,
                                const float *__restrict__ gx, const float *__restrict__ ga,
                                const float *__restrict__ a_param, const int32_t *__restrict__ pos,
@@ -346,7 +355,7 @@ __global__ void k_ch_bwd_final(float *__restrict__ dx, float *__restrict__ dgx, 
         dgx[o] = o2;
         dga[o] = o3;
     }
-    atomicAdd(da_param + c, acc);
+    da_part[((size_t)b * nch + k) * C + c] = acc; /* (B, nch, C) */
 }
 
 /* Carry scratch: 2 * B * nch * C floats, grown on demand. */
@@ -405,10 +414,12 @@ static int rglru_backward_chunked(float *dx, float *dgx, float *dga, float *da_p
     KERNEL_CHECK();
     k_ch_bwd_carry<<<dim3(cb, (unsigned)B), CH_THREADS, 0, gpu_s()>>>(cA, cH, B, C, nch);
     KERNEL_CHECK();
-    k_ch_bwd_final<<<dim3(cb, (unsigned)nch, (unsigned)B), CH_THREADS, 0, gpu_s()>>>(dx, dgx, dga, da_param, cH, dy, y, x, gx,
+    float *part = gpu_part_buf((size_t)B * nch * C);
+    if (!part) return -1;
+    k_ch_bwd_final<<<dim3(cb, (unsigned)nch, (unsigned)B), CH_THREADS, 0, gpu_s()>>>(dx, dgx, dga, part, cH, dy, y, x, gx,
                                                                        ga, a_param, pos, h0, T, C, L, nch);
     KERNEL_CHECK();
-    return 0;
+    return da_reduce(da_param, part, (size_t)B * nch, C);
 }
 
 /* ---- warp ----------------------------------------------------------------------------- */
@@ -522,7 +533,7 @@ k_rglru_fwd_warp(float *__restrict__ y, float *h_last, const float *__restrict__
 }
 
 __global__ void __launch_bounds__(WWARPS * 32)
-k_rglru_bwd_warp(float *__restrict__ dx, float *__restrict__ dgx, float *__restrict__ dga, float *da_param,
+k_rglru_bwd_warp(float *__restrict__ dx, float *__restrict__ dgx, float *__restrict__ dga, float *da_part,
                  const float *__restrict__ dy, const float *__restrict__ y, const float *__restrict__ x,
                  const float *__restrict__ gx, const float *__restrict__ ga, const float *__restrict__ a_param,
                  const int32_t *__restrict__ pos, const float *__restrict__ h0, int T, int C) {
@@ -593,7 +604,7 @@ k_rglru_bwd_warp(float *__restrict__ dx, float *__restrict__ dgx, float *__restr
         float v = acc[j];
         for (int d = 16; d > 0; d >>= 1) v += __shfl_down_sync(0xffffffffu, v, d);
         int c = c0 + warp * WCPW + j;
-        if (lane == 0 && c < C) atomicAdd(da_param + c, v);
+        if (lane == 0 && c < C) da_part[(size_t)b * C + c] = v; /* (B, C) */
     }
 }
 
@@ -613,10 +624,12 @@ static int rglru_backward_warp(float *dx, float *dgx, float *dga, float *da_para
                                int C) {
     GPU_TRY(check_dims("rglru warp", B, T, C));
     if (!B || !C || !T) return 0;
+    float *part = gpu_part_buf((size_t)B * C);
+    if (!part) return -1;
     dim3 grd((unsigned)((C + WC - 1) / WC), (unsigned)B);
-    k_rglru_bwd_warp<<<grd, WWARPS * 32, 0, gpu_s()>>>(dx, dgx, dga, da_param, dy, y, x, gx, ga, a_param, pos, h0, T, C);
+    k_rglru_bwd_warp<<<grd, WWARPS * 32, 0, gpu_s()>>>(dx, dgx, dga, part, dy, y, x, gx, ga, a_param, pos, h0, T, C);
     KERNEL_CHECK();
-    return 0;
+    return da_reduce(da_param, part, (size_t)B, C);
 }
 
 /* ---- T = 1 decode ------------------------------------------------------------------ */

@@ -97,6 +97,7 @@ int gpu_xent_forward(float *loss, const float *logits, const int32_t *targets, i
 int gpu_xent_backward(float *dlogits, const float *logits, const int32_t *targets, const float *dloss,
                       int N, int V) { FAIL_INT; }
 int gpu_embed(float *x, const float *E, const int32_t *tok, int N, int D, float scale) { FAIL_INT; }
+int gpu_embed_bf16(float *x, const uint16_t *E, const int32_t *tok, int N, int D, float scale) { FAIL_INT; }
 int gpu_fill_uniform(float *p, size_t n, float lo, float hi, uint64_t seed) { FAIL_INT; }
 int gpu_add(float *y, const float *x, size_t n) { FAIL_INT; }
 int gpu_fill_rows(float *out, const float *res, const float *bias, int N, int O) { FAIL_INT; }
@@ -124,6 +125,7 @@ int gpu_kv_write_slot(float *kc, float *vc, const float *knew, const float *vnew
                       const uint8_t *active, int B, int dh, int S) { FAIL_INT; }
 int gpu_decode_positions(int32_t *pos, int32_t *nvalid, const int32_t *n, int keep, int B) { FAIL_INT; }
 int gpu_decode_advance(int32_t *n, const uint8_t *active, int B) { FAIL_INT; }
+int gpu_argmax_rows(int32_t *tok, const float *logits, int N, int V) { FAIL_INT; }
 #else
 /* HAVE_CUDA: the real implementations are in kernels/gpu_*.cu. ISO C
  * forbids an empty translation unit. */
