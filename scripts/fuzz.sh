@@ -14,7 +14,7 @@ command -v clang >/dev/null || { echo "fuzz: clang not found (apt-get install cl
 OUT=build-fuzz
 mkdir -p "$OUT/corpus"
 SRC="tests/fuzz_safetensors.c models/safetensors.c models/checkpoint.c models/config.c models/model.c
-     kernels/util.c kernels/matmul.c kernels/gemm_fast.c kernels/bf16.c kernels/ops.c kernels/ops_ref.c kernels/attention.c kernels/scan.c"
+     kernels/util.c kernels/matmul.c kernels/gemm_fast.c kernels/bf16.c kernels/ops.c kernels/ops_ref.c kernels/attention.c kernels/scan.c kernels/backend_cpu.c kernels/backend_cuda.c kernels/gpu_stub.c"
 # shellcheck disable=SC2086
 clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -Wno-unknown-pragmas -Ikernels -Imodels $(ls $SRC 2>/dev/null) -lm -o "$OUT/fuzz_safetensors"
