@@ -4,6 +4,9 @@
 #       series 'GFLOP/s' (y = measured GEMM rate); x is ignored (write 0).
 #   curve 'roofline': series = kernel name, x = arithmetic intensity (FLOP/byte),
 #       y = achieved GFLOP/s (one point per shape; several points per kernel are fine).
+# Written by griffin run kernels (series '<kernel> <variant>': scan, rglru, attn, gemm;
+# GB/s = the larger of copy and read bandwidth) or, as a fallback, by
+# griffin import-gbench from the bench context and its GB/s and GFLOP/s counters.
 fig = 'roofline'
 load (exists("dir") ? dir : 'plots').'/common.gp'
 R = (run ne '') ? run : val("select coalesce(max(run_id),'') from curve where name='roofline'")
@@ -12,11 +15,12 @@ set title 'Roofline: achieved rate of each kernel against the measured limits'
 set xlabel 'arithmetic intensity (FLOP/byte)'
 set ylabel 'GFLOP/s'
 if (NS == 0) {
-    eval(nodata('no data yet — run: build/griffin-bench --benchmark_filter=gemm --benchmark_out=gemm.json; griffin import-gbench gemm.json'))
+    eval(nodata('no data yet — run: griffin run kernels'))
 } else {
     BW = num(sprintf("select max(y) from curve where run_id=%s and name='roofline_limits' and series='GB/s'", R))
     PK = num(sprintf("select max(y) from curve where run_id=%s and name='roofline_limits' and series='GFLOP/s'", R))
     set logscale xy 10
+    set key top left font ',8'
     set xrange [0.01:1000]
     eval(set_footnote(R))
     roof(x) = (BW > 0 && PK > 0) ? ((BW * x < PK) ? BW * x : PK) : NaN

@@ -268,6 +268,47 @@ const claim_def claims_registry[] = {
      "hawk_acc - hawk_acc_sd > min(mqa_acc + mqa_acc_sd, griffin_acc + griffin_acc_sd)",
      "As for MQAR: below both beyond the spreads; not reproduced when above either beyond the spreads; the same "
      "learned guards."},
+    /* ---- kernels: App. D, §4.2 ------------------------------------------ */
+    {"scan_linear_beats_assoc", "kernels", "App. D, §4.2 (Fig. 8)",
+     "The linear scan (sequential in time, parallel across channels) is faster than the associative (parallel "
+     "prefix) scan: the associative scan is significantly slower (the paper: on TPU-v3, and its conclusions need "
+     "not carry over to other hardware, so it is measured here).",
+     {{"linear_time", "s", 1e-9, 1e6, "linear scan (variant seq): median seconds per call at the longest T"},
+      {"assoc_time", "s", 1e-9, 1e6, "associative scan (variant assoc): median seconds per call, same shape"},
+      {"linear_max", "s", 1e-9, 1e6, "slowest repetition of the linear scan"},
+      {"linear_min", "s", 1e-9, 1e6, "fastest repetition of the linear scan"},
+      {"assoc_max", "s", 1e-9, 1e6, "slowest repetition of the associative scan"},
+      {"assoc_min", "s", 1e-9, 1e6, "fastest repetition of the associative scan"},
+      {"validated", "bool", 0, 1, "1 when both variants matched the ref scan before timing"},
+      TIMING_INPUTS},
+     {{"validated >= 1", "a compared variant failed validation against the ref scan (never timed)"}, TIMING_GUARDS},
+     "assoc_time >= 1.25 * linear_time && linear_max < assoc_min",
+     "assoc_time <= linear_time && assoc_max < linear_min",
+     "'Significantly slower' (the paper's words for the associative scan; up to 50% slower whole training steps) "
+     "read as at least 1.25x the linear scan's time per call: half the paper's step-level gap and five times the "
+     "5% spread allowed. Reproduced also needs every linear repetition faster than every associative one; not "
+     "reproduced when the associative scan is at least as fast and every associative repetition is faster than "
+     "every linear one. Overlapping repetitions, or a gap between 1x and 1.25x: inconclusive."},
+    {"scan_memory_bound", "kernels", "§4.2, App. D",
+     "The linear scan is memory bound: its arithmetic intensity is far below the machine's ridge point and it "
+     "runs at a large fraction of the memory bandwidth.",
+     {{"frac_copy", "x", 0, 100, "linear scan GB/s (a, u read, h written) / copy GB/s measured in the same run, at the longest T"},
+      {"intensity", "FLOP/byte", 0, 1e6, "the scan's FLOP per byte moved (2 FLOP per 12 bytes in fp32)"},
+      {"ridge", "FLOP/byte", 1e-6, 1e6, "sgemm GFLOP/s / copy GB/s measured in the same run"},
+      {"bytes_over_cache", "x", 0, 1e9, "bytes one call moves / (L2 + L3 bytes)"},
+      {"validated", "bool", 0, 1, "1 when the linear scan matched the ref scan before timing"},
+      TIMING_INPUTS},
+     {{"validated >= 1", "the linear scan failed validation against the ref scan (never timed)"},
+      {"bytes_over_cache >= 2", "the scan's bytes fit in the caches (less than 2x L2 + L3): a cache-resident scan "
+                                "says nothing about memory bandwidth"},
+      TIMING_GUARDS},
+     "frac_copy >= 0.5 && frac_copy <= 1.25 && intensity < ridge",
+     "frac_copy <= 0.25 || intensity >= ridge",
+     "Memory bound = below the ridge point (the paper's argument: 0.75 FLOP/byte against the 4.2 the TPU-v3 "
+     "vector unit needs) and at least half the measured copy bandwidth (as for decode_memory_bound: the traffic "
+     "accounts for at least half the time); not reproduced when at or above the ridge, or at most a quarter of "
+     "the bandwidth (the scan is then bound by something else). Above 1.25x the copy bandwidth: inconclusive "
+     "(the bytes did not all come from memory, or the probe read low)."},
     {NULL},
 };
 

@@ -1166,8 +1166,9 @@ done:
 static const struct {
     const char *name, *suite, *about;
 } FIGURES[] = {
-    {"scan", "scan", "RG-LRU scan variants: GB/s vs T (App. D)"},
-    {"roofline", "roofline", "each kernel's achieved rate against the measured limits"},
+    {"scan", "kernels", "RG-LRU scan variants: GB/s vs T against the copy bandwidth (App. D)"},
+    {"attention", "kernels", "local attention variants: GFLOP/s vs T against the sgemm rate"},
+    {"roofline", "kernels", "each kernel's achieved rate against the measured limits"},
     {"history", "(nightly)", "the nightly check's view: one panel per metric, accepted baseline band, flagged/busy runs, change points"},
     {"fig3_train_step", "throughput", "training step time vs T, relative to MQA at the shortest T (Fig. 3)"},
     {"fig1b_decode_throughput", "throughput", "decode tokens/s vs sample length (Fig. 1b)"},

@@ -25,7 +25,7 @@ static const command k_commands[] = {
     {"forward", cmd_forward, "prefill logits of a text or token file as .npy"},
     {"train", cmd_train, "train a model (AdamW) on the byte corpus or a synthetic task"},
     {"eval", cmd_eval, "task accuracy by length, or text loss by position"},
-    {"run", cmd_run, "run experiment suites (throughput, latency, longctx, copyret, all)"},
+    {"run", cmd_run, "run experiment suites (throughput, latency, longctx, copyret, kernels, all)"},
     {"claims", cmd_claims, "the paper's claims: rules for each verdict; evaluate inputs from JSON"},
     {"bench-model", cmd_bench_model, "prefill tokens/s and decode ms/step of one model vs measured limits"},
     {"roofline", cmd_roofline, "measure read/copy bandwidth and sgemm rate on this machine"},

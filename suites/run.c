@@ -31,6 +31,7 @@ static const suite_def k_suites[] = {
     {"latency", suite_latency, "fig4_latency fig4b_decode_model", "decode latency with empty/long prompt (Fig. 4); decode-step memory model (§5.1)", {0.3, 4, 300}},
     {"longctx", suite_longctx, "fig5_longctx", "loss by position beyond the training length (Fig. 5)", {0.5, 18, 6000}},
     {"copyret", suite_copyret, "fig6_copyret", "selective copying, induction heads, phonebook and MQAR (Fig. 6)", {0.7, 20, 600}},
+    {"kernels", suite_kernels, "scan attention roofline", "kernel variants: RG-LRU scans, local attention, GEMMs against the measured limits (App. D)", {0.1, 2, 10}},
     {NULL, NULL, NULL, NULL, {0, 0, 0}},
 };
 
@@ -86,12 +87,12 @@ int cmd_run(int argc, char **argv) {
         {NULL}};
     char *pos[8];
     int np, rc = flags_parse(defs, argc, argv, pos, 8, &np, "griffin run SUITE|all [--preset smoke|cpu|paper] [flags]",
-                             "Run experiment suites: throughput, latency, longctx, copyret (or all).\n"
+                             "Run experiment suites: throughput, latency, longctx, copyret, kernels (or all).\n"
                              "Each records machine, build, argv, seed, raw repetitions and curves in the results\n"
                              "database, renders its figures into plots/out and prints the paper's claims beside\n"
                              "what this run measured, with a verdict. Ctrl-C keeps the finished cases.");
     if (rc >= 0) return rc;
-    if (np < 1) { fprintf(stderr, "error: name a suite (throughput, latency, longctx, copyret) or all\n"); return 2; }
+    if (np < 1) { fprintf(stderr, "error: name a suite (throughput, latency, longctx, copyret, kernels) or all\n"); return 2; }
     suite_scale sc;
     if (!strcmp(scale, "smoke")) sc = SCALE_SMOKE;
     else if (!strcmp(scale, "cpu")) sc = SCALE_CPU;
@@ -117,7 +118,7 @@ int cmd_run(int argc, char **argv) {
         const suite_def *found = NULL;
         for (const suite_def *s = k_suites; s->name; s++)
             if (!strcmp(s->name, pos[i])) found = s;
-        if (!found) { fprintf(stderr, "error: unknown suite '%s' (throughput, latency, longctx, copyret, all)\n", pos[i]); return 2; }
+        if (!found) { fprintf(stderr, "error: unknown suite '%s' (throughput, latency, longctx, copyret, kernels, all)\n", pos[i]); return 2; }
         if (nch < 8) chosen[nch++] = found;
     }
     double est = 0;

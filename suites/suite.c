@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "matmul.h"
 #include "train.h"
@@ -379,6 +380,44 @@ void suite_model_config(model_config *cfg, model_family f, int D, int depth, int
     cfg->window = W;
     snprintf(cfg->name, sizeof cfg->name, "%s-d%d", family_name(f), D);
     config_finalize(cfg);
+}
+
+/* See suite.h. */
+double suite_cache_bytes(void) {
+    double total = 0;
+    for (int i = 0; i < 8; i++) {
+        char path[128], buf[64];
+        int level = 0;
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
+        FILE *f = fopen(path, "r");
+        if (!f) break;
+        if (fscanf(f, "%d", &level) != 1) level = 0;
+        fclose(f);
+        if (level < 2) continue;
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+        double size = 0;
+        if ((f = fopen(path, "r"))) {
+            char unit = 0;
+            if (fscanf(f, "%lf%c", &size, &unit) >= 1) size *= unit == 'K' ? 1024.0 : unit == 'M' ? 1048576.0 : 1.0;
+            fclose(f);
+        }
+        /* cpus sharing it: count the shared_cpu_list ranges ("0-1", "0,2") */
+        int sharing = 0;
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/shared_cpu_list", i);
+        if ((f = fopen(path, "r"))) {
+            if (fgets(buf, sizeof buf, f)) {
+                for (char *t = strtok(buf, ",\n"); t; t = strtok(NULL, ",\n")) {
+                    int a, b;
+                    if (sscanf(t, "%d-%d", &a, &b) == 2) sharing += b - a + 1;
+                    else sharing++;
+                }
+            }
+            fclose(f);
+        }
+        int ncpu = util_threads() > 0 ? (int)sysconf(_SC_NPROCESSORS_ONLN) : 1;
+        total += size * (sharing > 0 ? (double)ncpu / sharing : 1);
+    }
+    return total;
 }
 
 static int cmp_d(const void *a, const void *b) {

@@ -53,6 +53,7 @@ int suite_throughput(suite_ctx *c);
 int suite_latency(suite_ctx *c);
 int suite_longctx(suite_ctx *c);
 int suite_copyret(suite_ctx *c);
+int suite_kernels(suite_ctx *c);
 
 /* Recording (no-ops without a database). A refused write is printed and
  * counted in c->store_errors: the suite goes on, the run ends failed. */
@@ -149,6 +150,9 @@ void suite_family_order(const suite_ctx *c, uint64_t salt, int order[3]);
  * 64 below D=512, else 128), lru_width ~ 4D/3, window W. */
 void suite_model_config(model_config *cfg, model_family f, int D, int depth, int W);
 double suite_median(const double *v, int n);
+/* Bytes of L2 and L3 on this machine, every cache counted once (a per-core
+ * cache once per core), from /sys; 0 when unknown. */
+double suite_cache_bytes(void);
 
 /* Run fn(c, i, arg) for i in [0, n): with 2 or more threads, as many jobs at
  * once as threads, each on one thread (small models train about twice as

@@ -23,7 +23,6 @@
 #include "roofline.h"
 #include "suite.h"
 #include "util.h"
-#include <unistd.h>
 
 typedef struct {
     const char *size;        /* preset size of the latency models: "tiny", "400m", "1b" */
@@ -59,45 +58,6 @@ static int family_model(suite_ctx *c, const char *size, model_family f, weights_
     if (model_create_dtype(m, cfg, w) != 0) { suite_case_failed(c, 0, cname, params, "%s", util_last_error()); return 1; }
     model_init_weights(m, c->seed);
     return 0;
-}
-
-/* Bytes of L2 and L3 on this machine (each cache counted once), from
- * /sys; 0 when unknown. */
-static double cache_bytes(void) {
-    double total = 0;
-    for (int i = 0; i < 8; i++) {
-        char path[128], buf[64];
-        int level = 0;
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
-        FILE *f = fopen(path, "r");
-        if (!f) break;
-        if (fscanf(f, "%d", &level) != 1) level = 0;
-        fclose(f);
-        if (level < 2) continue;
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
-        double size = 0;
-        if ((f = fopen(path, "r"))) {
-            char unit = 0;
-            if (fscanf(f, "%lf%c", &size, &unit) >= 1) size *= unit == 'K' ? 1024.0 : unit == 'M' ? 1048576.0 : 1.0;
-            fclose(f);
-        }
-        /* cpus sharing it: count the shared_cpu_list ranges ("0-1", "0,2") */
-        int sharing = 0;
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/shared_cpu_list", i);
-        if ((f = fopen(path, "r"))) {
-            if (fgets(buf, sizeof buf, f)) {
-                for (char *t = strtok(buf, ",\n"); t; t = strtok(NULL, ",\n")) {
-                    int a, b;
-                    if (sscanf(t, "%d-%d", &a, &b) == 2) sharing += b - a + 1;
-                    else sharing++;
-                }
-            }
-            fclose(f);
-        }
-        int ncpu = util_threads() > 0 ? (int)sysconf(_SC_NPROCESSORS_ONLN) : 1;
-        total += size * (sharing > 0 ? (double)ncpu / sharing : 1);
-    }
-    return total;
 }
 
 /* Time `reps` repetitions of LAT_POINTS steps at batch B, the j-th at
@@ -348,7 +308,7 @@ static int part_model(suite_ctx *c, const lat_scale *s) {
         double zx = 0, lim = rr ? rr->read_gbs : NAN;
         suite_curve(c, 0, "roofline_limits", "GB/s", &zx, &lim, 1);
     }
-    double caches = cache_bytes();
+    double caches = suite_cache_bytes();
     int rc = model_weights(c, s, WEIGHTS_F32, bw, caches);
     return rc ? rc : model_weights(c, s, WEIGHTS_BF16, bw, caches);
 }

@@ -181,6 +181,32 @@ static const vec k_vecs[] = {
     {"phonebook_hawk_weakest", "best=0 mqa_acc=0 mqa_acc_sd=0 hawk_acc=0 hawk_acc_sd=0 griffin_acc=0 griffin_acc_sd=0", I, "learned"},
     {"phonebook_hawk_weakest", "best=0.8 mqa_acc=0.01 mqa_acc_sd=0.01 hawk_acc=0.05 hawk_acc_sd=0.01 griffin_acc=0.8 griffin_acc_sd=0.05", I, "not learned by the families compared"},
     {"phonebook_hawk_weakest", "best=0.8 mqa_acc=0.01 mqa_acc_sd=0.01 hawk_acc=0.6 hawk_acc_sd=0.05 griffin_acc=0.8 griffin_acc_sd=0.05", N, NULL},
+    /* scan_linear_beats_assoc */
+    {"scan_linear_beats_assoc", "linear_time=0.1 assoc_time=0.2 linear_max=0.102 linear_min=0.099 assoc_max=0.21 assoc_min=0.19 validated=1", R, NULL},
+    {"scan_linear_beats_assoc", "linear_time=0.1 assoc_time=0.125 linear_max=0.101 linear_min=0.099 assoc_max=0.13 assoc_min=0.12 validated=1", R, NULL},
+    {"scan_linear_beats_assoc", "linear_time=0.1 assoc_time=0.1249 linear_max=0.101 linear_min=0.099 assoc_max=0.13 assoc_min=0.12 validated=1", I, "1.25"},
+    /* noise: the repetitions overlap although the medians are far apart */
+    {"scan_linear_beats_assoc", "linear_time=0.1 assoc_time=0.2 linear_max=0.19 linear_min=0.099 assoc_max=0.21 assoc_min=0.19 validated=1", I, "assoc_min"},
+    {"scan_linear_beats_assoc", "linear_time=0.1 assoc_time=0.2 linear_max=0.102 linear_min=0.099 assoc_max=0.21 assoc_min=0.19 validated=0", I, "validation"},
+    {"scan_linear_beats_assoc", "linear_time=0.1 assoc_time=0.2 linear_max=0.102 linear_min=0.099 assoc_max=0.21 assoc_min=0.19 validated=1 busy=0.2", I, "other processes"},
+    {"scan_linear_beats_assoc", "linear_time=0.1 assoc_time=0.2 linear_max=0.102 linear_min=0.099 assoc_max=0.21 assoc_min=0.19 validated=1 spread=0.06", I, "spread"},
+    {"scan_linear_beats_assoc", "linear_time=0.1 assoc_time=0.08 linear_max=0.102 linear_min=0.099 assoc_max=0.085 assoc_min=0.078 validated=1", N, NULL},
+    {"scan_linear_beats_assoc", "linear_time=0.1 assoc_time=0.1 linear_max=0.102 linear_min=0.099 assoc_max=0.0989 assoc_min=0.098 validated=1", N, NULL},
+    {"scan_linear_beats_assoc", "linear_time=0.1 assoc_time=0.09 linear_max=0.102 linear_min=0.099 assoc_max=0.0991 assoc_min=0.085 validated=1", I, NULL},
+    {"scan_linear_beats_assoc", "linear_time=0.1 assoc_time=0.1001 linear_max=0.102 linear_min=0.099 assoc_max=0.0989 assoc_min=0.098 validated=1", I, NULL},
+    /* scan_memory_bound */
+    {"scan_memory_bound", "frac_copy=0.8 intensity=0.1667 ridge=7 bytes_over_cache=20 validated=1", R, NULL},
+    {"scan_memory_bound", "frac_copy=0.5 intensity=0.1667 ridge=7 bytes_over_cache=2 validated=1", R, NULL},
+    {"scan_memory_bound", "frac_copy=1.25 intensity=0.1667 ridge=7 bytes_over_cache=20 validated=1", R, NULL},
+    {"scan_memory_bound", "frac_copy=0.4999 intensity=0.1667 ridge=7 bytes_over_cache=20 validated=1", I, "frac_copy"},
+    {"scan_memory_bound", "frac_copy=1.2501 intensity=0.1667 ridge=7 bytes_over_cache=20 validated=1", I, "frac_copy"},
+    {"scan_memory_bound", "frac_copy=0.25 intensity=0.1667 ridge=7 bytes_over_cache=20 validated=1", N, NULL},
+    {"scan_memory_bound", "frac_copy=0.2501 intensity=0.1667 ridge=7 bytes_over_cache=20 validated=1", I, NULL},
+    {"scan_memory_bound", "frac_copy=0.8 intensity=7 ridge=7 bytes_over_cache=20 validated=1", N, NULL},
+    {"scan_memory_bound", "frac_copy=0.8 intensity=0.1667 ridge=7 bytes_over_cache=1.99 validated=1", I, "caches"},
+    {"scan_memory_bound", "frac_copy=0.8 intensity=0.1667 ridge=7 bytes_over_cache=20 validated=0", I, "validation"},
+    {"scan_memory_bound", "frac_copy=0.8 intensity=0.1667 ridge=7 bytes_over_cache=20 validated=1 busy=0.11", I, "other processes"},
+    {"scan_memory_bound", "frac_copy=0.1 intensity=0.1667 ridge=7 bytes_over_cache=20 validated=1 reps=3", I, "fewer than 5"},
 };
 
 /* Parse "a=1 b=2" on top of the defaults into v (names point into a

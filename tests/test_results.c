@@ -136,6 +136,8 @@ static int mode_fill(const char *db) {
     curve_fn(s, run, "decode_model", "Hawk len=1024 predicted", 1, 2, 5, f_lin, 0.4);
     curve_fn(s, run, "scan_gbps", "seq", 256, 2, 5, f_flat, 10);
     curve_fn(s, run, "scan_gbps", "chunked", 256, 2, 5, f_flat, 14);
+    curve_fn(s, run, "rglru_gbps", "fused C=1024", 256, 2, 5, f_flat, 9);
+    curve_fn(s, run, "attn_gflops", "tiled W=1024", 1024, 2, 4, f_flat, 40);
     double zero = 0, bw = 20, pk = 100, ai[2] = {0.25, 30}, gf[2] = {4, 80};
     store_curve(s, run, 0, "roofline_limits", "GB/s", &zero, &bw, 1);
     store_curve(s, run, 0, "roofline_limits", "GFLOP/s", &zero, &pk, 1);

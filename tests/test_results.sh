@@ -133,11 +133,27 @@ fi
 ok "bad run spec: exit 2" '"$G" results show nosuchrun --db "$DB" > /dev/null 2>&1; [[ $? -eq 2 ]]'
 
 # figures
-figs="scan roofline history fig3_train_step fig1b_decode_throughput fig4_latency fig4b_decode_model fig5_longctx fig6_copyret training"
+figs="scan attention roofline history fig3_train_step fig1b_decode_throughput fig4_latency fig4b_decode_model fig5_longctx fig6_copyret training"
 "$G" plot all --db "$T/empty.sqlite" --out "$T/empty" --term dumb > /dev/null 2> "$T/plot.err"; rc=$?
 if command -v gnuplot > /dev/null && command -v sqlite3 > /dev/null; then
     ok "empty db: plot all exits 0" '[[ $rc -eq 0 ]]'
     for f in $figs; do ok "placeholder $f" 'grep -q "no data yet" "$T/empty/$f.txt"'; done
+    # every placeholder names a command that exists: a griffin command (and for
+    # `griffin run`, a suite it knows) or a file of the tree
+    hint_exists() { # hint_exists "CMD ARGS..."
+        local w=($1)
+        [[ ${w[0]} == bash ]] && w=("${w[@]:1}")
+        case ${w[0]} in
+        griffin) "$G" --help 2>&1 | grep -Eq "^  ${w[1]} " || return 1
+                 [[ ${w[1]} != run ]] || "$G" run --help 2>&1 | grep -q "suites: .*\b${w[2]}\b" ;;
+        *) [[ -e ${w[0]} ]] ;;
+        esac
+    }
+    for f in $figs; do
+        hint=$(grep -o "no data yet — run: [^ ]* [^ ]* [^ ]*" "$T/empty/$f.txt" | head -1 | sed 's/^no data yet — run: //')
+        ok "placeholder of $f names an existing command ($hint)" 'hint_exists "$hint"'
+    done
+    ok "hint check refuses a command that does not exist" '! hint_exists "griffin run scan" && ! hint_exists "griffin nosuch x" && ! hint_exists "bash scripts/nosuch.sh"'
     "$H" --fill "$T/full.sqlite"
     "$G" plot all --db "$T/full.sqlite" --out "$T/full" --term dumb,png,svg > /dev/null 2> "$T/plot.err"; rc=$?
     ok "full db: plot all exits 0" '[[ $rc -eq 0 ]]'
@@ -149,7 +165,7 @@ if command -v gnuplot > /dev/null && command -v sqlite3 > /dev/null; then
     ok "footnote names machine and commit" 'grep -q "commit" "$T/full/fig5_longctx.txt"'
     ok "unknown figure: exit 2" '"$G" plot nosuch --db "$T/full.sqlite" > /dev/null 2>&1; [[ $? -eq 2 ]]'
 else
-    skipped "gnuplot or sqlite3 missing: figure rendering" 33
+    skipped "gnuplot or sqlite3 missing: figure rendering" 61
 fi
 PATH=/nonexistent "$G" plot all --db "$T/full.sqlite" --out "$T/x" > /dev/null 2> "$T/nognu.txt"; rc=$?
 ok "no gnuplot: exit 2 with install hint" '[[ $rc -eq 2 ]] && grep -q "apt-get install gnuplot-nox" "$T/nognu.txt" && grep -q "griffin results export" "$T/nognu.txt"'

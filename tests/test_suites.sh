@@ -14,7 +14,7 @@ ok() { if [[ $1 -eq 0 ]]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FA
 rc=$?
 ok $rc "griffin run all --preset smoke exits 0 (rc $rc): $(tail -3 "$D/err.txt")"
 "$G" results list --db "$D/s.sqlite" > "$D/list.txt"
-for s in throughput latency longctx copyret; do
+for s in throughput latency longctx copyret kernels; do
     grep -Eq "^ +[0-9]+ +[0-9a-f]+ +$s +smoke +ok" "$D/list.txt"; ok $? "$s run recorded ok"
     id=$(awk -v s=$s '$3==s {print $1; exit}' "$D/list.txt")
     "$G" results show "$id" --db "$D/s.sqlite" > "$D/show-$s.txt" 2>&1
@@ -26,6 +26,9 @@ want_case throughput train_step; want_case throughput decode_throughput
 want_case latency decode_latency; want_case latency decode_step
 want_case longctx longctx
 want_case copyret selective_copy; want_case copyret induction; want_case copyret mqar; want_case copyret phonebook
+want_case kernels scan; want_case kernels rglru; want_case kernels attn; want_case kernels gemm
+for cv in scan_gbps rglru_gbps attn_gflops roofline roofline_limits; do grep -q "$cv" "$D/show-kernels.txt"; ok $? "kernels curve $cv present"; done
+grep -E "^scan .*time +2 " "$D/show-kernels.txt" >/dev/null; ok $? "kernels: raw repetitions stored (n=2)"
 grep -q "train_step_time" "$D/show-throughput.txt"; ok $? "fig3 curve present"
 grep -q "loss_by_position" "$D/show-longctx.txt"; ok $? "fig5 curve present"
 grep -q "decode_model" "$D/show-latency.txt"; ok $? "decode-model curve present"
@@ -49,9 +52,23 @@ if command -v sqlite3 > /dev/null; then
     n=$(sqlite3 "$D/s.sqlite" "select count(*) from curve where name like '%:sd'")
     [[ $n -gt 0 ]]; ok $? "seed spread curves stored ($n points)"
 fi
-for f in fig3_train_step fig1b_decode_throughput fig4_latency fig4b_decode_model fig5_longctx fig6_copyret; do
+for f in fig3_train_step fig1b_decode_throughput fig4_latency fig4b_decode_model fig5_longctx fig6_copyret scan attention roofline; do
     [[ -s "$D/out/$f.png" ]]; ok $? "figure $f.png rendered"
 done
+# kernels: a variant that differs from its ref is a case failure and is never timed; the
+# variants are read from the tables (every scan_variants entry but ref is timed)
+GRIFFIN_KERNELS_SELFTEST=1 "$G" run kernels --preset smoke --reps 2 --threads 2 --db "$D/k.sqlite" --no-plot --quiet > "$D/k.txt" 2> "$D/k.err"
+rc=$?
+ok $rc "griffin run kernels with the broken selftest variant exits 0 (rc $rc)"
+grep -q "case scan .*selftest-broken.* failed: differs from the ref scan" "$D/k.err"; ok $? "broken variant reported as a failed case"
+if command -v sqlite3 > /dev/null; then
+    n=$(sqlite3 "$D/k.sqlite" "select count(*) from case_failure where reason like '%selftest-broken%'")
+    [[ $n -ge 1 ]]; ok $? "broken variant stored as a case failure ($n)"
+    n=$(sqlite3 "$D/k.sqlite" "select count(*) from result r join bench_case b on b.id=r.case_id where b.params like '%selftest-broken%'")
+    [[ $n -eq 0 ]]; ok $? "broken variant never timed ($n results)"
+    n=$(sqlite3 "$D/k.sqlite" "select count(distinct json_extract(b.params,'$.variant')) from result r join bench_case b on b.id=r.case_id where b.name='scan'")
+    [[ $n -ge 3 ]]; ok $? "every linear-scan variant of the table timed ($n)"
+fi
 # usage and setup errors
 "$G" run nosuch --preset smoke --db "$D/s.sqlite" 2>/dev/null; [[ $? -eq 2 ]]; ok $? "unknown suite exits 2"
 "$G" run all --preset huge --db "$D/s.sqlite" 2>/dev/null; [[ $? -eq 2 ]]; ok $? "unknown preset exits 2"
