@@ -10,6 +10,7 @@
 #include "backend.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gpu.h"
@@ -80,7 +81,54 @@ static int cuda_gemm_select(const char *name) {
     if (gemm_name(name, &bf16, &ref) != 0) return -1;
     if (bf16) g_gemm16_ref = ref;
     else g_gemm_ref = g_gemm16_ref = ref; /* as on the cpu: an fp32 name sets both */
+    gpu_graph_invalidate(); /* a captured graph has the old GEMM */
     return 0;
+}
+
+/* ---- graphs: CUDA graphs on gpu.h's stream, stale once gpu_graph_epoch moves ---- */
+
+typedef struct {
+    gpu_graph *g;
+    unsigned long epoch;
+} cuda_graph;
+
+static int cuda_graph_begin(void) { return gpu_graph_begin(); }
+
+static void *cuda_graph_end(void) {
+    unsigned long e = gpu_graph_epoch();
+    gpu_graph *g = gpu_graph_end();
+    if (!g) return NULL;
+    if (gpu_graph_epoch() != e) { /* something was freed while capturing */
+        gpu_graph_free(g);
+        util_error("cuda backend: device memory was freed during a graph capture");
+        return NULL;
+    }
+    cuda_graph *cg = calloc(1, sizeof *cg);
+    if (!cg) {
+        gpu_graph_free(g);
+        util_error("cuda backend: out of memory");
+        return NULL;
+    }
+    cg->g = g;
+    cg->epoch = e;
+    return cg;
+}
+
+static int cuda_graph_launch(void *graph) {
+    cuda_graph *cg = graph;
+    if (!cg) {
+        util_error("cuda backend: NULL graph");
+        return -1;
+    }
+    if (cg->epoch != gpu_graph_epoch()) return 1;
+    return gpu_graph_launch(cg->g);
+}
+
+static void cuda_graph_free(void *graph) {
+    cuda_graph *cg = graph;
+    if (!cg) return;
+    gpu_graph_free(cg->g);
+    free(cg);
 }
 
 /* ---- GEMM ---------------------------------------------------------------------- */
@@ -185,6 +233,7 @@ const backend backend_cuda = {
     .rglru_default = GPU_RGLRU_DEFAULT,
     .attn_default = GPU_ATTN_DEFAULT,
     .host_memory = 0,
+    .graphs = 1,
     .variant_check = cuda_variant_check,
     .variant_list = cuda_variant_list,
     .gemm_select = cuda_gemm_select,
@@ -195,6 +244,10 @@ const backend backend_cuda = {
     .copy = gpu_copy,
     .memset = gpu_memset,
     .sync = gpu_sync,
+    .graph_begin = cuda_graph_begin,
+    .graph_end = cuda_graph_end,
+    .graph_launch = cuda_graph_launch,
+    .graph_free = cuda_graph_free,
     .fill_rows = gpu_fill_rows,
     .add = gpu_add,
     .embed = gpu_embed,

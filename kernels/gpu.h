@@ -96,6 +96,13 @@ int gpu_graph_begin(void);
 gpu_graph *gpu_graph_end(void);
 int gpu_graph_launch(gpu_graph *g);
 void gpu_graph_free(gpu_graph *g);         /* NULL is fine */
+/* A graph bakes in pointers and the global selections: a counter that moves
+ * whenever device memory is freed (gpu_free, and so whenever a kernel entry
+ * regrows its scratch) or gpu_graph_invalidate() is called (a GEMM variant
+ * or decode split changes). A graph captured at epoch e is stale once
+ * gpu_graph_epoch() != e: replaying it could touch freed memory. */
+unsigned long gpu_graph_epoch(void);
+void gpu_graph_invalidate(void);
 /* Page-locked host memory (zeroed; NULL with util_last_error() on
  * failure), for asynchronous copies and copies inside a graph. */
 void *gpu_host_alloc(size_t bytes);

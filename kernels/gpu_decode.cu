@@ -179,7 +179,10 @@ static int g_split_keys = 0; /* gpu_attn_decode_set_split; 0 = automatic */
 static float *g_part = NULL;
 static size_t g_part_n = 0;
 
-extern "C" void gpu_attn_decode_set_split(int keys) { g_split_keys = keys > 0 ? (keys + 31) / 32 * 32 : 0; }
+extern "C" void gpu_attn_decode_set_split(int keys) {
+    g_split_keys = keys > 0 ? (keys + 31) / 32 * 32 : 0;
+    gpu_graph_invalidate(); /* a captured decode has the old grid */
+}
 
 /* Keys per split for a cache of S slots (S + 1 keys at most) and B*H rows. */
 static int split_keys(int rows, int S) {

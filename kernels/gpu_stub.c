@@ -42,6 +42,8 @@ int gpu_graph_begin(void) { FAIL_INT; }
 gpu_graph *gpu_graph_end(void) { util_error("%s", NO_CUDA_WHY); return NULL; }
 int gpu_graph_launch(gpu_graph *g) { (void)g; FAIL_INT; }
 void gpu_graph_free(gpu_graph *g) { (void)g; }
+unsigned long gpu_graph_epoch(void) { return 0; }
+void gpu_graph_invalidate(void) {}
 void *gpu_host_alloc(size_t bytes) { (void)bytes; util_error("%s", NO_CUDA_WHY); return NULL; }
 void gpu_host_free(void *p) { (void)p; }
 int gpu_upload_async(void *dst, const void *src, size_t bytes) { (void)dst; (void)src; (void)bytes; FAIL_INT; }

@@ -202,10 +202,24 @@ typedef struct decode_state {
     int32_t *dn;             /* (B) n in backend memory (== n on host-memory backends) */
     int32_t *tok, *pos;      /* (B) this step's tokens and positions */
     int32_t *nvalid_l, *nvalid_g; /* (B) valid slots of the local / global caches */
-    uint8_t *active;         /* (B) this step's mask */
+    uint8_t *active;         /* (B) this step's mask, right after tok (one upload for both) */
     size_t bytes;            /* cache bytes (h, conv, KV) */
     float *block;            /* the one allocation (caches, then scratch) */
     const backend *be;
+    /* Graph decode (backends with `graphs`): a step uploads tokens and mask
+     * in one copy, replays the captured step (positions advance on the
+     * device) and downloads the logits: no other host<->device copy. The
+     * step is captured after one eager warm-up step (which sizes every
+     * scratch buffer) for this state's (B, caches) and this model's weights
+     * and variants, and captured again when any of them changes or the
+     * backend says the graph is stale. */
+    int graphs;              /* 1: use graphs (default be->graphs; GRIFFIN_NO_GRAPH=1 or 0 here: eager) */
+    void *graph;             /* the captured step, or NULL */
+    int graph_warm;          /* an eager step ran for the current key */
+    const void *graph_key[3];/* model, its fp32 and bf16 weights at capture */
+    char graph_variants[64]; /* "rglru/attn" at capture */
+    unsigned char *hin;      /* host staging: B int32 tokens then B mask bytes */
+    long graph_captures, graph_replays;
 } decode_state;
 
 /* capacity: max tokens per sequence for global attention layers (ignored
