@@ -150,6 +150,13 @@ int gpu_gemm_bf16(int transA, int transB, int M, int N, int K, float alpha, cons
                   const uint16_t *B, int ldb, float beta, float *C, int ldc);
 int gpu_gemm_bf16_ref(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                       const uint16_t *B, int ldb, float beta, float *C, int ldc);
+/* `count` bf16-weight GEMMs at A + i*strideA, B + i*strideB, C + i*strideC
+ * (the block-diagonal RG-LRU gates with bf16 weights): every block's A
+ * rounded to bf16 once, then cublasGemmStridedBatchedEx (bf16 inputs, fp32
+ * output, CUBLAS_COMPUTE_32F). */
+int gpu_gemm_strided_bf16(int transA, int transB, int M, int N, int K, float alpha, const float *A,
+                          int lda, long long strideA, const uint16_t *B, int ldb, long long strideB,
+                          float beta, float *C, int ldc, long long strideC, int count);
 /* dst (n bf16, device) = round-to-nearest-even of src (n floats, device). */
 int gpu_bf16_from_f32(uint16_t *dst, const float *src, size_t n);
 

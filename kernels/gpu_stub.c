@@ -66,6 +66,9 @@ int gpu_gemm_bf16(int transA, int transB, int M, int N, int K, float alpha, cons
 int gpu_gemm_bf16_ref(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                       const uint16_t *B, int ldb, float beta, float *C, int ldc) { FAIL_INT; }
 int gpu_bf16_from_f32(uint16_t *dst, const float *src, size_t n) { (void)dst; (void)src; (void)n; FAIL_INT; }
+int gpu_gemm_strided_bf16(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                          long long strideA, const uint16_t *B, int ldb, long long strideB, float beta, float *C,
+                          int ldc, long long strideC, int count) { FAIL_INT; }
 int gpu_gemm_strided(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                      long long strideA, const float *B, int ldb, long long strideB, float beta, float *C,
                      int ldc, long long strideC, int count) { FAIL_INT; }
