@@ -878,6 +878,11 @@ static int decode_step_graph(model *m, decode_state *s, const int32_t *tokens, c
     return be->download(logits, s->logits, (size_t)B * V * sizeof(float));
 }
 
+int decode_state_seek(decode_state *s, int len) {
+    for (int b = 0; b < s->B; b++) s->n[b] = len;
+    return state_sync_n(s);
+}
+
 int model_decode_step(model *m, decode_state *s, const int32_t *tokens, const uint8_t *active, float *logits) {
     const model_config *c = &m->cfg;
     const backend *be = m->be;

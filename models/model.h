@@ -228,6 +228,10 @@ int decode_state_alloc(decode_state *s, const model *m, int B, int capacity);
 void decode_state_free(decode_state *s);
 /* Forget sequence b (n = 0, zero state). b < 0: every sequence. */
 void decode_state_reset(decode_state *s, const model *m, int b);
+/* Set every sequence's token count to len (the caches keep their values:
+ * a step's work depends on the count, not on them) and publish it to the
+ * backend (one upload on a device). 0 or -1. */
+int decode_state_seek(decode_state *s, int len);
 /* One decode step: tokens (B) at positions s->n; logits (B,V) out.
  * active (B) may be NULL (all step) or mask which sequences advance.
  * Returns 0, or -1 when a global cache is full (names the sequence). */

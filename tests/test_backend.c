@@ -32,6 +32,7 @@
 #include "model.h"
 #include "optim.h"
 #include "scan.h"
+#include "suite.h"
 #include "test.h"
 #include "train.h"
 #include "util.h"
@@ -557,6 +558,42 @@ static void test_graph_refusal(void) {
     TEST_CHECK(fake.graph_end() == NULL && has(util_last_error(), "uncapturable"), "the capture fails: %s", util_last_error());
 }
 
+/* The suites' validation of a device model (which has no "ref" variants)
+ * against a cpu model with the same weights, on the fake device: passes on
+ * the same weights (prefill, gradients, decode), refuses once one device
+ * weight differs from the host copy. */
+static int bad_add(float *y, const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] += 1.001f * x[i];
+    return 0;
+}
+
+static void test_suite_validate_device(void) {
+    static backend fake;
+    fake = fake_backend();
+    memset(&fk, 0, sizeof fk);
+    model m;
+    if (make_model(&m, "tiny-griffin", 8) != 0) {
+        TEST_CHECK(0, "tiny-griffin: %s", util_last_error());
+        return;
+    }
+    OK(model_set_device(&m, &fake));
+    suite_ctx c;
+    memset(&c, 0, sizeof c);
+    c.suite = "test";
+    TEST_CHECK(suite_validate(&c, &m, 2, 20) == 0, "device prefill validated against the cpu");
+    TEST_CHECK(suite_validate_train(&c, &m, 2, 20) == 0, "device gradients validated against the cpu");
+    TEST_CHECK(suite_validate_decode(&c, &m, 2, 11) == 0, "device decode validated (vs the cpu and vs prefill)");
+    /* a device whose residual add is off by 1e-3 (the same memory: the model can switch to it) */
+    static backend bad;
+    bad = fake;
+    bad.add = bad_add;
+    m.be = &bad;
+    printf("(a refusal is expected next)\n");
+    TEST_CHECK(suite_validate(&c, &m, 2, 20) == -1, "a device that computes differently from the cpu is refused");
+    m.be = &fake;
+    model_free(&m);
+}
+
 static void test_graph_decode(void) {
     const char *fams[] = {"tiny-mqa", "tiny-hawk", "tiny-griffin"};
     for (int i = 0; i < 3; i++) graph_case(fams[i], WEIGHTS_F32);
@@ -694,6 +731,7 @@ int main(void) {
     test_cpu_loops();
     test_model();
     test_graph_decode();
+    test_suite_validate_device();
     test_cuda_model();
     return test_summary();
 }
