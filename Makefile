@@ -109,7 +109,8 @@ BENCH_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(BENCH_SRC_C)) $(patsubst %.cc,$(BUILD
 TOOLS_SRC := $(wildcard scripts/*.c)
 TOOLS_BIN := $(patsubst scripts/%.c,$(BUILD)/tools/%,$(TOOLS_SRC))
 
-ALL := $(BUILD)/griffin $(TEST_BIN) $(TOOLS_BIN)
+# gpu_bench (scripts/gpu-check.sh) is built everywhere so that it always compiles; without a device it says SKIP
+ALL := $(BUILD)/griffin $(TEST_BIN) $(TOOLS_BIN) $(BUILD)/tests/gpu_bench
 ifeq ($(HAVE_BENCH),1)
 ALL += $(BUILD)/griffin-bench
 endif

@@ -56,6 +56,10 @@ typedef struct backend {
      * arrays (logits out, decode counters) straight to the kernels instead
      * of staging them through upload/download. */
     int host_memory;
+    /* 1 when graph_begin/graph_end/graph_launch capture a sequence of calls
+     * and replay it (cuda: CUDA graphs); 0: they fail and the model issues
+     * every call itself (cpu). */
+    int graphs;
 
     /* ---- variants -------------------------------------------------------- */
     /* 0 when `name` is a known variant of `kind`; else -1 naming it and
@@ -74,6 +78,21 @@ typedef struct backend {
     int (*copy)(void *dst, const void *src, size_t bytes);        /* dev -> dev */
     int (*memset)(void *dst, int value, size_t bytes);            /* dev */
     int (*sync)(void);
+
+    /* ---- graphs (when `graphs`) ------------------------------------------- */
+    /* graph_begin: every later call on this backend is recorded, not run,
+     * until graph_end, which returns the recorded sequence (NULL with the
+     * reason when a call was not capturable; the capture is over either
+     * way). Inside a capture only kernel entries run: no upload, download,
+     * alloc, free or sync. The graph bakes in every argument, pointers and
+     * scalars alike, as they were at capture. graph_launch replays it: 0;
+     * 1 when it is stale (backend memory was freed or a global selection
+     * changed since the capture: nothing ran, free it and capture again);
+     * -1 on an error. graph_free: NULL is fine. */
+    int (*graph_begin)(void);
+    void *(*graph_end)(void);
+    int (*graph_launch)(void *graph);
+    void (*graph_free)(void *graph);
 
     /* ---- fill / add / embedding ------------------------------------------ */
     /* out (N,O) = bias (O) broadcast over rows, + res (N,O) when non-NULL. */
@@ -200,7 +219,8 @@ const char *backend_names(void);
  * in step with the struct). */
 #define BACKEND_ENTRIES(X)                                                                              \
     X(variant_check) X(variant_list) X(gemm_select) X(alloc) X(free) X(upload) X(download) X(copy)       \
-    X(memset) X(sync) X(fill_rows) X(add) X(embed) X(embed_bf16) X(embed_backward) X(colsum) X(gemm)     \
+    X(memset) X(sync) X(graph_begin) X(graph_end) X(graph_launch) X(graph_free) X(fill_rows) X(add)      \
+    X(embed) X(embed_bf16) X(embed_backward) X(colsum) X(gemm)                                           \
     X(gemm_bf16) X(gemm_strided) X(gemm_strided_bf16) X(rmsnorm_forward) X(rmsnorm_backward)             \
     X(geglu_forward) X(geglu_backward) X(softcap_forward) X(softcap_backward) X(rope_forward)            \
     X(rope_backward) X(conv1d_forward) X(conv1d_backward) X(conv1d_step) X(rglru_forward)               \

@@ -365,11 +365,29 @@ static int cpu_adamw(float *p, float *m, float *v, const float *g, const double 
     return 0;
 }
 
+/* ---- graphs: none on the cpu (the model issues every call itself) ----------------- */
+
+static int cpu_graph_begin(void) {
+    util_error("the cpu backend has no graphs");
+    return -1;
+}
+static void *cpu_graph_end(void) {
+    util_error("the cpu backend has no graphs");
+    return NULL;
+}
+static int cpu_graph_launch(void *g) {
+    (void)g;
+    util_error("the cpu backend has no graphs");
+    return -1;
+}
+static void cpu_graph_free(void *g) { (void)g; }
+
 const backend backend_cpu = {
     .name = "cpu",
     .rglru_default = RGLRU_DEFAULT,
     .attn_default = ATTN_DEFAULT,
     .host_memory = 1,
+    .graphs = 0,
     .variant_check = cpu_variant_check,
     .variant_list = cpu_variant_list,
     .gemm_select = cpu_gemm_select,
@@ -380,6 +398,10 @@ const backend backend_cpu = {
     .copy = cpu_copy,
     .memset = cpu_memset,
     .sync = cpu_sync,
+    .graph_begin = cpu_graph_begin,
+    .graph_end = cpu_graph_end,
+    .graph_launch = cpu_graph_launch,
+    .graph_free = cpu_graph_free,
     .fill_rows = cpu_fill_rows,
     .add = cpu_add,
     .embed = cpu_embed,

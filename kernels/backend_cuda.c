@@ -5,11 +5,16 @@
  * gpu.h's process-wide stream. The variant names are gpu.h's tables
  * (gpu_rglru_variants, gpu_attn_variants) and, for GEMM, "cublas" (also
  * "auto"), "ref" (the naive device kernel); the bf16 names "bf16" and
- * "bf16-ref" pick the bf16-weight GEMM likewise.
+ * "bf16-ref" pick the bf16-weight GEMM likewise: "bf16" is cuBLAS with bf16
+ * inputs and fp32 accumulation (cublasGemmEx / cublasGemmStridedBatchedEx,
+ * CUDA_R_16BF, CUBLAS_COMPUTE_32F; the activation rounded to bf16 on the
+ * device, as the cpu's bf16-dp), "bf16-ref" the naive kernel (B widened, A
+ * as is: the cpu's bf16-ref arithmetic).
  */
 #include "backend.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gpu.h"
@@ -80,7 +85,54 @@ static int cuda_gemm_select(const char *name) {
     if (gemm_name(name, &bf16, &ref) != 0) return -1;
     if (bf16) g_gemm16_ref = ref;
     else g_gemm_ref = g_gemm16_ref = ref; /* as on the cpu: an fp32 name sets both */
+    gpu_graph_invalidate(); /* a captured graph has the old GEMM */
     return 0;
+}
+
+/* ---- graphs: CUDA graphs on gpu.h's stream, stale once gpu_graph_epoch moves ---- */
+
+typedef struct {
+    gpu_graph *g;
+    unsigned long epoch;
+} cuda_graph;
+
+static int cuda_graph_begin(void) { return gpu_graph_begin(); }
+
+static void *cuda_graph_end(void) {
+    unsigned long e = gpu_graph_epoch();
+    gpu_graph *g = gpu_graph_end();
+    if (!g) return NULL;
+    if (gpu_graph_epoch() != e) { /* something was freed while capturing */
+        gpu_graph_free(g);
+        util_error("cuda backend: device memory was freed during a graph capture");
+        return NULL;
+    }
+    cuda_graph *cg = calloc(1, sizeof *cg);
+    if (!cg) {
+        gpu_graph_free(g);
+        util_error("cuda backend: out of memory");
+        return NULL;
+    }
+    cg->g = g;
+    cg->epoch = e;
+    return cg;
+}
+
+static int cuda_graph_launch(void *graph) {
+    cuda_graph *cg = graph;
+    if (!cg) {
+        util_error("cuda backend: NULL graph");
+        return -1;
+    }
+    if (cg->epoch != gpu_graph_epoch()) return 1;
+    return gpu_graph_launch(cg->g);
+}
+
+static void cuda_graph_free(void *graph) {
+    cuda_graph *cg = graph;
+    if (!cg) return;
+    gpu_graph_free(cg->g);
+    free(cg);
 }
 
 /* ---- GEMM ---------------------------------------------------------------------- */
@@ -104,23 +156,18 @@ static int cuda_gemm_strided(int tA, int tB, int M, int N, int K, float alpha, c
     return 0;
 }
 
-/* gpu.h has no batched bf16 GEMM: one call per block (nb gate blocks). */
 static int cuda_gemm_strided_bf16(int tA, int tB, int M, int N, int K, float alpha, const float *A, int lda,
                                   long long sA, const uint16_t *B, int ldb, long long sB, float beta, float *C,
                                   int ldc, long long sC, int count) {
+    if (!g_gemm16_ref)
+        return gpu_gemm_strided_bf16(tA, tB, M, N, K, alpha, A, lda, sA, B, ldb, sB, beta, C, ldc, sC, count);
     for (int i = 0; i < count; i++)
-        if (cuda_gemm_bf16(tA, tB, M, N, K, alpha, A + i * sA, lda, B + i * sB, ldb, beta, C + i * sC, ldc) != 0)
+        if (gpu_gemm_bf16_ref(tA, tB, M, N, K, alpha, A + i * sA, lda, B + i * sB, ldb, beta, C + i * sC, ldc) != 0)
             return -1;
     return 0;
 }
 
 /* ---- embedding ------------------------------------------------------------------- */
-
-static int cuda_embed_bf16(float *x, const uint16_t *E, const int32_t *tok, int N, int D, float scale) {
-    (void)x; (void)E; (void)tok; (void)N; (void)D; (void)scale;
-    util_error("cuda backend: bf16 weights need a bf16 embedding gather, which gpu.h does not have yet (use --weights f32)");
-    return -1;
-}
 
 static int cuda_embed_backward(float *dE, const float *dx, const int32_t *tok, int N, int D, int V, float scale) {
     return gpu_embed_backward(dE, dx, tok, N, D, V, scale);
@@ -185,6 +232,7 @@ const backend backend_cuda = {
     .rglru_default = GPU_RGLRU_DEFAULT,
     .attn_default = GPU_ATTN_DEFAULT,
     .host_memory = 0,
+    .graphs = 1,
     .variant_check = cuda_variant_check,
     .variant_list = cuda_variant_list,
     .gemm_select = cuda_gemm_select,
@@ -195,10 +243,14 @@ const backend backend_cuda = {
     .copy = gpu_copy,
     .memset = gpu_memset,
     .sync = gpu_sync,
+    .graph_begin = cuda_graph_begin,
+    .graph_end = cuda_graph_end,
+    .graph_launch = cuda_graph_launch,
+    .graph_free = cuda_graph_free,
     .fill_rows = gpu_fill_rows,
     .add = gpu_add,
     .embed = gpu_embed,
-    .embed_bf16 = cuda_embed_bf16,
+    .embed_bf16 = gpu_embed_bf16,
     .embed_backward = cuda_embed_backward,
     .colsum = gpu_colsum_acc,
     .gemm = cuda_gemm,

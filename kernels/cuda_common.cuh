@@ -122,6 +122,49 @@ int gpu_attn_bwd_tiled(float *dq, float *dk, float *dv, const float *dout, const
                        const float *q, const float *k, const float *v, const int32_t *pos, int B, int T, int H,
                        int dh, int window);
 
+/* A warp's online softmax over keys, one key at a time: the row-per-warp
+ * loop of the banded prefill attention (gpu_attention.cu) and of the
+ * split-K decode attention (gpu_decode.cu). Each lane holds MAXD of the
+ * head dims (d = lane + 32 i < dh) of the scaled query qv and of the
+ * unnormalised accumulator acc; every lane holds the running max m and sum
+ * l (start: m = -inf, l = 0, acc = 0). gpu_online_softmax_init loads the
+ * query row q (dh floats) times scale and clears acc;
+ * gpu_online_softmax_key adds key row kr / value row vr: s = q.k reduced
+ * over the warp, m' = max(m, s), l = l e^(m-m') + e^(s-m'), acc = acc
+ * e^(m-m') + e^(s-m') v, m = m'. All 32 lanes must call it. */
+template <int MAXD>
+__device__ __forceinline__ void gpu_online_softmax_init(float (&qv)[MAXD], float (&acc)[MAXD], const float *__restrict__ q,
+                                                        float scale, int lane, int dh) {
+#pragma unroll
+    for (int i = 0; i < MAXD; i++) {
+        int d = lane + 32 * i;
+        qv[i] = d < dh ? q[d] * scale : 0.0f;
+        acc[i] = 0.0f;
+    }
+}
+
+template <int MAXD>
+__device__ __forceinline__ void gpu_online_softmax_key(float (&acc)[MAXD], float &m, float &l, const float (&qv)[MAXD],
+                                                       const float *__restrict__ kr, const float *__restrict__ vr,
+                                                       int lane, int dh) {
+    float part = 0.0f;
+#pragma unroll
+    for (int i = 0; i < MAXD; i++) {
+        int d = lane + 32 * i;
+        if (d < dh) part += qv[i] * __ldg(kr + d);
+    }
+    for (int o = 16; o > 0; o >>= 1) part += __shfl_xor_sync(0xffffffffu, part, o);
+    float mn = fmaxf(m, part);
+    float corr = expf(m - mn), p = expf(part - mn);
+    l = l * corr + p;
+#pragma unroll
+    for (int i = 0; i < MAXD; i++) {
+        int d = lane + 32 * i;
+        if (d < dh) acc[i] = acc[i] * corr + p * __ldg(vr + d);
+    }
+    m = mn;
+}
+
 #define GPU_SQRT_Z_MIN (1.0f / (4.0f * 1000.0f * 1000.0f)) /* bounded sqrt' (spec §2.2) */
 #define GPU_ATTN_MASK (-2.3819763e38f)
 

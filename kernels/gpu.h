@@ -96,6 +96,13 @@ int gpu_graph_begin(void);
 gpu_graph *gpu_graph_end(void);
 int gpu_graph_launch(gpu_graph *g);
 void gpu_graph_free(gpu_graph *g);         /* NULL is fine */
+/* A graph bakes in pointers and the global selections: a counter that moves
+ * whenever device memory is freed (gpu_free, and so whenever a kernel entry
+ * regrows its scratch) or gpu_graph_invalidate() is called (a GEMM variant
+ * or decode split changes). A graph captured at epoch e is stale once
+ * gpu_graph_epoch() != e: replaying it could touch freed memory. */
+unsigned long gpu_graph_epoch(void);
+void gpu_graph_invalidate(void);
 /* Page-locked host memory (zeroed; NULL with util_last_error() on
  * failure), for asynchronous copies and copies inside a graph. */
 void *gpu_host_alloc(size_t bytes);
@@ -143,6 +150,13 @@ int gpu_gemm_bf16(int transA, int transB, int M, int N, int K, float alpha, cons
                   const uint16_t *B, int ldb, float beta, float *C, int ldc);
 int gpu_gemm_bf16_ref(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                       const uint16_t *B, int ldb, float beta, float *C, int ldc);
+/* `count` bf16-weight GEMMs at A + i*strideA, B + i*strideB, C + i*strideC
+ * (the block-diagonal RG-LRU gates with bf16 weights): every block's A
+ * rounded to bf16 once, then cublasGemmStridedBatchedEx (bf16 inputs, fp32
+ * output, CUBLAS_COMPUTE_32F). */
+int gpu_gemm_strided_bf16(int transA, int transB, int M, int N, int K, float alpha, const float *A,
+                          int lda, long long strideA, const uint16_t *B, int ldb, long long strideB,
+                          float beta, float *C, int ldc, long long strideC, int count);
 /* dst (n bf16, device) = round-to-nearest-even of src (n floats, device). */
 int gpu_bf16_from_f32(uint16_t *dst, const float *src, size_t n);
 

@@ -190,32 +190,10 @@ k_attn_banded(float *out, float *lse, const float *__restrict__ q, const float *
     const int t = (int)(bt % T), b = (int)(bt / T);
     const float *kb = k + (size_t)b * T * dh, *vb = v + (size_t)b * T * dh;
     float qv[MAXD_LANE], acc[MAXD_LANE];
-#pragma unroll
-    for (int i = 0; i < MAXD_LANE; i++) {
-        int d = lane + 32 * i;
-        qv[i] = d < dh ? q[row * dh + d] * scale : 0.0f;
-        acc[i] = 0.0f;
-    }
+    gpu_online_softmax_init(qv, acc, q + row * dh, scale, lane, dh);
     float m = -INFINITY, l = 0.0f;
-    for (int s = lo[bt]; s <= t; s++) {
-        const float *kr = kb + (size_t)s * dh, *vr = vb + (size_t)s * dh;
-        float part = 0.0f;
-#pragma unroll
-        for (int i = 0; i < MAXD_LANE; i++) {
-            int d = lane + 32 * i;
-            if (d < dh) part += qv[i] * __ldg(kr + d);
-        }
-        for (int o = 16; o > 0; o >>= 1) part += __shfl_xor_sync(0xffffffffu, part, o);
-        float mn = fmaxf(m, part);
-        float corr = expf(m - mn), p = expf(part - mn);
-        l = l * corr + p;
-#pragma unroll
-        for (int i = 0; i < MAXD_LANE; i++) {
-            int d = lane + 32 * i;
-            if (d < dh) acc[i] = acc[i] * corr + p * __ldg(vr + d);
-        }
-        m = mn;
-    }
+    for (int s = lo[bt]; s <= t; s++)
+        gpu_online_softmax_key(acc, m, l, qv, kb + (size_t)s * dh, vb + (size_t)s * dh, lane, dh);
 #pragma unroll
     for (int i = 0; i < MAXD_LANE; i++) {
         int d = lane + 32 * i;

@@ -42,32 +42,12 @@ __device__ void decode_range(float *bm, float *bl, float *bacc, const float *__r
     __shared__ float so[DEC_WARPS][256];
     const int lane = threadIdx.x & 31, w = threadIdx.x >> 5;
     float qv[DEC_MAXD], acc[DEC_MAXD];
-#pragma unroll
-    for (int i = 0; i < DEC_MAXD; i++) {
-        int d = lane + 32 * i;
-        qv[i] = d < dh ? qr[d] * scale : 0.0f;
-        acc[i] = 0.0f;
-    }
+    gpu_online_softmax_init(qv, acc, qr, scale, lane, dh);
     float m = -INFINITY, l = 0.0f;
     for (int j = j0 + w; j < j1; j += DEC_WARPS) {
         const float *kr = j < n ? kc + ((size_t)b * S + j) * dh : knew + (size_t)b * dh;
         const float *vr = j < n ? vc + ((size_t)b * S + j) * dh : vnew + (size_t)b * dh;
-        float part = 0.0f;
-#pragma unroll
-        for (int i = 0; i < DEC_MAXD; i++) {
-            int d = lane + 32 * i;
-            if (d < dh) part += qv[i] * __ldg(kr + d);
-        }
-        for (int o = 16; o > 0; o >>= 1) part += __shfl_xor_sync(0xffffffffu, part, o);
-        float mn = fmaxf(m, part);
-        float corr = expf(m - mn), p = expf(part - mn);
-        l = l * corr + p;
-#pragma unroll
-        for (int i = 0; i < DEC_MAXD; i++) {
-            int d = lane + 32 * i;
-            if (d < dh) acc[i] = acc[i] * corr + p * __ldg(vr + d);
-        }
-        m = mn;
+        gpu_online_softmax_key(acc, m, l, qv, kr, vr, lane, dh);
     }
     if (lane == 0) {
         sm[w] = m;
@@ -179,7 +159,10 @@ static int g_split_keys = 0; /* gpu_attn_decode_set_split; 0 = automatic */
 static float *g_part = NULL;
 static size_t g_part_n = 0;
 
-extern "C" void gpu_attn_decode_set_split(int keys) { g_split_keys = keys > 0 ? (keys + 31) / 32 * 32 : 0; }
+extern "C" void gpu_attn_decode_set_split(int keys) {
+    g_split_keys = keys > 0 ? (keys + 31) / 32 * 32 : 0;
+    gpu_graph_invalidate(); /* a captured decode has the old grid */
+}
 
 /* Keys per split for a cache of S slots (S + 1 keys at most) and B*H rows. */
 static int split_keys(int rows, int S) {

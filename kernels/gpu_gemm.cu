@@ -11,7 +11,8 @@
  * bf16 weights (gpu.h): gpu_gemm_bf16 rounds A to bf16 (k_f32_to_bf16, round
  * to nearest even as bf16.h) and calls cublasGemmEx(bf16, bf16 -> fp32,
  * CUBLAS_COMPUTE_32F) with the same operand swap; gpu_gemm_bf16_ref widens B
- * in the naive kernel.
+ * in the naive kernel. gpu_gemm_strided_bf16: every block's A rounded once,
+ * then cublasGemmStridedBatchedEx with the same types.
  */
 #include <stdio.h>
 
@@ -119,22 +120,44 @@ extern "C" int gpu_bf16_from_f32(uint16_t *dst, const float *src, size_t n) {
 static uint16_t *g_a16 = NULL; /* A rounded to bf16, grown on demand */
 static size_t g_a16_cap = 0;
 
+/* A's first na floats rounded to bf16 in the scratch; NULL on failure. */
+static const uint16_t *a_bf16(const float *A, size_t na) {
+    if (na > g_a16_cap) {
+        gpu_free(g_a16);
+        g_a16 = (uint16_t *)gpu_alloc(na * sizeof(uint16_t));
+        g_a16_cap = g_a16 ? na : 0;
+        if (!g_a16) return NULL;
+    }
+    return gpu_bf16_from_f32(g_a16, A, na) == 0 ? g_a16 : NULL;
+}
+
 extern "C" int gpu_gemm_bf16(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                              const uint16_t *B, int ldb, float beta, float *C, int ldc) {
     if (M <= 0 || N <= 0) return 0;
     cublasHandle_t h = gpu_cublas();
     if (!h) return -1;
-    size_t na = (size_t)(transA ? K : M) * lda; /* the rows A spans, with its stride */
-    if (na > g_a16_cap) {
-        gpu_free(g_a16);
-        g_a16 = (uint16_t *)gpu_alloc(na * sizeof(uint16_t));
-        g_a16_cap = g_a16 ? na : 0;
-        if (!g_a16) return -1;
-    }
-    if (gpu_bf16_from_f32(g_a16, A, na) != 0) return -1;
+    const uint16_t *a16 = a_bf16(A, (size_t)(transA ? K : M) * lda); /* the rows A spans, with its stride */
+    if (!a16) return -1;
     CUBLAS_CHECK(cublasGemmEx(h, transB ? CUBLAS_OP_T : CUBLAS_OP_N, transA ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K,
-                              &alpha, B, CUDA_R_16BF, ldb, g_a16, CUDA_R_16BF, lda, &beta, C, CUDA_R_32F, ldc,
+                              &alpha, B, CUDA_R_16BF, ldb, a16, CUDA_R_16BF, lda, &beta, C, CUDA_R_32F, ldc,
                               CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    return 0;
+}
+
+extern "C" int gpu_gemm_strided_bf16(int transA, int transB, int M, int N, int K, float alpha, const float *A,
+                                     int lda, long long strideA, const uint16_t *B, int ldb, long long strideB,
+                                     float beta, float *C, int ldc, long long strideC, int count) {
+    if (M <= 0 || N <= 0 || count <= 0) return 0;
+    cublasHandle_t h = gpu_cublas();
+    if (!h) return -1;
+    /* every block's A, rounded once: the last block's rows end the span */
+    const size_t na = (size_t)(count - 1) * (size_t)strideA + (size_t)(transA ? K : M) * lda;
+    const uint16_t *a16 = a_bf16(A, na);
+    if (!a16) return -1;
+    CUBLAS_CHECK(cublasGemmStridedBatchedEx(h, transB ? CUBLAS_OP_T : CUBLAS_OP_N, transA ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                            N, M, K, &alpha, B, CUDA_R_16BF, ldb, strideB, a16, CUDA_R_16BF, lda,
+                                            strideA, &beta, C, CUDA_R_32F, ldc, strideC, count, CUBLAS_COMPUTE_32F,
+                                            CUBLAS_GEMM_DEFAULT));
     return 0;
 }
 

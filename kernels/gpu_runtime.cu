@@ -49,6 +49,10 @@ extern "C" void *gpu_stream(void) {
 
 /* ---- CUDA graphs ---------------------------------------------------------------- */
 
+static unsigned long g_graph_epoch = 0;
+extern "C" unsigned long gpu_graph_epoch(void) { return g_graph_epoch; }
+extern "C" void gpu_graph_invalidate(void) { g_graph_epoch++; }
+
 struct gpu_graph {
     cudaGraph_t graph;
     cudaGraphExec_t exec;
@@ -254,7 +258,9 @@ extern "C" void *gpu_alloc(size_t bytes) {
 }
 
 extern "C" void gpu_free(void *p) {
-    if (p) cudaFree(p);
+    if (!p) return;
+    cudaFree(p);
+    gpu_graph_invalidate(); /* a graph may hold p */
 }
 
 /* Synchronous for the host: ordered after everything already on the

@@ -42,6 +42,8 @@ int gpu_graph_begin(void) { FAIL_INT; }
 gpu_graph *gpu_graph_end(void) { util_error("%s", NO_CUDA_WHY); return NULL; }
 int gpu_graph_launch(gpu_graph *g) { (void)g; FAIL_INT; }
 void gpu_graph_free(gpu_graph *g) { (void)g; }
+unsigned long gpu_graph_epoch(void) { return 0; }
+void gpu_graph_invalidate(void) {}
 void *gpu_host_alloc(size_t bytes) { (void)bytes; util_error("%s", NO_CUDA_WHY); return NULL; }
 void gpu_host_free(void *p) { (void)p; }
 int gpu_upload_async(void *dst, const void *src, size_t bytes) { (void)dst; (void)src; (void)bytes; FAIL_INT; }
@@ -64,6 +66,9 @@ int gpu_gemm_bf16(int transA, int transB, int M, int N, int K, float alpha, cons
 int gpu_gemm_bf16_ref(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                       const uint16_t *B, int ldb, float beta, float *C, int ldc) { FAIL_INT; }
 int gpu_bf16_from_f32(uint16_t *dst, const float *src, size_t n) { (void)dst; (void)src; (void)n; FAIL_INT; }
+int gpu_gemm_strided_bf16(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                          long long strideA, const uint16_t *B, int ldb, long long strideB, float beta, float *C,
+                          int ldc, long long strideC, int count) { FAIL_INT; }
 int gpu_gemm_strided(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                      long long strideA, const float *B, int ldb, long long strideB, float beta, float *C,
                      int ldc, long long strideC, int count) { FAIL_INT; }

@@ -470,9 +470,11 @@ static void state_plan(plan *p, decode_state *s, const model_config *c) {
     s->q = take(p, B * (HD ? HD : 1)); s->kk = take(p, B * (dh ? dh : 1)); s->vv = take(p, B * (dh ? dh : 1));
     s->att = take(p, B * (HD ? HD : 1)); s->up = take(p, 2 * B * MD); s->gated = take(p, B * MD);
     s->logits = take(p, B * (size_t)c->vocab);
-    s->dn = TAKE_I32(p, B); s->tok = TAKE_I32(p, B); s->pos = TAKE_I32(p, B);
+    s->dn = TAKE_I32(p, B); s->pos = TAKE_I32(p, B);
     s->nvalid_l = TAKE_I32(p, B); s->nvalid_g = TAKE_I32(p, B);
-    s->active = (uint8_t *)take(p, (B + 3) / 4);
+    /* tokens then the mask, contiguous: a graph step uploads both at once */
+    s->tok = TAKE_I32(p, B + (B + 3) / 4);
+    s->active = s->tok ? (uint8_t *)(s->tok + B) : NULL;
 }
 
 /* ---- activations ---------------------------------------------------------- */
@@ -727,11 +729,21 @@ int decode_state_alloc(decode_state *s, const model *m, int B, int capacity) {
     p = (plan){s->block, 0};
     state_plan(&p, s, c);
     s->n = be->host_memory ? s->dn : util_alloc((size_t)B * sizeof(int32_t));
+    const char *ng = getenv("GRIFFIN_NO_GRAPH");
+    s->graphs = be->graphs && !(ng && *ng && strcmp(ng, "0"));
     return 0;
+}
+
+static void state_drop_graph(decode_state *s) {
+    s->be->graph_free(s->graph);
+    s->graph = NULL;
+    s->graph_warm = 0;
 }
 
 void decode_state_free(decode_state *s) {
     if (!s->h) return;
+    state_drop_graph(s);
+    util_free(s->hin);
     if (s->n != s->dn) util_free(s->n);
     s->be->free(s->block);
     free(s->h); free(s->conv); free(s->k); free(s->v); free(s->slots);
@@ -758,30 +770,16 @@ void decode_state_reset(decode_state *s, const model *m, int b) {
     state_sync_n(s);
 }
 
-int model_decode_step(model *m, decode_state *s, const int32_t *tokens, const uint8_t *active, float *logits) {
+/* The step on the device, from the uploaded tokens (s->tok) to the logits in
+ * `out` (backend memory) and the advanced counters: every call is a kernel
+ * entry with arguments fixed for this state, so a graph can capture it. act:
+ * s->active or NULL (every row steps). */
+static int decode_compute(model *m, decode_state *s, const uint8_t *act, float *out) {
     const model_config *c = &m->cfg;
     const backend *be = m->be;
     const int B = s->B, D = c->width, L = c->lru_width, V = c->vocab;
     const int MD = c->mlp_expansion * c->width, dh = config_head_dim(c), H = c->heads, HD = H * dh;
     const int rot = config_rot_dims(c);
-    if (check_variants(m)) return -1;
-    if (check_tokens(tokens, (size_t)B, V)) return -1;
-    if (s->be != be) { util_error("decode state was allocated on the %s backend, the model runs on %s", s->be->name, be->name); return -1; }
-    for (int b = 0; b < B; b++) {
-        if (active && !active[b]) continue;
-        for (int i = 0; i < c->depth; i++)
-            if (c->pattern[i] == 'G' && s->n[b] >= s->capacity) {
-                util_error("sequence %d: global KV cache full (capacity %d tokens)", b, s->capacity);
-                return -1;
-            }
-    }
-    /* the step's inputs; positions and cache counters from the backend's n */
-    TRY(be->upload(s->tok, tokens, (size_t)B * sizeof(int32_t)));
-    const uint8_t *act = NULL;
-    if (active) {
-        TRY(be->upload(s->active, active, (size_t)B));
-        act = s->active;
-    }
     /* a local layer sees its last W cached keys plus the new one (W+1, as in
      * prefill); W = 0 keeps one slot but sees none of it */
     const int S_l = c->window > 0 ? c->window : 1, keep_l = c->window < S_l ? c->window : S_l;
@@ -820,11 +818,96 @@ int model_decode_step(model *m, decode_state *s, const int32_t *tokens, const ui
         TRY(mlp_forward(be, s->x, s->x, s->up, s->gated, s->n1, w, w16, B, D, MD));
     }
     TRY(be->rmsnorm_forward(s->n1, NULL, s->x, m->w.final_norm, B, D, c->eps));
-    float *out = be->host_memory ? logits : s->logits;
     TRY(wgemm(be, 1, B, V, D, s->n1, D, embed_w(m), 0, D, 0.0f, out, V));
     if (c->softcap > 0) TRY(be->softcap_forward(out, (size_t)B * V, c->softcap));
-    if (out != logits) TRY(be->download(logits, out, (size_t)B * V * sizeof(float)));
-    TRY(be->decode_advance(s->dn, act, B));
+    return be->decode_advance(s->dn, act, B);
+}
+
+/* The graph step: one upload (tokens and mask), the captured step (eager
+ * on the first step of a key, captured on the second, replayed after), one
+ * download (logits). */
+static int decode_step_graph(model *m, decode_state *s, const int32_t *tokens, const uint8_t *active, float *logits) {
+    const backend *be = m->be;
+    const int B = s->B, V = m->cfg.vocab;
+    const size_t nin = (size_t)B * sizeof(int32_t) + (size_t)B;
+    if (!s->hin && !(s->hin = util_try_alloc(nin))) {
+        util_error("decode: %zu bytes of host staging", nin);
+        return -1;
+    }
+    memcpy(s->hin, tokens, (size_t)B * sizeof(int32_t));
+    for (int b = 0; b < B; b++) s->hin[(size_t)B * sizeof(int32_t) + b] = !active || active[b];
+    TRY(be->upload(s->tok, s->hin, nin));
+    char vars[sizeof s->graph_variants];
+    snprintf(vars, sizeof vars, "%s/%s", m->rglru, m->attn);
+    if (s->graph_key[0] != m || s->graph_key[1] != m->dparams || s->graph_key[2] != m->dparams16 ||
+        strcmp(s->graph_variants, vars)) {
+        state_drop_graph(s);
+        s->graph_key[0] = m;
+        s->graph_key[1] = m->dparams;
+        s->graph_key[2] = m->dparams16;
+        snprintf(s->graph_variants, sizeof s->graph_variants, "%s", vars);
+    }
+    int r = s->graph ? be->graph_launch(s->graph) : 1;
+    if (r < 0) return -1;
+    if (r == 1) { /* no graph, or a stale one */
+        if (s->graph) state_drop_graph(s);
+        if (!s->graph_warm) {
+            TRY(decode_compute(m, s, s->active, s->logits));
+            s->graph_warm = 1;
+        } else {
+            TRY(be->graph_begin());
+            int rc = decode_compute(m, s, s->active, s->logits);
+            char why[512];
+            snprintf(why, sizeof why, "%s", util_last_error());
+            void *g = be->graph_end();
+            if (rc != 0 || !g) {
+                be->graph_free(g);
+                util_error("decode: capturing the step as a %s graph failed: %s (GRIFFIN_NO_GRAPH=1 decodes without)",
+                           be->name, rc != 0 ? why : util_last_error());
+                return -1;
+            }
+            s->graph = g;
+            s->graph_captures++;
+            if ((r = be->graph_launch(g)) != 0) {
+                if (r == 1) util_error("decode: the %s graph was stale right after its capture", be->name);
+                return -1;
+            }
+        }
+    }
+    if (s->graph) s->graph_replays++;
+    return be->download(logits, s->logits, (size_t)B * V * sizeof(float));
+}
+
+int decode_state_seek(decode_state *s, int len) {
+    for (int b = 0; b < s->B; b++) s->n[b] = len;
+    return state_sync_n(s);
+}
+
+int model_decode_step(model *m, decode_state *s, const int32_t *tokens, const uint8_t *active, float *logits) {
+    const model_config *c = &m->cfg;
+    const backend *be = m->be;
+    const int B = s->B, V = c->vocab;
+    if (check_variants(m)) return -1;
+    if (check_tokens(tokens, (size_t)B, V)) return -1;
+    if (s->be != be) { util_error("decode state was allocated on the %s backend, the model runs on %s", s->be->name, be->name); return -1; }
+    for (int b = 0; b < B; b++) {
+        if (active && !active[b]) continue;
+        for (int i = 0; i < c->depth; i++)
+            if (c->pattern[i] == 'G' && s->n[b] >= s->capacity) {
+                util_error("sequence %d: global KV cache full (capacity %d tokens)", b, s->capacity);
+                return -1;
+            }
+    }
+    if (s->graphs && be->graphs) {
+        TRY(decode_step_graph(m, s, tokens, active, logits));
+    } else {
+        /* the step's inputs; positions and cache counters from the backend's n */
+        TRY(be->upload(s->tok, tokens, (size_t)B * sizeof(int32_t)));
+        if (active) TRY(be->upload(s->active, active, (size_t)B));
+        float *out = be->host_memory ? logits : s->logits;
+        TRY(decode_compute(m, s, active ? s->active : NULL, out));
+        if (out != logits) TRY(be->download(logits, out, (size_t)B * V * sizeof(float)));
+    }
     if (s->dn != s->n)
         for (int b = 0; b < B; b++)
             if (!active || active[b]) s->n[b]++;

@@ -202,10 +202,24 @@ typedef struct decode_state {
     int32_t *dn;             /* (B) n in backend memory (== n on host-memory backends) */
     int32_t *tok, *pos;      /* (B) this step's tokens and positions */
     int32_t *nvalid_l, *nvalid_g; /* (B) valid slots of the local / global caches */
-    uint8_t *active;         /* (B) this step's mask */
+    uint8_t *active;         /* (B) this step's mask, right after tok (one upload for both) */
     size_t bytes;            /* cache bytes (h, conv, KV) */
     float *block;            /* the one allocation (caches, then scratch) */
     const backend *be;
+    /* Graph decode (backends with `graphs`): a step uploads tokens and mask
+     * in one copy, replays the captured step (positions advance on the
+     * device) and downloads the logits: no other host<->device copy. The
+     * step is captured after one eager warm-up step (which sizes every
+     * scratch buffer) for this state's (B, caches) and this model's weights
+     * and variants, and captured again when any of them changes or the
+     * backend says the graph is stale. */
+    int graphs;              /* 1: use graphs (default be->graphs; GRIFFIN_NO_GRAPH=1 or 0 here: eager) */
+    void *graph;             /* the captured step, or NULL */
+    int graph_warm;          /* an eager step ran for the current key */
+    const void *graph_key[3];/* model, its fp32 and bf16 weights at capture */
+    char graph_variants[64]; /* "rglru/attn" at capture */
+    unsigned char *hin;      /* host staging: B int32 tokens then B mask bytes */
+    long graph_captures, graph_replays;
 } decode_state;
 
 /* capacity: max tokens per sequence for global attention layers (ignored
@@ -214,6 +228,10 @@ int decode_state_alloc(decode_state *s, const model *m, int B, int capacity);
 void decode_state_free(decode_state *s);
 /* Forget sequence b (n = 0, zero state). b < 0: every sequence. */
 void decode_state_reset(decode_state *s, const model *m, int b);
+/* Set every sequence's token count to len (the caches keep their values:
+ * a step's work depends on the count, not on them) and publish it to the
+ * backend (one upload on a device). 0 or -1. */
+int decode_state_seek(decode_state *s, int len);
 /* One decode step: tokens (B) at positions s->n; logits (B,V) out.
  * active (B) may be NULL (all step) or mask which sequences advance.
  * Returns 0, or -1 when a global cache is full (names the sequence). */

@@ -66,7 +66,7 @@ static void print_claims(const suite_ctx *all) {
 }
 
 int cmd_run(int argc, char **argv) {
-    const char *scale = "cpu", *families = "mqa,hawk,griffin", *db = NULL, *corpus = NULL, *plots_out = NULL;
+    const char *scale = "cpu", *families = "mqa,hawk,griffin", *db = NULL, *corpus = NULL, *plots_out = NULL, *device = "cpu";
     int threads = 0, reps = 0, no_plot = 0, quiet = 0, yes = 0, no_db = 0;
     long long seed = 0;
     double mem_mb = 0;
@@ -84,6 +84,7 @@ int cmd_run(int argc, char **argv) {
         {"no-plot", FLAG_BOOL, &no_plot, "0", "do not render figures"},
         {"yes", FLAG_BOOL, &yes, "0", "do not ask before a long paper-scale run"},
         {"quiet", FLAG_BOOL, &quiet, "0", "no progress output"},
+        {"device", FLAG_STR, &device, "cpu", "cpu | cuda: where the timed models run (cuda: throughput and latency)"},
         {NULL}};
     char *pos[8];
     int np, rc = flags_parse(defs, argc, argv, pos, 8, &np, "griffin run SUITE|all [--preset smoke|cpu|paper] [flags]",
@@ -121,6 +122,9 @@ int cmd_run(int argc, char **argv) {
         if (!found) { fprintf(stderr, "error: unknown suite '%s' (throughput, latency, longctx, copyret, kernels, all)\n", pos[i]); return 2; }
         if (nch < 8) chosen[nch++] = found;
     }
+    const backend *dev[8];
+    for (int i = 0; i < nch; i++)
+        if (suite_device_open(device, chosen[i]->name, &dev[i]) != 0) return 2;
     double est = 0;
     for (int i = 0; i < nch; i++) est += chosen[i]->minutes[sc];
     if (!quiet) fprintf(stderr, "griffin run: %d suite(s) at --preset %s, expected about %.0f minute%s on a 2-core CPU\n", nch, scale,
@@ -167,6 +171,7 @@ int cmd_run(int argc, char **argv) {
         c.tty = tty && !quiet;
         c.db = st;
         c.stop = &g_stop;
+        c.be = dev[i];
         if (st && store_run_begin(st, c.suite, scale, argc, argv, (unsigned long long)seed, &c.run) != 0) {
             fprintf(stderr, "error: %s\n", util_last_error());
             failed = 1;

@@ -46,7 +46,24 @@ typedef struct {
     busy_mark busy_mark;
     busy_result busy;        /* of the last finished timed region */
     int store_errors;        /* writes the store refused (e.g. a full disk): the run fails */
+    const backend *be;       /* --device: where the timed models run (NULL: the cpu) */
 } suite_ctx;
+
+/* ---- devices (--device cpu|cuda) -------------------------------------------
+ * suite_device_open: the backend named `device` for suite `suite` in *be
+ * (NULL for the cpu). 0, or 2 after printing why: an unknown device, one
+ * this build or machine cannot run (with the backend's reason), or a suite
+ * that runs on the cpu only (throughput and latency time models on a
+ * device; the others train through a loop with no device path yet).
+ * suite_to_device moves a model to c->be (nothing on the cpu): 0 or -1
+ * with util_last_error(). On a device, cases are recorded with
+ * "device":"NAME" in their parameters (cpu cases are unchanged), so device
+ * and cpu timings never share a baseline; and validation compares with the
+ * cpu (see suite_validate). */
+int suite_device_open(const char *device, const char *suite, const backend **be);
+int suite_to_device(suite_ctx *c, model *m);
+/* The suites that take --device cuda, comma-separated. */
+const char *suite_device_suites(void);
 
 typedef int (*suite_fn)(suite_ctx *);
 int suite_throughput(suite_ctx *c);
@@ -112,12 +129,19 @@ void suite_progress_done(suite_ctx *c);
  * local-attention window when the timed T is (W + 37: the ring wraps, the
  * chunked scan gets a ragged tail) and with a document reset mid-sequence.
  *  suite_validate:        prefill logits, chosen RG-LRU / attention
- *                         variants against the "ref" variants;
+ *                         variants against the "ref" variants (on a device,
+ *                         which has none: against a cpu model with the same
+ *                         weights, within 1e-3 of max|logit| and of
+ *                         max|gradient|: the device sums in other orders;
+ *                         bf16 weights on the device's bf16-ref GEMM, B
+ *                         widened as on the cpu);
  *  suite_validate_train:  the same, plus every parameter gradient of the
  *                         backward pass a training step times;
  *  suite_validate_decode: decode steps after a cache of `len` tokens (each
  *                         length used) against prefill logits at the same
- *                         positions (the decode == prefill oracle).
+ *                         positions (the decode == prefill oracle; on a
+ *                         device also its prefill against the cpu's, as
+ *                         suite_validate).
  * GEMM variants are checked by their own tests (tests/test_gemm.c).
  * 0 ok, -1 refused (the reason printed, naming the model and shape). */
 int suite_validate(suite_ctx *c, model *m, int B, int T);

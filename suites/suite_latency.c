@@ -8,6 +8,8 @@
  *     roofline probe in this run), beside the measured step time over
  *     batch size and cache length, with their ratio; for fp32 and bf16
  *     weights (the bytes are what the weights take in their storage type).
+ * With --device cuda the models run on the device and (b) is judged
+ * against the device's copy bandwidth and L2 (device_limits).
  * From the cpu preset on, both parts run Appendix C sizes (400M: 0.75 GB of
  * weights in bf16, 1.5 GB in fp32; many times the machine's caches), so
  * the steps stream their weights from memory. Every timed step runs at a
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gpu.h"
 #include "roofline.h"
 #include "suite.h"
 #include "util.h"
@@ -57,6 +60,11 @@ static int family_model(suite_ctx *c, const char *size, model_family f, weights_
     suite_progress(c, "creating %s (%s weights)", preset, weights_name(w));
     if (model_create_dtype(m, cfg, w) != 0) { suite_case_failed(c, 0, cname, params, "%s", util_last_error()); return 1; }
     model_init_weights(m, c->seed);
+    if (suite_to_device(c, m) != 0) {
+        suite_case_failed(c, 0, cname, params, "%s", util_last_error());
+        model_free(m);
+        return 1;
+    }
     return 0;
 }
 
@@ -301,14 +309,26 @@ static int model_weights(suite_ctx *c, const lat_scale *s, weights_dtype w, doub
     return 0;
 }
 
+/* On a device the limits are the device's: its copy bandwidth (read +
+ * write bytes of a 256 MiB device-to-device copy, best of 5: the rate its
+ * memory sustains; a decode step mostly reads) and its L2. */
+static void device_limits(double *bw, double *caches) {
+    gpu_info gi;
+    double gbs = gpu_copy_bandwidth((size_t)256 << 20, 5);
+    *bw = gbs > 0 ? gbs * 1e9 : NAN;
+    *caches = gpu_info_get(&gi) == 0 ? (double)gi.l2_bytes : 0;
+}
+
 static int part_model(suite_ctx *c, const lat_scale *s) {
-    const roofline_result *rr = roofline_get(c->threads);
+    const int dev = c->be && !c->be->host_memory;
+    const roofline_result *rr = dev ? NULL : roofline_get(c->threads);
     double bw = rr ? rr->read_gbs * 1e9 : NAN; /* NaN when the probe failed: the claim says so */
+    double caches = suite_cache_bytes();
+    if (dev) device_limits(&bw, &caches);
     if (c->db) {
-        double zx = 0, lim = rr ? rr->read_gbs : NAN;
+        double zx = 0, lim = bw / 1e9;
         suite_curve(c, 0, "roofline_limits", "GB/s", &zx, &lim, 1);
     }
-    double caches = suite_cache_bytes();
     int rc = model_weights(c, s, WEIGHTS_F32, bw, caches);
     return rc ? rc : model_weights(c, s, WEIGHTS_BF16, bw, caches);
 }
@@ -317,7 +337,7 @@ int suite_latency(suite_ctx *c) {
     lat_scale s;
     scale_of(c, &s);
     if (c->scale == SCALE_SMOKE) roofline_set_quick(1);
-    suite_progress(c, "measuring read bandwidth (roofline probe)");
+    suite_progress(c, "measuring read bandwidth (%s)", c->be && !c->be->host_memory ? "device copy" : "roofline probe");
     int rc = part_latency(c, &s);
     if (rc) return rc;
     return part_model(c, &s);

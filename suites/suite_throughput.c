@@ -80,7 +80,7 @@ static int time_train_steps(suite_ctx *c, model *m, int B, int T, double *out) {
         model_zero_grad(&g, m);
         float loss;
         if (model_forward(m, &a, tok, pos, NULL) != 0 || model_loss_backward(m, &a, &g, tok, pos, tgt, &loss) != 0) { rc = -1; break; }
-        adamw_step(&opt, m, g.grads);
+        if (adamw_step(&opt, m, g.grads) != 0 || m->be->sync() != 0) { rc = -1; break; } /* a device step ends when its work does */
         if (rep >= 0) out[rep] = util_now() - t0;
     }
     suite_time_end(c);
@@ -120,6 +120,12 @@ static int part_train_step(suite_ctx *c, const tp_scale *s) {
                 model m;
                 if (model_create(&m, &cfg) != 0) { suite_case_failed(c, 0, "train_step", params, "%s", util_last_error()); rc = 1; break; }
                 model_init_weights(&m, c->seed);
+                if (suite_to_device(c, &m) != 0) {
+                    suite_case_failed(c, 0, "train_step", params, "%s", util_last_error());
+                    model_free(&m);
+                    rc = 1;
+                    break;
+                }
                 /* validated once per model, at a T beyond the window (the longest T here) */
                 if (!validated[wi][f]) {
                     if (suite_validate_train(c, &m, B, s->T[s->nT - 1]) != 0) {
@@ -244,6 +250,7 @@ static int part_decode(suite_ctx *c, const tp_scale *s) {
         if (model_create_dtype(&mods[f], &cfgs[f], s->dec_weights) != 0) { suite_case_failed(c, 0, "decode_throughput", params, "%s", util_last_error()); rc = 1; break; }
         have[f] = 1;
         model_init_weights(&mods[f], c->seed);
+        if (suite_to_device(c, &mods[f]) != 0) { suite_case_failed(c, 0, "decode_throughput", params, "%s", util_last_error()); rc = 1; break; }
         /* decode up to the longest cache length it will reach */
         if (suite_validate_decode_upto(c, &mods[f], 2, s->dec_len[s->ndec - 1]) != 0) {
             suite_case_failed(c, 0, "decode_throughput", params, "refused: decode differs from prefill");

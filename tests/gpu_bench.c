@@ -4,8 +4,12 @@
  *   scan     RG-LRU forward and backward, every GPU variant, B=8,
  *            C in {1024, 2048}, T = 2^10 .. 2^16: GB/s and the fraction of
  *            the device-to-device copy bandwidth;
- *   decode   {hawk,griffin,mqa}-{400m,1b} at batch 1, 16, 64: ms/step vs
- *            (parameter bytes + state bytes read) / copy bandwidth;
+ *   decode   {hawk,griffin,mqa}-{400m,1b} (fp32; the 1b also bf16) at batch
+ *            1, 16, 64, through the backend table (model_decode_step on
+ *            backend_cuda): ms/step with the step replayed as a CUDA graph
+ *            and eagerly (the graph's gain), vs (weight bytes + state bytes
+ *            read) / copy bandwidth; each model validated first against
+ *            the same weights on the cpu (prefill logits and a decode step);
  *   prefill  {hawk,griffin,mqa}-1b at B=1, T=4096: GFLOP/s vs the cuBLAS
  *            sgemm rate;
  *   dec-attn decode attention at long caches (S = 4K .. 128K, B = 1 and 16):
@@ -28,19 +32,11 @@
 #include <string.h>
 
 #include "attention.h"
+#include "backend.h"
+#include "bf16.h"
 #include "config.h"
 #include "gpu.h"
 #include "model.h"
-/* The model benchmarks use the gpu_model_* API of models/model_gpu.h; the
- * backend work (issue 14) removes it. Until they are ported to the backend
- * table they are compiled only while that header exists, and a run says
- * plainly that they were not built. */
-#if __has_include("model_gpu.h")
-#include "model_gpu.h"
-#define HAVE_GPU_MODEL 1
-#else
-#define HAVE_GPU_MODEL 0
-#endif
 #include "scan.h"
 #include "util.h"
 
@@ -345,9 +341,7 @@ static void bench_attn_bwd(void) {
     bench_attn_bwd_case(1, T, 10, 256, 1024);
 }
 
-#if HAVE_GPU_MODEL
-/* ---- models (gpu_model_*: moves to the backend API, kernels/backend.h; the
- * backend work replaces this section and its calls in main) --------------- */
+/* ---- models on the backend table: decode (graph and eager) and prefill ---------------- */
 
 static inline float hash_unit(uint64_t seed, size_t i) { /* uniform in [-1, 1) */
     uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (i + 1);
@@ -358,17 +352,23 @@ static inline float hash_unit(uint64_t seed, size_t i) { /* uniform in [-1, 1) *
 }
 
 /* Fast parallel stand-in for model_init_weights (same std per tensor,
- * uniform instead of normal): the paper sizes have ~1.3e9 parameters. */
+ * uniform instead of normal; bf16 tensors drawn in fp32, then rounded):
+ * the paper sizes have ~1.3e9 parameters. */
 static void fill_model(model *m, uint64_t seed) {
     for (int i = 0; i < m->ntensors; i++) {
         const tensor_desc *t = &m->tensors[i];
-        float *p = m->params + t->offset;
+        float *p = t->bf16 ? malloc(t->numel * sizeof(float)) : m->params + t->offset;
+        CHECK_ALLOC(p);
         float s = t->init == INIT_NORMAL ? t->std * 1.7320508f : 0.0f;
         long n = (long)t->numel;
 #pragma omp parallel for schedule(static)
         for (long j = 0; j < n; j++)
             p[j] = t->init == INIT_APARAM ? 1.0f + 0.5f * hash_unit(seed + (uint64_t)i, (size_t)j)
                                           : s * hash_unit(seed + (uint64_t)i, (size_t)j);
+        if (t->bf16) {
+            bf16_from_f32(m->params16 + t->offset, p, t->numel);
+            free(p);
+        }
     }
 }
 
@@ -404,105 +404,135 @@ static double decode_state_read(const model_config *c, int B, int n) {
     return s * B;
 }
 
-static void bench_model(const char *preset, int do_prefill) {
-    model_config c;
-    if (config_preset(preset, &c) != 0) die(preset);
-    model m;
-    if (model_create(&m, &c) != 0) die(preset);
-    fill_model(&m, 42);
-    gpu_model *g = gpu_model_create(&m);
-    if (!g) die("gpu_model_create");
+/* Validate the device model against the same weights on the cpu: a prefill
+ * of Tv tokens (logits) and one decode step after it; 1 when both agree
+ * within tol of max|logit|. m is on the cpu on entry, on cuda on return. */
+static int validate_model(model *m, const char *what, double tol) {
     enum { Tv = 16 };
-    const int V = c.vocab;
-    /* validate: prefill of Tv tokens and one decode step, CPU vs GPU */
+    const int V = m->cfg.vocab;
     int32_t tok[Tv], pos[Tv], nxt = 7;
     for (int t = 0; t < Tv; t++) {
         tok[t] = (int32_t)((t * 37 + 11) % V);
         pos[t] = t;
     }
     model_acts a;
-    decode_state cs;
-    gpu_decode *gs = gpu_decode_create(g, 1, 64);
-    if (!gs || model_acts_alloc(&a, &m, 1, Tv, 0) || decode_state_alloc(&cs, &m, 1, 64)) die("validation buffers");
-    float *lg = malloc((size_t)Tv * V * 4), *clg = malloc((size_t)V * 4);
-    CHECK_ALLOC(lg);
-    CHECK_ALLOC(clg);
-    if (model_forward(&m, &a, tok, pos, &cs) || gpu_model_forward(g, tok, pos, 1, Tv, lg, gs)) die("validate prefill");
-    double e1 = util_max_rel_err(lg, a.logits, (size_t)Tv * V);
-    if (model_decode_step(&m, &cs, &nxt, NULL, clg) || gpu_decode_step(g, gs, &nxt, NULL, lg)) die("validate decode");
-    double e2 = util_max_rel_err(lg, clg, (size_t)V);
-    int ok = e1 < 1e-3 && e2 < 1e-3;
-    printf("validate %-12s prefill(T=%d) %.2g, decode step %.2g  %s\n", preset, Tv, e1, e2, ok ? "ok" : "FAILED");
+    decode_state s;
+    float *cl = malloc((size_t)Tv * V * 4), *cd = malloc((size_t)V * 4), *gd = malloc((size_t)V * 4);
+    CHECK_ALLOC(cl); CHECK_ALLOC(cd); CHECK_ALLOC(gd);
+    /* the cpu */
+    if (model_acts_alloc(&a, m, 1, Tv, 0) || decode_state_alloc(&s, m, 1, 64) || model_forward(m, &a, tok, pos, &s) ||
+        model_decode_step(m, &s, &nxt, NULL, cd))
+        die("cpu validation run");
+    memcpy(cl, a.logits, (size_t)Tv * V * 4);
     model_acts_free(&a);
-    decode_state_free(&cs);
-    gpu_decode_free(gs);
-    free(lg);
-    free(clg);
-    if (!ok) {
-        g_fail = 1;
-        gpu_model_free(g);
+    decode_state_free(&s);
+    /* the device */
+    if (model_set_device(m, &backend_cuda)) die("model to cuda");
+    if (model_acts_alloc(&a, m, 1, Tv, 0) || decode_state_alloc(&s, m, 1, 64) || model_forward(m, &a, tok, pos, &s) ||
+        model_decode_step(m, &s, &nxt, NULL, gd))
+        die("cuda validation run");
+    const float *gl = model_acts_logits(&a);
+    if (!gl) die("logits");
+    double e1 = util_max_rel_err(gl, cl, (size_t)Tv * V), e2 = util_max_rel_err(gd, cd, (size_t)V);
+    int ok = e1 <= tol && e2 <= tol;
+    printf("validate %-22s prefill(T=%d) %.2g, decode step %.2g (tol %.0e)  %s\n", what, Tv, e1, e2, tol, ok ? "ok" : "FAILED");
+    if (!ok) g_fail = 1;
+    model_acts_free(&a);
+    decode_state_free(&s);
+    free(cl); free(cd); free(gd);
+    return ok;
+}
+
+/* Median ms of `steps` decode steps at batch B (after warm-up; the L2
+ * flushed before each), graphs on or off; *sbytes: the state bytes read,
+ * averaged. */
+static double time_decode(model *m, int B, int graphs, int warm, int steps, double *sbytes) {
+    decode_state st;
+    if (decode_state_alloc(&st, m, B, warm + steps + 2)) die("decode state");
+    st.graphs = graphs;
+    int32_t *tk = malloc(sizeof(int32_t) * (size_t)B);
+    float *lg = malloc((size_t)B * m->cfg.vocab * 4);
+    CHECK_ALLOC(tk); CHECK_ALLOC(lg);
+    double t[64];
+    *sbytes = 0;
+    for (int s = 0; s < warm + steps; s++) {
+        for (int b = 0; b < B; b++) tk[b] = (int32_t)((s * 131 + b * 7) % m->cfg.vocab);
+        int n = st.n[0];
+        if (gpu_l2_flush() || gpu_timer_start(g_tm)) die("timer");
+        if (model_decode_step(m, &st, tk, NULL, lg)) die("decode step");
+        double ms = gpu_timer_stop(g_tm);
+        if (ms < 0) die("timer");
+        if (s >= warm) {
+            t[s - warm] = ms;
+            *sbytes += decode_state_read(&m->cfg, B, n + 1) / steps;
+        }
+    }
+    if (graphs && st.graph_captures != 1)
+        printf("note: %ld graph captures in one decode run (want 1)\n", st.graph_captures);
+    free(tk); free(lg);
+    decode_state_free(&st);
+    qsort(t, (size_t)steps, sizeof(double), cmp_d);
+    return t[steps / 2];
+}
+
+static void bench_model(const char *preset, weights_dtype wd, int do_prefill) {
+    model_config c;
+    if (config_preset(preset, &c) != 0) die(preset);
+    model m;
+    if (model_create_dtype(&m, &c, wd) != 0) die(preset);
+    fill_model(&m, 42);
+    char what[64];
+    snprintf(what, sizeof what, "%s %s", preset, weights_name(wd));
+    /* fp32: the device sums in other orders (1e-3); bf16: cuBLAS rounds the
+     * activations to bf16 as well (3e-2, as tests/test_gpu.c) */
+    if (!validate_model(&m, what, wd == WEIGHTS_BF16 ? 3e-2 : 1e-3)) {
         model_free(&m);
         return;
     }
-    const double pbytes = (double)gpu_model_param_bytes(g);
+    const double pbytes = model_weight_bytes(&m);
     const int batches[3] = {1, 16, 64};
     for (int bi = 0; bi < 3; bi++) {
         int B = batches[bi], warm = 3, steps = g_quick ? 4 : 10;
-        gpu_decode *st = gpu_decode_create(g, B, warm + steps + 2);
-        if (!st) die("gpu_decode_create");
-        int32_t *tk = malloc(sizeof(int32_t) * (size_t)B);
-        double t[32], sbytes = 0;
-        for (int s = 0; s < warm + steps; s++) {
-            for (int b = 0; b < B; b++) tk[b] = (int32_t)((s * 131 + b * 7) % V);
-            int n = gpu_decode_tokens(st, 0);
-            if (gpu_l2_flush() || gpu_timer_start(g_tm)) die("timer");
-            if (gpu_decode_step(g, st, tk, NULL, NULL)) die("decode step");
-            double ms = gpu_timer_stop(g_tm);
-            if (ms < 0) die("timer");
-            if (s >= warm) {
-                t[s - warm] = ms;
-                sbytes += decode_state_read(&c, B, n + 1) / steps;
-            }
-        }
-        qsort(t, (size_t)steps, sizeof(double), cmp_d);
-        double ms = t[steps / 2], model_ms = (pbytes + sbytes) / (g_bw * 1e9) * 1e3;
-        printf("decode %-12s B=%-3d %8.3f ms/step  model %.3f ms (%.0f MB params + %.1f MB state)  ratio %.2f\n", preset,
-               B, ms, model_ms, pbytes / 1e6, sbytes / 1e6, ms / model_ms);
-        ROW("decode   %-14s B=%-3d     %9.3f ms/step  bound %.3f ms  ratio %.2f%s", preset, B, ms, model_ms,
-            ms / model_ms, B == 1 && strstr(preset, "-1b") ? (ms / model_ms <= 1.5 ? "  (target <= 1.5: MET)"
-                                                                                  : "  (target <= 1.5: NOT MET)")
-                                                          : "");
-        free(tk);
-        gpu_decode_free(st);
+        double sb, sb2;
+        double ms = time_decode(&m, B, 1, warm, steps, &sb), eager = time_decode(&m, B, 0, warm, steps, &sb2);
+        double model_ms = (pbytes + sb) / (g_bw * 1e9) * 1e3;
+        printf("decode %-22s B=%-3d %8.3f ms/step (graph; eager %.3f: %.2fx)  bound %.3f ms (%.0f MB weights + %.1f MB state)  ratio %.2f\n",
+               what, B, ms, eager, eager / ms, model_ms, pbytes / 1e6, sb / 1e6, ms / model_ms);
+        ROW("decode   %-22s B=%-3d %9.3f ms/step  eager %.3f  bound %.3f ms  ratio %.2f%s", what, B, ms, eager, model_ms,
+            ms / model_ms,
+            B == 1 && strstr(preset, "-1b") ? (ms / model_ms <= 1.5 ? "  (target <= 1.5: MET)" : "  (target <= 1.5: NOT MET)")
+                                            : "");
     }
     if (do_prefill) {
         const int T = g_quick ? 1024 : 4096;
         int32_t *tk = malloc(sizeof(int32_t) * T), *ps = malloc(sizeof(int32_t) * T);
+        CHECK_ALLOC(tk); CHECK_ALLOC(ps);
         for (int t = 0; t < T; t++) {
-            tk[t] = (int32_t)((t * 131 + 3) % V);
+            tk[t] = (int32_t)((t * 131 + 3) % c.vocab);
             ps[t] = t;
         }
+        model_acts a;
+        if (model_acts_alloc(&a, &m, 1, T, 0)) die("prefill activations");
         double tt[8];
         int reps = g_quick ? 2 : 4;
         for (int r = -1; r < reps; r++) {
             if (gpu_l2_flush() || gpu_timer_start(g_tm)) die("timer");
-            if (gpu_model_forward(g, tk, ps, 1, T, NULL, NULL)) die("prefill");
+            if (model_forward(&m, &a, tk, ps, NULL)) die("prefill");
             double ms = gpu_timer_stop(g_tm);
             if (ms < 0) die("timer");
             if (r >= 0) tt[r] = ms;
         }
         qsort(tt, (size_t)reps, sizeof(double), cmp_d);
         double ms = tt[reps / 2], gf = prefill_flops(&c, 1, T) / (ms * 1e-3) / 1e9, frac = gf / g_sgemm;
-        printf("prefill %-12s B=1 T=%d %9.3f ms %9.1f GFLOP/s  %.2f of sgemm\n", preset, T, ms, gf, frac);
-        ROW("prefill  %-14s B=1 T=%-5d %9.3f ms %8.1f GFLOP/s  %.2f of sgemm (target >= 0.5: %s)", preset, T, ms, gf,
-            frac, frac >= 0.5 ? "MET" : "NOT MET");
+        printf("prefill %-22s B=1 T=%d %9.3f ms %9.1f GFLOP/s  %.2f of sgemm\n", what, T, ms, gf, frac);
+        ROW("prefill  %-22s B=1 T=%-5d %9.3f ms %8.1f GFLOP/s  %.2f of sgemm (target >= 0.5: %s)", what, T, ms, gf, frac,
+            frac >= 0.5 ? "MET" : "NOT MET");
+        model_acts_free(&a);
         free(tk);
         free(ps);
     }
-    gpu_model_free(g);
     model_free(&m);
 }
-#endif /* HAVE_GPU_MODEL */
 
 static const char *USAGE = "usage: gpu_bench [--quick] [--only scan|attn|model]\n"
                            "  --quick  reduced shapes (a smoke run)\n"
@@ -550,15 +580,12 @@ int main(int argc, char **argv) {
         printf("[attention done in %.1f s]\n", util_now() - t0);
     }
     if (WANT("model")) {
-#if HAVE_GPU_MODEL
         const char *dec_only[] = {"hawk-400m", "griffin-400m", "mqa-400m"};
         const char *with_prefill[] = {"hawk-1b", "griffin-1b", "mqa-1b"};
-        for (int i = 0; i < 3; i++) bench_model(dec_only[i], 0);
-        for (int i = 0; i < 3; i++) bench_model(with_prefill[i], 1);
-#else
-        printf("model benchmarks: NOT BUILT (models/model_gpu.h is gone; they are to be ported to the backend table)\n");
-        ROW("model    NOT BUILT: the decode / prefill model benchmarks still use the removed gpu_model_* API");
-#endif
+        for (int i = 0; i < 3; i++) bench_model(dec_only[i], WEIGHTS_F32, 0);
+        for (int i = 0; i < 3; i++) bench_model(with_prefill[i], WEIGHTS_F32, 1);
+        for (int i = 0; i < 3; i++) bench_model(with_prefill[i], WEIGHTS_BF16, 0);
+        printf("[models done in %.1f s]\n", util_now() - t0);
     }
     printf("[total %.1f s]\n\n", util_now() - t0);
     printf("== summary: %s\n== copy bandwidth %.1f GB/s, sgemm %.1f GFLOP/s (measured in this run)%s\n", desc, g_bw,

@@ -9,6 +9,14 @@
  *    decode positions, embedding scatter, AdamW vs the scalar formula);
  *  - model_grads.ready: the ranges come final norm, blocks in reverse,
  *    embedding, and cover the gradient block exactly once;
+ *  - graph decode on the cpu, through a recording fake device (graphs = 1,
+ *    host_memory = 0): the first step runs eagerly, the second is captured
+ *    and every later one replayed with no kernel run outside the graph; each
+ *    step copies exactly tokens+mask in and logits out; a free makes the
+ *    graph stale and a variant change re-keys it (both captured again);
+ *    graph decode == non-graph decode == cpu decode bit for bit (fp32 and
+ *    bf16 weights, an idle row, the caller's logits buffer changing); a copy
+ *    inside a capture fails it;
  *  - the model on cuda (skipped with the reason without a device): logits
  *    vs the cpu for every device variant, decode == prefill on the device,
  *    device decode == cpu decode from a prefill (with an idle sequence), and
@@ -20,9 +28,11 @@
 
 #include "attention.h"
 #include "backend.h"
+#include "bf16.h"
 #include "model.h"
 #include "optim.h"
 #include "scan.h"
+#include "suite.h"
 #include "test.h"
 #include "train.h"
 #include "util.h"
@@ -215,6 +225,382 @@ static int make_model(model *m, const char *preset, uint64_t seed) {
 
 #define OK(call) TEST_CHECK((call) == 0, "%s: %s", #call, util_last_error())
 
+/* ---- graph decode on the cpu: a recording fake device ----------------------------
+ * `fake` is backend_cpu's kernels behind wrappers, with host_memory = 0 (the
+ * model treats it as a device: counters and logits are staged) and graphs =
+ * 1. Outside a capture every wrapped call is logged, then run. Between
+ * graph_begin and graph_end a kernel call is recorded with its arguments and
+ * not run; a copy, alloc, free or sync fails the capture (as on CUDA).
+ * graph_launch runs the record with the recorded arguments (what a CUDA
+ * graph does: a value the model changes per step but baked into a capture
+ * would replay stale), or answers 1 (stale) once fake memory was freed
+ * after the capture. */
+
+enum { FK_MAXLOG = 1 << 14 };
+static const char *const fk_names[] = {"upload", "download", "copy", "memset", "sync", "alloc", "free", "kernel"};
+enum { FK_UPLOAD, FK_DOWNLOAD, FK_COPY, FK_MEMSET, FK_SYNC, FK_ALLOC, FK_FREE, FK_KERNEL };
+
+typedef struct {
+    int (*run)(const void *);
+    unsigned char a[160];
+} fk_rec;
+
+typedef struct {
+    fk_rec *rec;
+    int n;
+    unsigned long epoch;
+} fk_graph;
+
+static struct {
+    int capturing, bad;        /* in a capture; non-kernel calls refused in one */
+    fk_graph *cur;             /* the capture being recorded */
+    unsigned long epoch;       /* moves on every free */
+    int log[FK_MAXLOG], nlog;  /* what ran outside graphs: FK_* per call */
+    size_t up_bytes, down_bytes; /* bytes of the last upload / download */
+    long launches, replayed, stale;
+} fk;
+
+static void fk_log(int what) {
+    if (fk.nlog < FK_MAXLOG) fk.log[fk.nlog++] = what;
+}
+
+/* A kernel call: recorded inside a capture, else logged and run. */
+static int fk_kernel(int (*run)(const void *), const void *a, size_t n) {
+    if (!fk.capturing) {
+        fk_log(FK_KERNEL);
+        return run(a);
+    }
+    fk_graph *g = fk.cur;
+    fk_rec *r = realloc(g->rec, (size_t)(g->n + 1) * sizeof *r);
+    CHECK_ALLOC(r);
+    g->rec = r;
+    r[g->n].run = run;
+    memcpy(r[g->n].a, a, n);
+    g->n++;
+    return 0;
+}
+#define FK(name, ...)                                                             \
+    do {                                                                          \
+        const name##_a a_ = {__VA_ARGS__};                                        \
+        _Static_assert(sizeof a_ <= sizeof((fk_rec *)0)->a, #name " args");        \
+        return fk_kernel(name##_run, &a_, sizeof a_);                             \
+    } while (0)
+#define FK_RUN(name, call) \
+    static int name##_run(const void *p) { const name##_a *a = p; return backend_cpu.call; }
+
+/* A call no capture may contain. */
+static int fk_plain(int what) {
+    if (fk.capturing) {
+        fk.bad++;
+        util_error("fake: %s inside a graph capture", fk_names[what]);
+        return -1;
+    }
+    fk_log(what);
+    return 0;
+}
+
+static void *fk_alloc(size_t n) { return fk_plain(FK_ALLOC) ? NULL : backend_cpu.alloc(n); }
+static void fk_free(void *p) {
+    if (fk_plain(FK_FREE)) return;
+    fk.epoch++;
+    backend_cpu.free(p);
+}
+static int fk_upload(void *d, const void *s, size_t n) {
+    fk.up_bytes = n;
+    return fk_plain(FK_UPLOAD) ? -1 : backend_cpu.upload(d, s, n);
+}
+static int fk_download(void *d, const void *s, size_t n) {
+    fk.down_bytes = n;
+    return fk_plain(FK_DOWNLOAD) ? -1 : backend_cpu.download(d, s, n);
+}
+static int fk_copy(void *d, const void *s, size_t n) { return fk_plain(FK_COPY) ? -1 : backend_cpu.copy(d, s, n); }
+static int fk_memset(void *d, int v, size_t n) { return fk_plain(FK_MEMSET) ? -1 : backend_cpu.memset(d, v, n); }
+static int fk_sync(void) { return fk_plain(FK_SYNC); }
+
+static int fk_graph_begin(void) {
+    if (fk.capturing) { util_error("fake: nested capture"); return -1; }
+    fk.cur = calloc(1, sizeof *fk.cur);
+    CHECK_ALLOC(fk.cur);
+    fk.cur->epoch = fk.epoch;
+    fk.capturing = 1;
+    fk.bad = 0;
+    return 0;
+}
+static void *fk_graph_end(void) {
+    fk_graph *g = fk.cur;
+    fk.capturing = 0;
+    fk.cur = NULL;
+    if (fk.bad) {
+        free(g->rec);
+        free(g);
+        util_error("fake: the capture held %d uncapturable calls", fk.bad);
+        return NULL;
+    }
+    return g;
+}
+static int fk_graph_launch(void *p) {
+    fk_graph *g = p;
+    if (g->epoch != fk.epoch) {
+        fk.stale++;
+        return 1;
+    }
+    fk.launches++;
+    for (int i = 0; i < g->n; i++) {
+        fk.replayed++;
+        if (g->rec[i].run(g->rec[i].a) != 0) return -1;
+    }
+    return 0;
+}
+static void fk_graph_free(void *p) {
+    fk_graph *g = p;
+    if (g) free(g->rec);
+    free(g);
+}
+
+/* The kernel entries of a decode step (the rest of the table is the cpu's). */
+typedef struct { float *out; const float *res, *bias; int N, O; } fill_rows_a;
+FK_RUN(fill_rows, fill_rows(a->out, a->res, a->bias, a->N, a->O))
+static int fk_fill_rows(float *out, const float *res, const float *bias, int N, int O) { FK(fill_rows, out, res, bias, N, O); }
+typedef struct { float *y; const float *x; size_t n; } add_a;
+FK_RUN(add, add(a->y, a->x, a->n))
+static int fk_add(float *y, const float *x, size_t n) { FK(add, y, x, n); }
+typedef struct { float *x; const float *E; const int32_t *tok; int N, D; float scale; } embed_a;
+FK_RUN(embed, embed(a->x, a->E, a->tok, a->N, a->D, a->scale))
+static int fk_embed(float *x, const float *E, const int32_t *tok, int N, int D, float s) { FK(embed, x, E, tok, N, D, s); }
+typedef struct { float *x; const uint16_t *E; const int32_t *tok; int N, D; float scale; } embed16_a;
+FK_RUN(embed16, embed_bf16(a->x, a->E, a->tok, a->N, a->D, a->scale))
+static int fk_embed16(float *x, const uint16_t *E, const int32_t *tok, int N, int D, float s) { FK(embed16, x, E, tok, N, D, s); }
+typedef struct { int tA, tB, M, N, K; float alpha; const float *A; int lda; const float *B; int ldb; float beta; float *C; int ldc; } gemm_a;
+FK_RUN(gemm, gemm(a->tA, a->tB, a->M, a->N, a->K, a->alpha, a->A, a->lda, a->B, a->ldb, a->beta, a->C, a->ldc))
+static int fk_gemm(int tA, int tB, int M, int N, int K, float al, const float *A, int lda, const float *B, int ldb,
+                   float be, float *C, int ldc) { FK(gemm, tA, tB, M, N, K, al, A, lda, B, ldb, be, C, ldc); }
+typedef struct { int tA, tB, M, N, K; float alpha; const float *A; int lda; const uint16_t *B; int ldb; float beta; float *C; int ldc; } gemm16_a;
+FK_RUN(gemm16, gemm_bf16(a->tA, a->tB, a->M, a->N, a->K, a->alpha, a->A, a->lda, a->B, a->ldb, a->beta, a->C, a->ldc))
+static int fk_gemm16(int tA, int tB, int M, int N, int K, float al, const float *A, int lda, const uint16_t *B, int ldb,
+                     float be, float *C, int ldc) { FK(gemm16, tA, tB, M, N, K, al, A, lda, B, ldb, be, C, ldc); }
+typedef struct { int tA, tB, M, N, K; float alpha; const float *A; int lda; long long sA; const float *B; int ldb; long long sB;
+                 float beta; float *C; int ldc; long long sC; int count; } gemms_a;
+FK_RUN(gemms, gemm_strided(a->tA, a->tB, a->M, a->N, a->K, a->alpha, a->A, a->lda, a->sA, a->B, a->ldb, a->sB, a->beta, a->C,
+                           a->ldc, a->sC, a->count))
+static int fk_gemms(int tA, int tB, int M, int N, int K, float al, const float *A, int lda, long long sA, const float *B,
+                    int ldb, long long sB, float be, float *C, int ldc, long long sC, int count) {
+    FK(gemms, tA, tB, M, N, K, al, A, lda, sA, B, ldb, sB, be, C, ldc, sC, count);
+}
+typedef struct { int tA, tB, M, N, K; float alpha; const float *A; int lda; long long sA; const uint16_t *B; int ldb; long long sB;
+                 float beta; float *C; int ldc; long long sC; int count; } gemms16_a;
+FK_RUN(gemms16, gemm_strided_bf16(a->tA, a->tB, a->M, a->N, a->K, a->alpha, a->A, a->lda, a->sA, a->B, a->ldb, a->sB, a->beta,
+                                  a->C, a->ldc, a->sC, a->count))
+static int fk_gemms16(int tA, int tB, int M, int N, int K, float al, const float *A, int lda, long long sA, const uint16_t *B,
+                      int ldb, long long sB, float be, float *C, int ldc, long long sC, int count) {
+    FK(gemms16, tA, tB, M, N, K, al, A, lda, sA, B, ldb, sB, be, C, ldc, sC, count);
+}
+typedef struct { float *y, *rstd; const float *x, *scale; int N, C; float eps; } rms_a;
+FK_RUN(rms, rmsnorm_forward(a->y, a->rstd, a->x, a->scale, a->N, a->C, a->eps))
+static int fk_rms(float *y, float *rstd, const float *x, const float *sc, int N, int C, float eps) { FK(rms, y, rstd, x, sc, N, C, eps); }
+typedef struct { float *out; const float *a, *b; size_t n; } geglu_a;
+FK_RUN(geglu, geglu_forward(a->out, a->a, a->b, a->n))
+static int fk_geglu(float *out, const float *x, const float *y, size_t n) { FK(geglu, out, x, y, n); }
+typedef struct { float *x; size_t n; float c; } softcap_a;
+FK_RUN(softcap, softcap_forward(a->x, a->n, a->c))
+static int fk_softcap(float *x, size_t n, float c) { FK(softcap, x, n, c); }
+typedef struct { float *x; const int32_t *pos; int N, H, dh, rot; float base; } rope_a;
+FK_RUN(rope, rope_forward(a->x, a->pos, a->N, a->H, a->dh, a->rot, a->base))
+static int fk_rope(float *x, const int32_t *pos, int N, int H, int dh, int rot, float base) { FK(rope, x, pos, N, H, dh, rot, base); }
+typedef struct { float *y, *state; const float *x, *w, *b; const uint8_t *active; int B, C, K; } conv_a;
+FK_RUN(conv, conv1d_step(a->y, a->state, a->x, a->w, a->b, a->active, a->B, a->C, a->K))
+static int fk_conv(float *y, float *st, const float *x, const float *w, const float *b, const uint8_t *act, int B, int C, int K) {
+    FK(conv, y, st, x, w, b, act, B, C, K);
+}
+typedef struct { const char *v; float *y, *h; const float *x, *gx, *ga, *ap; const int32_t *pos; const uint8_t *act; int B, C; } lru_a;
+FK_RUN(lru, rglru_step(a->v, a->y, a->h, a->x, a->gx, a->ga, a->ap, a->pos, a->act, a->B, a->C))
+static int fk_lru(const char *v, float *y, float *h, const float *x, const float *gx, const float *ga, const float *ap,
+                  const int32_t *pos, const uint8_t *act, int B, int C) { FK(lru, v, y, h, x, gx, ga, ap, pos, act, B, C); }
+typedef struct { float *out; const float *q, *kc, *vc; const int32_t *nv; const float *kn, *vn; int B, H, dh, S; } dec_a;
+FK_RUN(dec, attn_decode(a->out, a->q, a->kc, a->vc, a->nv, a->kn, a->vn, a->B, a->H, a->dh, a->S))
+static int fk_dec(float *out, const float *q, const float *kc, const float *vc, const int32_t *nv, const float *kn,
+                  const float *vn, int B, int H, int dh, int S) { FK(dec, out, q, kc, vc, nv, kn, vn, B, H, dh, S); }
+typedef struct { float *kc, *vc; const float *kn, *vn; const int32_t *n; const uint8_t *act; int B, S, dh, ring; } kvw_a;
+FK_RUN(kvw, kv_write(a->kc, a->vc, a->kn, a->vn, a->n, a->act, a->B, a->S, a->dh, a->ring))
+static int fk_kvw(float *kc, float *vc, const float *kn, const float *vn, const int32_t *n, const uint8_t *act, int B, int S,
+                  int dh, int ring) { FK(kvw, kc, vc, kn, vn, n, act, B, S, dh, ring); }
+typedef struct { int32_t *pos, *nv; const int32_t *n; int keep, B; } dpos_a;
+FK_RUN(dpos, decode_positions(a->pos, a->nv, a->n, a->keep, a->B))
+static int fk_dpos(int32_t *pos, int32_t *nv, const int32_t *n, int keep, int B) { FK(dpos, pos, nv, n, keep, B); }
+typedef struct { int32_t *n; const uint8_t *act; int B; } adv_a;
+FK_RUN(adv, decode_advance(a->n, a->act, a->B))
+static int fk_adv(int32_t *n, const uint8_t *act, int B) { FK(adv, n, act, B); }
+
+static backend fake_backend(void) {
+    backend f = backend_cpu;
+    f.name = "fake";
+    f.host_memory = 0;
+    f.graphs = 1;
+    f.alloc = fk_alloc; f.free = fk_free; f.upload = fk_upload; f.download = fk_download; f.copy = fk_copy;
+    f.memset = fk_memset; f.sync = fk_sync;
+    f.graph_begin = fk_graph_begin; f.graph_end = fk_graph_end; f.graph_launch = fk_graph_launch; f.graph_free = fk_graph_free;
+    f.fill_rows = fk_fill_rows; f.add = fk_add; f.embed = fk_embed; f.embed_bf16 = fk_embed16; f.gemm = fk_gemm;
+    f.gemm_bf16 = fk_gemm16; f.gemm_strided = fk_gemms; f.gemm_strided_bf16 = fk_gemms16; f.rmsnorm_forward = fk_rms;
+    f.geglu_forward = fk_geglu; f.softcap_forward = fk_softcap; f.rope_forward = fk_rope; f.conv1d_step = fk_conv;
+    f.rglru_step = fk_lru; f.attn_decode = fk_dec; f.kv_write = fk_kvw; f.decode_positions = fk_dpos;
+    f.decode_advance = fk_adv;
+    return f;
+}
+
+/* Count the log's entries of kind `what`. */
+static int fk_count(int what) {
+    int n = 0;
+    for (int i = 0; i < fk.nlog; i++) n += fk.log[i] == what;
+    return n;
+}
+
+/* Decode `steps` steps of preset on the cpu and on the fake (graphs on, and
+ * off), from the same weights; a mask idles row 1 at step 4; after step
+ * `free_at` fake memory is freed (the graph goes stale); after step `var_at`
+ * both models switch RG-LRU variant (a new capture). */
+static void graph_case(const char *preset, weights_dtype wd) {
+    static backend fake;
+    fake = fake_backend();
+    memset(&fk, 0, sizeof fk);
+    model_config c;
+    model mc, mf, mn;
+    if (config_preset(preset, &c) != 0 || model_create_dtype(&mc, &c, wd) != 0 || model_create_dtype(&mf, &c, wd) != 0 ||
+        model_create_dtype(&mn, &c, wd) != 0) {
+        TEST_CHECK(0, "%s: %s", preset, util_last_error());
+        return;
+    }
+    model_init_weights(&mc, 9);
+    model_init_weights(&mf, 9);
+    model_init_weights(&mn, 9);
+    OK(model_set_device(&mf, &fake));
+    OK(model_set_device(&mn, &fake));
+    snprintf(mf.rglru, sizeof mf.rglru, "%s", mc.rglru);
+    snprintf(mn.rglru, sizeof mn.rglru, "%s", mc.rglru);
+    snprintf(mf.attn, sizeof mf.attn, "%s", mc.attn);
+    snprintf(mn.attn, sizeof mn.attn, "%s", mc.attn);
+    enum { B = 3, STEPS = 14, FREE_AT = 7, VAR_AT = 10 };
+    const int V = c.vocab;
+    decode_state sc, sf, sn;
+    OK(decode_state_alloc(&sc, &mc, B, STEPS + 1));
+    OK(decode_state_alloc(&sf, &mf, B, STEPS + 1));
+    OK(decode_state_alloc(&sn, &mn, B, STEPS + 1));
+    TEST_CHECK(sf.graphs == 1 && sc.graphs == 0, "%s: graphs default to the backend's (fake %d, cpu %d)", preset, sf.graphs,
+               sc.graphs);
+    sn.graphs = 0;
+    float *lc = malloc((size_t)B * V * 4), *ln = malloc((size_t)B * V * 4), *lf[2] = {malloc((size_t)B * V * 4), malloc((size_t)B * V * 4)};
+    const uint8_t idle[B] = {1, 0, 1};
+    const char *alt = NULL;
+    for (const rglru_variant *v = rglru_variants; v->name; v++)
+        if (strcmp(v->name, mc.rglru)) { alt = v->name; break; }
+    int32_t tok[B];
+    int same = 1, bad_copies = 0, eager_kernels = 0;
+    long cap0 = 0;
+    for (int s = 0; s < STEPS; s++) {
+        const uint8_t *am = s == 4 ? idle : NULL;
+        for (int b = 0; b < B; b++) tok[b] = (int32_t)((s * 5 + b * 11 + 1) % V);
+        if (s == VAR_AT && alt) {
+            snprintf(mc.rglru, sizeof mc.rglru, "%s", alt);
+            snprintf(mf.rglru, sizeof mf.rglru, "%s", alt);
+            snprintf(mn.rglru, sizeof mn.rglru, "%s", alt);
+        }
+        if (s == FREE_AT) fake.free(fake.alloc(64));
+        OK(model_decode_step(&mc, &sc, tok, am, lc));
+        OK(model_decode_step(&mn, &sn, tok, am, ln));
+        fk.nlog = 0;
+        long caps = sf.graph_captures, launches = fk.launches;
+        float *out = lf[s & 1]; /* a different logits buffer each step: nothing of the caller's may be baked in */
+        OK(model_decode_step(&mf, &sf, tok, am, out));
+        /* one upload (tokens and mask), one download (logits), nothing else copied */
+        int copies = fk_count(FK_UPLOAD) + fk_count(FK_DOWNLOAD) + fk_count(FK_COPY) + fk_count(FK_MEMSET) +
+                     fk_count(FK_SYNC) + fk_count(FK_ALLOC) + fk_count(FK_FREE);
+        if (copies != 2 || fk_count(FK_UPLOAD) != 1 || fk.up_bytes != (size_t)B * 5 || fk.down_bytes != (size_t)B * V * 4)
+            bad_copies++;
+        /* a step with a graph runs no kernel outside it */
+        int replayed = fk.launches > launches;
+        if (replayed && fk_count(FK_KERNEL) != 0) eager_kernels++;
+        if (s == 0) TEST_CHECK(!replayed && fk_count(FK_KERNEL) > 0 && sf.graph_captures == 0,
+                               "%s: the first step runs eagerly (warm-up)", preset);
+        if (s == 1) {
+            TEST_CHECK(sf.graph_captures == 1 && replayed, "%s: the second step is captured and launched", preset);
+            cap0 = sf.graph_captures;
+        }
+        if (s > 1 && s != FREE_AT && s != FREE_AT + 1 && s != VAR_AT && s != VAR_AT + 1)
+            TEST_CHECK(sf.graph_captures == caps && replayed, "%s step %d: the graph is replayed, not captured again", preset, s);
+        if (memcmp(lc, out, (size_t)B * V * 4) || memcmp(lc, ln, (size_t)B * V * 4)) same = 0;
+    }
+    TEST_CHECK(same, "%s (%s): graph decode == non-graph decode == cpu decode, bit for bit", preset, weights_name(wd));
+    TEST_CHECK(bad_copies == 0, "%s: %d steps copied more than tokens in / logits out", preset, bad_copies);
+    TEST_CHECK(eager_kernels == 0, "%s: %d replayed steps also ran kernels outside the graph", preset, eager_kernels);
+    TEST_CHECK(cap0 == 1 && sf.graph_captures == (alt ? 3 : 2) && fk.stale >= 1,
+               "%s: captures %ld (want %d: first use, after a free made it stale, after a variant change), stale %ld", preset,
+               sf.graph_captures, alt ? 3 : 2, fk.stale);
+    TEST_CHECK(sf.n[0] == STEPS && sf.n[1] == STEPS - 1 && sf.n[2] == STEPS, "%s: host counters %d %d %d", preset, sf.n[0],
+               sf.n[1], sf.n[2]);
+    int32_t dn[B];
+    memcpy(dn, sf.dn, sizeof dn); /* fake memory is host memory */
+    TEST_CHECK(!memcmp(dn, sf.n, sizeof dn), "%s: device counters advanced on the device (%d %d %d)", preset, dn[0], dn[1], dn[2]);
+    free(lc); free(ln); free(lf[0]); free(lf[1]);
+    decode_state_free(&sc);
+    decode_state_free(&sf);
+    decode_state_free(&sn);
+    model_free(&mc);
+    model_free(&mf);
+    model_free(&mn);
+}
+
+/* A capture that contains a copy fails, naming the call; the model says so. */
+static void test_graph_refusal(void) {
+    static backend fake;
+    fake = fake_backend();
+    TEST_CHECK(fake.graph_begin() == 0, "begin");
+    float x[4] = {0}, y[4] = {0};
+    TEST_CHECK(fake.copy(x, y, sizeof x) == -1 && has(util_last_error(), "copy inside a graph capture"),
+               "a copy inside a capture is refused: %s", util_last_error());
+    TEST_CHECK(fake.graph_end() == NULL && has(util_last_error(), "uncapturable"), "the capture fails: %s", util_last_error());
+}
+
+/* The suites' validation of a device model (which has no "ref" variants)
+ * against a cpu model with the same weights, on the fake device: passes on
+ * the same weights (prefill, gradients, decode), refuses once one device
+ * weight differs from the host copy. */
+static int bad_add(float *y, const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] += 1.001f * x[i];
+    return 0;
+}
+
+static void test_suite_validate_device(void) {
+    static backend fake;
+    fake = fake_backend();
+    memset(&fk, 0, sizeof fk);
+    model m;
+    if (make_model(&m, "tiny-griffin", 8) != 0) {
+        TEST_CHECK(0, "tiny-griffin: %s", util_last_error());
+        return;
+    }
+    OK(model_set_device(&m, &fake));
+    suite_ctx c;
+    memset(&c, 0, sizeof c);
+    c.suite = "test";
+    TEST_CHECK(suite_validate(&c, &m, 2, 20) == 0, "device prefill validated against the cpu");
+    TEST_CHECK(suite_validate_train(&c, &m, 2, 20) == 0, "device gradients validated against the cpu");
+    TEST_CHECK(suite_validate_decode(&c, &m, 2, 11) == 0, "device decode validated (vs the cpu and vs prefill)");
+    /* a device whose residual add is off by 1e-3 (the same memory: the model can switch to it) */
+    static backend bad;
+    bad = fake;
+    bad.add = bad_add;
+    m.be = &bad;
+    printf("(a refusal is expected next)\n");
+    TEST_CHECK(suite_validate(&c, &m, 2, 20) == -1, "a device that computes differently from the cpu is refused");
+    m.be = &fake;
+    model_free(&m);
+}
+
+static void test_graph_decode(void) {
+    const char *fams[] = {"tiny-mqa", "tiny-hawk", "tiny-griffin"};
+    for (int i = 0; i < 3; i++) graph_case(fams[i], WEIGHTS_F32);
+    graph_case("tiny-griffin", WEIGHTS_BF16);
+    test_graph_refusal();
+}
+
 static void cuda_model_case(const char *preset) {
     model mc, mg;
     if (make_model(&mc, preset, 5) != 0 || make_model(&mg, preset, 5) != 0) {
@@ -344,6 +730,8 @@ int main(void) {
     test_find();
     test_cpu_loops();
     test_model();
+    test_graph_decode();
+    test_suite_validate_device();
     test_cuda_model();
     return test_summary();
 }

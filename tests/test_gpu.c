@@ -1,7 +1,10 @@
 /* test_gpu.c — the CUDA backend against the CPU references: every GPU
  * kernel variant vs its CPU `_ref` on odd shapes (T prime, C not a multiple
  * of 32, document resets mid-sequence, T < W and T > W). The model on the
- * GPU (one model over the backend table) is tested in tests/test_backend.c.
+ * GPU (one model over the backend table) is tested in tests/test_backend.c;
+ * here: graph decode == non-graph decode == cpu decode for every family,
+ * and bf16 weights on cuda (cuBLAS bf16, fp32 accumulation) against the
+ * cpu's bf16 path.
  *
  *   make build/tests/test_gpu && build/tests/test_gpu
  *   GRIFFIN_TEST_VERBOSE=1 build/tests/test_gpu     (every error figure)
@@ -28,7 +31,7 @@
 #include "test.h"
 #include "util.h"
 
-#define N_GROUPS 9 /* test groups below, reported as skipped without a device */
+#define N_GROUPS 11 /* test groups below, reported as skipped without a device */
 
 static rng_t g_rng;
 
@@ -950,6 +953,114 @@ static void test_attn_decode(void) {
     free(q); free(kc); free(vc); free(kn); free(vn); free(out);
 }
 
+/* ---- the model on the device: graph decode, bf16 weights ------------------------------- */
+
+/* A model of `preset` with weights from `seed` and non-zero biases and norm
+ * scales (so every parameter matters), in storage wd. */
+static int model_of(model *m, const char *preset, weights_dtype wd, uint64_t seed) {
+    model_config c;
+    if (config_preset(preset, &c) != 0 || model_create_dtype(m, &c, wd) != 0) return -1;
+    rng_t r;
+    rng_seed(&r, seed + 77);
+    for (int i = 0; i < m->ntensors; i++) {
+        tensor_desc *t = &m->tensors[i];
+        if (t->init == INIT_ZERO) t->init = INIT_NORMAL, t->std = 0.1f;
+    }
+    return model_init_weights(m, seed);
+}
+
+/* Decode STEPS steps (the local ring wraps: W = 8 in the tiny presets; row 1
+ * idles at step 5) on the cpu, on cuda without graphs and on cuda with them:
+ * graph == non-graph on the device to 1e-6 (the same kernels, a mask of
+ * ones for NULL), device == cpu to tol. */
+static void graph_decode_case(const char *preset, weights_dtype wd, double tol) {
+    model mc, mg, mn;
+    if (model_of(&mc, preset, wd, 4) || model_of(&mg, preset, wd, 4) || model_of(&mn, preset, wd, 4)) {
+        TEST_CHECK(0, "%s: %s", preset, util_last_error());
+        return;
+    }
+    OK(model_set_device(&mg, &backend_cuda));
+    OK(model_set_device(&mn, &backend_cuda));
+    enum { B = 4, STEPS = 21 };
+    const int V = mc.cfg.vocab;
+    decode_state sc, sg, sn;
+    OK(decode_state_alloc(&sc, &mc, B, STEPS));
+    OK(decode_state_alloc(&sg, &mg, B, STEPS));
+    OK(decode_state_alloc(&sn, &mn, B, STEPS));
+    sn.graphs = 0;
+    TEST_CHECK(sg.graphs == 1, "%s: graph decode on by default on cuda (GRIFFIN_NO_GRAPH unset?)", preset);
+    float *lc = malloc((size_t)B * V * 4), *lg = malloc((size_t)B * V * 4), *ln = malloc((size_t)B * V * 4);
+    const uint8_t idle[B] = {1, 0, 1, 1};
+    double egn = 0, egc = 0;
+    int32_t tok[B];
+    for (int s = 0; s < STEPS; s++) {
+        const uint8_t *am = s == 5 ? idle : NULL;
+        for (int b = 0; b < B; b++) tok[b] = (int32_t)((s * 7 + b * 13 + 2) % V);
+        OK(model_decode_step(&mc, &sc, tok, am, lc));
+        OK(model_decode_step(&mn, &sn, tok, am, ln));
+        OK(model_decode_step(&mg, &sg, tok, am, lg));
+        egn = fmax(egn, util_max_rel_err(lg, ln, (size_t)B * V));
+        egc = fmax(egc, util_max_rel_err(lg, lc, (size_t)B * V));
+    }
+    char what[160];
+    snprintf(what, sizeof what, "%s %s: cuda graph decode == cuda decode", preset, weights_name(wd));
+    TEST_CLOSE(egn, 1e-6, what);
+    snprintf(what, sizeof what, "%s %s: cuda graph decode == cpu decode", preset, weights_name(wd));
+    TEST_CLOSE(egc, tol, what);
+    TEST_CHECK(sg.graph_captures == 1 && sg.graph_replays == STEPS - 1,
+               "%s: captured %ld times (want 1), replayed %ld (want %d)", preset, sg.graph_captures, sg.graph_replays, STEPS - 1);
+    TEST_CHECK(!memcmp(sg.n, sc.n, B * sizeof(int32_t)), "%s: token counts", preset);
+    free(lc); free(lg); free(ln);
+    decode_state_free(&sc); decode_state_free(&sg); decode_state_free(&sn);
+    model_free(&mc); model_free(&mg); model_free(&mn);
+}
+
+static void test_model_graph(void) {
+    const char *fams[] = {"tiny-mqa", "tiny-hawk", "tiny-griffin"};
+    for (int i = 0; i < 3; i++) graph_decode_case(fams[i], WEIGHTS_F32, 1e-3);
+}
+
+/* bf16 weights on cuda (cublasGemmEx, bf16 inputs, fp32 accumulation; the
+ * activation rounded to bf16 as the CPU's bf16-dp does) against the cpu's
+ * bf16 path on the same bf16 weights: prefill logits within 3e-2 of max|l|
+ * (one more bf16 rounding per activation than bf16-widen: u = 2^-8 per
+ * term), within 1e-3 with the device's bf16-ref GEMM (B widened, A not
+ * rounded: the cpu's arithmetic); decode (graphs) likewise. */
+static void test_model_bf16(void) {
+    const char *fams[] = {"tiny-mqa", "tiny-hawk", "tiny-griffin"};
+    for (int f = 0; f < 3; f++) {
+        model mc, mg;
+        if (model_of(&mc, fams[f], WEIGHTS_BF16, 6) || model_of(&mg, fams[f], WEIGHTS_BF16, 6)) {
+            TEST_CHECK(0, "%s: %s", fams[f], util_last_error());
+            continue;
+        }
+        OK(model_set_device(&mg, &backend_cuda));
+        const int B = 2, T = 19, N = B * T, V = mc.cfg.vocab;
+        int32_t *tok = malloc((size_t)N * 4), *pos = malloc((size_t)N * 4);
+        for (int i = 0; i < N; i++) tok[i] = (i * 31 + 5) % V, pos[i] = i % T;
+        model_acts ac, ag;
+        OK(model_acts_alloc(&ac, &mc, B, T, 0));
+        OK(model_acts_alloc(&ag, &mg, B, T, 0));
+        OK(model_forward(&mc, &ac, tok, pos, NULL));
+        const char *gemms[] = {"bf16", "bf16-ref"};
+        const double tols[] = {3e-2, 1e-3};
+        for (int k = 0; k < 2; k++) {
+            OK(backend_cuda.gemm_select(gemms[k]));
+            OK(model_forward(&mg, &ag, tok, pos, NULL));
+            const float *l = model_acts_logits(&ag);
+            char what[128];
+            snprintf(what, sizeof what, "%s bf16 weights: cuda (%s) vs cpu prefill logits", fams[f], gemms[k]);
+            TEST_CHECK(l != NULL, "logits: %s", util_last_error());
+            if (l) TEST_CLOSE(util_max_rel_err(l, ac.logits, (size_t)N * V), tols[k], what);
+        }
+        OK(backend_cuda.gemm_select("bf16"));
+        model_acts_free(&ac); model_acts_free(&ag);
+        free(tok); free(pos);
+        model_free(&mc); model_free(&mg);
+        graph_decode_case(fams[f], WEIGHTS_BF16, 3e-2);
+    }
+}
+
 int main(void) {
     char why[256];
     if (!gpu_available(why, sizeof why)) return test_skip_all(why, N_GROUPS + N_TRAIN_GROUPS);
@@ -973,5 +1084,7 @@ int main(void) {
     test_adamw();
     test_determinism();
     test_attn_decode();
+    test_model_graph();
+    test_model_bf16();
     return test_summary();
 }

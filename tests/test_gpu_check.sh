@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# test_gpu_check.sh — scripts/gpu-check.sh, the GPU machine's one-shot
+# check, on a machine without one: it parses (bash -n), its --dry-run plan
+# lists every check, a bad argument is a usage error, and a real run on the
+# existing build does its CPU-side parts (the cpu half of test_backend, the
+# CLI's refusal path) and reports each device check SKIP with the reason,
+# exit 0. On a machine with a device the real run is skipped here (it takes
+# minutes there: run the script itself).
+set -u
+pass=0; fail=0; skip=0
+ok() { if [[ $1 -eq 0 ]]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $2"; fi; }
+S=scripts/gpu-check.sh
+D=$(mktemp -d)
+trap 'rm -rf "$D"' EXIT
+bash -n "$S"; ok $? "gpu-check.sh parses"
+bash "$S" --dry-run >"$D/dry" 2>&1; ok $? "--dry-run exits 0"
+for c in build ops model cli bench; do
+    grep -qE "^$c +\| plan" "$D/dry"; ok $? "--dry-run plans '$c'"
+done
+grep -q "DRY RUN, nothing ran" "$D/dry"; ok $? "--dry-run says nothing ran"
+bash "$S" --bogus >/dev/null 2>&1; [[ $? -eq 2 ]]; ok $? "unknown argument: exit 2"
+bash "$S" --help | grep -q "dry-run"; ok $? "--help documents --dry-run"
+B=${GRIFFIN_BUILD:-$PWD/build}
+if "$B/griffin" info 2>/dev/null | grep -qE '^gpu +\(none\)'; then
+    BUILD="$B" bash "$S" --quick >"$D/real" 2>&1; rc=$?
+    [[ $rc -eq 0 ]]; ok $? "a run without a device exits 0 (got $rc: $(tail -5 "$D/real"))"
+    grep -qE '^build +\| ok' "$D/real"; ok $? "build row ok"
+    grep -qE '^model +\| PART +\| [0-9]+ passed, 0 failed, [0-9]+ skipped; .+' "$D/real"; ok $? "model row: the cpu half of test_backend ran and passed, the cuda half skipped with the reason: $(grep -E '^model ' "$D/real")"
+    BUILD="$B" bash "$S" --quick --require-device >/dev/null 2>&1; rc=$?
+    [[ $rc -eq 1 ]]; ok $? "--require-device without a device fails (got $rc): a skip is never a pass"
+    for c in ops cli bench; do
+        grep -qE "^$c +\| SKIP +\| .+" "$D/real"; ok $? "$c row is SKIP with a reason: $(grep -E "^$c " "$D/real")"
+    done
+else
+    skip=1
+    echo "SKIP: a GPU is present: run scripts/gpu-check.sh itself (minutes)"
+fi
+if (( skip )); then echo "$pass passed, $fail failed, $skip skipped"; else echo "$pass passed, $fail failed"; fi
+(( fail == 0 ))
