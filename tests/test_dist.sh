@@ -9,7 +9,8 @@
 # non-zero naming the rank, a stopped rank ends it at --comm-timeout, and
 # neither leaves a checkpoint that does not resume; the suites that train
 # (`griffin run longctx copyret --ranks 2`) store what one process stores,
-# and a rank that dies or stops mid-suite ends the run naming it. Without
+# and a rank that dies or stops mid-suite ends the run naming it; the
+# tensor-parallel recurrent block on 2 ranks equals one process. Without
 # MPI in the build only the refusals are tested (the rest skips with the
 # reason).
 #
@@ -176,6 +177,12 @@ for how in KILL STOP; do
     [[ -n "$victim" && $rc -ne 0 && $rc -ne 124 && $el -lt 30 ]]; ok $? "suite, rank 1 got SIG$how: exits non-zero within the timeout (rc $rc, ${el}s)"
     grep -Eq "rank 1( |\b)" "$D/sk.err"; ok $? "suite SIG$how: the error names rank 1 ($(grep -m2 -E 'rank|error' "$D/sk.err" | head -c 300))"
 done
+
+# 6) tensor parallel (the part built): one recurrent block's forward split over 2 ranks
+# equals the model's one-process forward (tests/test_tp.c; it also runs alone in make test)
+timeout 60 "${MPI[@]}" -np 2 "$BUILD/tests/test_tp" >"$D/tp.out" 2>&1; rc=$?
+[[ $rc -eq 0 ]] && [[ $(grep -c " passed, 0 failed" "$D/tp.out") -eq 2 ]]
+ok $? "tensor-parallel recurrent block on 2 ranks equals one process (rc $rc: $(grep -m3 -E 'FAIL|passed' "$D/tp.out" | head -c 300))"
 
 # usage: a suite that times one process refuses ranks; no mpirun on PATH
 "$G" run throughput --preset smoke --ranks 2 --no-db 2>"$D/u.err"; rc=$?
