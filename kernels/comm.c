@@ -1,11 +1,13 @@
 /* comm.c — see comm.h. */
 #include "comm.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -72,6 +74,13 @@ int comm_launched_size(void) {
     return n > 0 ? n : 1;
 }
 
+int comm_local_size(void) {
+    const char *s = env("OMPI_COMM_WORLD_LOCAL_SIZE");
+    if (!s) s = env("MPI_LOCALNRANKS");
+    int n = s ? atoi(s) : 1;
+    return n > 0 ? n : 1;
+}
+
 int comm_rank(const comm *c) { return c->rank; }
 int comm_size(const comm *c) { return c->size; }
 comm_kind comm_type(const comm *c) { return c->kind; }
@@ -91,6 +100,55 @@ void comm_abort(comm *c, int code, const char *fmt, ...) {
     if (c && c->kind != COMM_LOCAL) MPI_Abort(MPI_COMM_WORLD, code);
 #endif
     exit(code);
+}
+
+/* ---- relaunch under mpirun ------------------------------------------------------ */
+
+int comm_mpirun(int n, char *const *args, int nargs) {
+    if (!comm_have_mpi()) {
+        util_error("--ranks %d: this build has no MPI (install libopenmpi-dev and openmpi-bin, then rebuild; `make` reports MPI ✓ when found)", n);
+        return -1;
+    }
+    char launcher[4096] = "";
+    const char *path = env("PATH");
+    for (const char *p = path; p && *p && !launcher[0];) {
+        size_t len = strcspn(p, ":");
+        snprintf(launcher, sizeof launcher, "%.*s/mpirun", (int)len, len ? p : ".");
+        if (access(launcher, X_OK) != 0) launcher[0] = 0;
+        p += len + (p[len] == ':');
+    }
+    if (!launcher[0]) {
+        util_error("--ranks %d: no mpirun on PATH (install openmpi-bin, or start the ranks yourself: mpirun -np %d griffin ... / srun)", n, n);
+        return -1;
+    }
+    char exe[4096], np[16];
+    ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (el <= 0) { util_error("--ranks: cannot find this program (/proc/self/exe): %s", strerror(errno)); return -1; }
+    exe[el] = 0;
+    snprintf(np, sizeof np, "%d", n);
+    /* the extra options, split at blanks (no quoting) */
+    const char *extra = env("GRIFFIN_MPIRUN_ARGS");
+    char *ex = strdup(extra ? extra : "");
+    CHECK_ALLOC(ex);
+    int nx = 0;
+    for (char *q = ex; *q; q++) nx += (q == ex || q[-1] == ' ' || q[-1] == '\t') && *q != ' ' && *q != '\t';
+    char **av = calloc((size_t)(nx + nargs + 5), sizeof(char *));
+    CHECK_ALLOC(av);
+    int k = 0;
+    av[k++] = launcher;
+    for (char *tok = strtok(ex, " \t"); tok; tok = strtok(NULL, " \t")) av[k++] = tok;
+    av[k++] = "-np";
+    av[k++] = np;
+    av[k++] = exe;
+    for (int i = 0; i < nargs; i++) av[k++] = args[i];
+    av[k] = NULL;
+    fflush(stdout);
+    fflush(stderr);
+    execv(launcher, av);
+    util_error("--ranks: cannot start %s: %s", launcher, strerror(errno));
+    free(av);
+    free(ex);
+    return -1;
 }
 
 /* ---- point-to-point with a deadline ------------------------------------------ */
@@ -327,6 +385,13 @@ int comm_barrier(comm *c) {
     comm_allgather(c, &one, all, 1);
     free(all);
     return 0;
+}
+
+int comm_any(comm *c, int flag) {
+    if (!c || c->size == 1) return flag != 0;
+    double v = flag != 0;
+    comm_allreduce_f64(c, &v, 1);
+    return v > 0;
 }
 
 /* ---- NCCL --------------------------------------------------------------------- */

@@ -59,6 +59,17 @@ int comm_have_mpi(void);
 int comm_have_nccl(void);
 /* The launcher's rank count from the environment (1 when not launched). */
 int comm_launched_size(void);
+/* Ranks the launcher put on this node (OMPI_COMM_WORLD_LOCAL_SIZE,
+ * MPI_LOCALNRANKS; 1 when not known or not launched). */
+int comm_local_size(void);
+
+/* Start this program again as n ranks under mpirun: execs
+ *   mpirun $GRIFFIN_MPIRUN_ARGS -np n /proc/self/exe args...
+ * (GRIFFIN_MPIRUN_ARGS: extra launcher options split at blanks, e.g.
+ * "--oversubscribe --allow-run-as-root" on a small CI box; mpirun is taken
+ * from PATH). Returns only when that cannot happen: -1 (util_last_error:
+ * no MPI in this build, no mpirun on PATH, exec failed). */
+int comm_mpirun(int n, char *const *args, int nargs);
 
 /* In-place sums over all ranks (identical bits on every rank). 0, or
  * aborts the job on a timeout or transport error. */
@@ -67,6 +78,9 @@ int comm_allreduce_f64(comm *c, double *buf, size_t n);   /* small n: gathered, 
 int comm_allgather(comm *c, const void *mine, void *all, size_t bytes);  /* all: size * bytes, rank order */
 int comm_bcast(comm *c, void *buf, size_t bytes, int root);
 int comm_barrier(comm *c);
+/* 1 when `flag` is set on any rank (a stop request, a failed setup step),
+ * the same answer on every rank; c NULL: flag != 0. */
+int comm_any(comm *c, int flag);
 /* Print "rank R: MSG" and end every rank of the job with exit status
  * `code` (plain exit in one process). */
 void comm_abort(comm *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4), noreturn));

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
+#include "scan.h"
 #include "util.h"
 
 #define QCAP ((int)(sizeof ((dp_state *)0)->qoff / sizeof(size_t)))
@@ -192,5 +194,72 @@ int dp_adamw_step(adamw *o, model *m, float *grads, double norm) {
     int rc = adamw_step(o, m, grads);
     o->cfg.clip = clip;
     o->last_norm = norm;
+    return rc;
+}
+
+/* ---- tensor parallelism: one recurrent block, forward ------------------------- */
+
+#define TP_TRY(call) do { if ((call) != 0) goto out; } while (0)
+
+int tp_recurrent_block_forward(comm *cm, const model *m, int layer, const float *x, const int32_t *pos, int B, int T, float *out) {
+    const model_config *c = &m->cfg;
+    const backend *be = m->be;
+    const int P = comm_size(cm), p = comm_rank(cm);
+    const int D = c->width, L = c->lru_width, MD = c->mlp_expansion * c->width, nb = c->gate_blocks, K = c->conv_width;
+    const int N = B * T;
+    if (layer < 0 || layer >= c->depth || c->pattern[layer] != 'R') { util_error("tensor parallel: layer %d is not a recurrent block", layer); return -1; }
+    if (!be || strcmp(be->name, "cpu") != 0 || m->wdtype != WEIGHTS_F32) {
+        util_error("tensor parallel: an fp32 model on the cpu backend only (partial sums are reduced in host memory)");
+        return -1;
+    }
+    if (nb % P || MD % P) {
+        util_error("tensor parallel: %d ranks do not split the %d gate blocks and the MLP width %d into whole shares", P, nb, MD);
+        return -1;
+    }
+    const layer_view *w = &m->w.layers[layer];
+    const int Lp = L / P, c0 = p * Lp, nbp = nb / P, bw = L / nb, Mp = MD / P, m0 = p * Mp;
+    const size_t ND = (size_t)N * D, NL = (size_t)N * Lp, NM = (size_t)N * Mp;
+    float *n = malloc(ND * sizeof(float)), *rstd = malloc((size_t)N * sizeof(float)), *u = malloc(ND * sizeof(float));
+    float *part = malloc(ND * sizeof(float)), *ybr = malloc(NL * sizeof(float)), *xbr = malloc(NL * sizeof(float));
+    float *cv = malloc(NL * sizeof(float)), *gx = malloc(NL * sizeof(float)), *ga = malloc(NL * sizeof(float));
+    float *h = malloc(NL * sizeof(float)), *cw = malloc((size_t)K * Lp * sizeof(float)), *up = malloc(2 * NM * sizeof(float));
+    float *work = malloc((rglru_work_floats(B, T, Lp) + 1) * sizeof(float));
+    CHECK_ALLOC(n); CHECK_ALLOC(rstd); CHECK_ALLOC(u); CHECK_ALLOC(part); CHECK_ALLOC(ybr); CHECK_ALLOC(xbr);
+    CHECK_ALLOC(cv); CHECK_ALLOC(gx); CHECK_ALLOC(ga); CHECK_ALLOC(h); CHECK_ALLOC(cw); CHECK_ALLOC(up); CHECK_ALLOC(work);
+    int rc = -1;
+    /* temporal half: this rank's channels [c0, c0 + Lp), whole gate blocks */
+    TP_TRY(be->rmsnorm_forward(n, rstd, x, w->pre_norm, N, D, c->eps));
+    TP_TRY(be->fill_rows(ybr, NULL, w->by + c0, N, Lp));
+    TP_TRY(be->gemm(0, 1, N, Lp, D, 1.0f, n, D, w->wy + (size_t)c0 * D, D, 1.0f, ybr, Lp));   /* rows of linear_y */
+    TP_TRY(be->fill_rows(xbr, NULL, w->bx + c0, N, Lp));
+    TP_TRY(be->gemm(0, 1, N, Lp, D, 1.0f, n, D, w->wx + (size_t)c0 * D, D, 1.0f, xbr, Lp));   /* rows of linear_x */
+    for (int k = 0; k < K; k++) memcpy(cw + (size_t)k * Lp, w->conv_w + (size_t)k * L + c0, (size_t)Lp * sizeof(float));
+    TP_TRY(be->conv1d_forward(cv, xbr, cw, w->conv_b + c0, pos, B, T, Lp, K));                   /* per channel */
+    const size_t g0 = (size_t)p * nbp * bw * bw;                                                  /* first gate block of this rank */
+    TP_TRY(be->fill_rows(gx, NULL, w->gi_b + c0, N, Lp));
+    TP_TRY(be->gemm_strided(0, 0, N, bw, bw, 1.0f, cv, Lp, bw, w->gi_w + g0, bw, (long long)bw * bw, 1.0f, gx, Lp, bw, nbp));
+    TP_TRY(be->fill_rows(ga, NULL, w->ga_b + c0, N, Lp));
+    TP_TRY(be->gemm_strided(0, 0, N, bw, bw, 1.0f, cv, Lp, bw, w->ga_w + g0, bw, (long long)bw * bw, 1.0f, ga, Lp, bw, nbp));
+    TP_TRY(be->rglru_forward(m->rglru, h, NULL, cv, gx, ga, w->a_param + c0, pos, NULL, work, B, T, Lp)); /* no communication */
+    TP_TRY(be->geglu_forward(h, ybr, h, NL));
+    TP_TRY(be->gemm(0, 1, N, D, Lp, 1.0f, h, Lp, w->wout + c0, L, 0.0f, part, D));             /* columns of linear_out */
+    comm_allreduce_f32(cm, part, ND);                                                             /* all-reduce 1 */
+    TP_TRY(be->fill_rows(u, part, w->bout, N, D));
+    TP_TRY(be->add(u, x, ND));
+    /* MLP half: this rank's hidden units [m0, m0 + Mp) of both branches */
+    TP_TRY(be->rmsnorm_forward(n, rstd, u, w->post_norm, N, D, c->eps));
+    for (int br = 0; br < 2; br++) {
+        float *ub = up + (size_t)br * NM;
+        TP_TRY(be->fill_rows(ub, NULL, w->up_b + (size_t)br * MD + m0, N, Mp));
+        TP_TRY(be->gemm(0, 0, N, Mp, D, 1.0f, n, D, w->up_w + (size_t)br * D * MD + m0, MD, 1.0f, ub, Mp)); /* columns of ffw_up */
+    }
+    TP_TRY(be->geglu_forward(up + NM, up, up + NM, NM));
+    TP_TRY(be->gemm(0, 1, N, D, Mp, 1.0f, up + NM, Mp, w->down_w + m0, MD, 0.0f, part, D));    /* columns of ffw_down */
+    comm_allreduce_f32(cm, part, ND);                                                             /* all-reduce 2 */
+    TP_TRY(be->fill_rows(out, part, w->down_b, N, D));
+    TP_TRY(be->add(out, u, ND));
+    rc = 0;
+out:
+    free(n); free(rstd); free(u); free(part); free(ybr); free(xbr); free(cv); free(gx); free(ga); free(h); free(cw); free(up); free(work);
     return rc;
 }

@@ -2,7 +2,8 @@
  * which rows of the global batch a rank takes, the averaged gradient
  * (bucketed all-reduce, overlapped with the backward through the
  * model_grads.ready hook), the global loss, and an AdamW step that every
- * rank takes with the same bits.
+ * rank takes with the same bits. At the end: the tensor-parallel forward of
+ * one recurrent block (tp_recurrent_block_forward).
  *
  * Equal to one process: every rank draws the whole global batch from the
  * same data stream and keeps rows [row0, row0+rows); its backward averages
@@ -77,5 +78,21 @@ void dp_end(dp_state *d, model_grads *g, float *loss);
 double dp_grad_norm(const float *g, size_t n);
 /* adamw_step with the clip taken from `norm` (identical on every rank). */
 int dp_adamw_step(adamw *o, model *m, float *grads, double norm);
+
+/* Tensor parallelism (the design: README, "Model parallelism"). Implemented:
+ * the forward of one recurrent residual block of an fp32 cpu model,
+ *   out = u + MLP(RMSNorm(u)),  u = x + RecurrentBlock(RMSNorm(x)),
+ * split over the ranks of c, Megatron-style. Rank p holds the p-th slice of
+ * the RG-LRU width by whole gate blocks (linear_y / linear_x rows, the
+ * conv1d channels, the block-diagonal gates, a_param, linear_out columns)
+ * and the p-th slice of the MLP width (ffw_up columns of both branches,
+ * ffw_down columns): the recurrence and the conv run on local channels with
+ * no communication, and each of the two halves ends in one all-reduce of
+ * the (B*T, D) partial output (bias added after it). x (B*T, D) and pos
+ * (B*T) are the same on every rank; out (B*T, D, not x) ends with the same
+ * bits on every rank. The ranks must divide the gate blocks and M*D. Not
+ * implemented: the backward, attention blocks, the embedding, decode.
+ * 0, or -1 (util_last_error). */
+int tp_recurrent_block_forward(comm *c, const model *m, int layer, const float *x, const int32_t *pos, int B, int T, float *out);
 
 #endif

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "busy.h"
+#include "comm.h"
 #include "commands.h"
 #include "flags.h"
 #include "matmul.h"
@@ -24,13 +25,14 @@ typedef struct {
     const char *figures; /* space-separated figure names for griffin plot */
     const char *about;
     double minutes[3];   /* rough expected minutes on 2 cores: smoke, cpu, paper */
+    int distributed;     /* runs under --ranks (trains data parallel); the timing suites time one process */
 } suite_def;
 
 static const suite_def k_suites[] = {
     {"throughput", suite_throughput, "fig3_train_step fig1b_decode_throughput", "training step time vs T (Fig. 3); decode throughput (Fig. 1b)", {0.5, 5, 600}},
     {"latency", suite_latency, "fig4_latency fig4b_decode_model", "decode latency with empty/long prompt (Fig. 4); decode-step memory model (§5.1)", {0.3, 4, 300}},
-    {"longctx", suite_longctx, "fig5_longctx", "loss by position beyond the training length (Fig. 5)", {0.5, 18, 6000}},
-    {"copyret", suite_copyret, "fig6_copyret", "selective copying, induction heads, phonebook and MQAR (Fig. 6)", {0.7, 20, 600}},
+    {"longctx", suite_longctx, "fig5_longctx", "loss by position beyond the training length (Fig. 5)", {0.5, 18, 6000}, 1},
+    {"copyret", suite_copyret, "fig6_copyret", "selective copying, induction heads, phonebook and MQAR (Fig. 6)", {0.7, 20, 600}, 1},
     {"kernels", suite_kernels, "scan attention roofline", "kernel variants: RG-LRU scans, local attention, GEMMs against the measured limits (App. D)", {0.1, 2, 10}},
     {NULL, NULL, NULL, NULL, {0, 0, 0}},
 };
@@ -67,7 +69,8 @@ static void print_claims(const suite_ctx *all) {
 
 int cmd_run(int argc, char **argv) {
     const char *scale = "cpu", *families = "mqa,hawk,griffin", *db = NULL, *corpus = NULL, *plots_out = NULL, *device = "cpu";
-    int threads = 0, reps = 0, no_plot = 0, quiet = 0, yes = 0, no_db = 0;
+    int threads = 0, reps = 0, no_plot = 0, quiet = 0, yes = 0, no_db = 0, ranks = 0;
+    double comm_timeout = 300;
     long long seed = 0;
     double mem_mb = 0;
     flag_def defs[] = {
@@ -85,13 +88,18 @@ int cmd_run(int argc, char **argv) {
         {"yes", FLAG_BOOL, &yes, "0", "do not ask before a long paper-scale run"},
         {"quiet", FLAG_BOOL, &quiet, "0", "no progress output"},
         {"device", FLAG_STR, &device, "cpu", "cpu | cuda: where the timed models run (cuda: throughput and latency)"},
+        {"ranks", FLAG_INT, &ranks, "0", "train longctx/copyret data parallel over N ranks: relaunches under mpirun "
+                                         "(extra mpirun options from $GRIFFIN_MPIRUN_ARGS; 0 = as launched)", "[0,65536]"},
+        {"comm-timeout", FLAG_FLOAT, &comm_timeout, "300", "under --ranks: seconds a rank waits for another before the job is aborted", "(0,1e6]"},
         {NULL}};
     char *pos[8];
     int np, rc = flags_parse(defs, argc, argv, pos, 8, &np, "griffin run SUITE|all [--preset smoke|cpu|paper] [flags]",
                              "Run experiment suites: throughput, latency, longctx, copyret, kernels (or all).\n"
                              "Each records machine, build, argv, seed, raw repetitions and curves in the results\n"
                              "database, renders its figures into plots/out and prints the paper's claims beside\n"
-                             "what this run measured, with a verdict. Ctrl-C keeps the finished cases.");
+                             "what this run measured, with a verdict. Ctrl-C keeps the finished cases.\n"
+                             "--ranks N (or mpirun -np N / srun): longctx and copyret train each model data\n"
+                             "parallel over N ranks; rank 0 alone writes (README: multi-rank training).");
     if (rc >= 0) return rc;
     if (np < 1) { fprintf(stderr, "error: name a suite (throughput, latency, longctx, copyret, kernels) or all\n"); return 2; }
     suite_scale sc;
@@ -125,6 +133,29 @@ int cmd_run(int argc, char **argv) {
     const backend *dev[8];
     for (int i = 0; i < nch; i++)
         if (suite_device_open(device, chosen[i]->name, &dev[i]) != 0) return 2;
+    /* ranks: --ranks N started by hand relaunches under mpirun; started by a
+     * launcher (mpirun, srun, or that relaunch) every rank joins */
+    const int launched = comm_launched_size(), nranks = ranks > 0 ? ranks : launched;
+    for (int i = 0; i < nch && nranks > 1; i++)
+        if (!chosen[i]->distributed) {
+            fprintf(stderr, "error: %s is not distributed (it times one process): run it without --ranks or mpirun\n", chosen[i]->name);
+            return 2;
+        }
+    if (nranks > 1 && launched == 1) {
+        comm_mpirun(nranks, argv, argc);
+        fprintf(stderr, "error: %s\n", util_last_error());
+        return 2;
+    }
+    if (ranks > 0 && launched != ranks) {
+        fprintf(stderr, "error: --ranks %d, but the launcher started %d ranks\n", ranks, launched);
+        return 2;
+    }
+    comm *cm = NULL;
+    if (launched > 1) {
+        comm_options co = {"mpi", comm_timeout, 0};
+        if (comm_open(&cm, &co) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); return 2; }
+        if (comm_rank(cm) != 0) { quiet = 1; no_db = 1; no_plot = 1; } /* rank 0 alone writes and prints */
+    }
     double est = 0;
     for (int i = 0; i < nch; i++) est += chosen[i]->minutes[sc];
     if (!quiet) fprintf(stderr, "griffin run: %d suite(s) at --preset %s, expected about %.0f minute%s on a 2-core CPU\n", nch, scale,
@@ -135,6 +166,7 @@ int cmd_run(int argc, char **argv) {
         return 2;
     }
     util_set_threads(threads);
+    if (cm && threads == 0) util_set_threads(util_threads() / comm_local_size() > 0 ? util_threads() / comm_local_size() : 1);
     blas_set_threads(util_threads());
     if (!no_db) {
         /* a timing taken now would be stored as measured under interference
@@ -146,16 +178,15 @@ int cmd_run(int argc, char **argv) {
                     100 * b.others, 100 * BUSY_JUDGE_MAX);
     }
     store *st = NULL;
-    if (!no_db && store_open(&st, db) != 0) {
-        fprintf(stderr, "error: %s\n", util_last_error());
-        return 2;
-    }
+    int bad = !no_db && store_open(&st, db) != 0;
+    if (bad) fprintf(stderr, "error: %s\n", util_last_error());
+    if (comm_any(cm, bad)) { comm_close(cm); return 2; }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     int tty = isatty(2);
     int failed = 0;
     suite_ctx all_claims = {0};
-    for (int i = 0; i < nch && !g_stop; i++) {
+    for (int i = 0; i < nch && !comm_any(cm, g_stop); i++) {
         suite_ctx c;
         memset(&c, 0, sizeof c);
         c.suite = chosen[i]->name;
@@ -172,8 +203,10 @@ int cmd_run(int argc, char **argv) {
         c.db = st;
         c.stop = &g_stop;
         c.be = dev[i];
-        if (st && store_run_begin(st, c.suite, scale, argc, argv, (unsigned long long)seed, &c.run) != 0) {
-            fprintf(stderr, "error: %s\n", util_last_error());
+        c.comm = cm;
+        bad = st && store_run_begin(st, c.suite, scale, argc, argv, (unsigned long long)seed, &c.run) != 0;
+        if (bad) fprintf(stderr, "error: %s\n", util_last_error());
+        if (comm_any(cm, bad)) {
             failed = 1;
             break;
         }
@@ -201,7 +234,10 @@ int cmd_run(int argc, char **argv) {
         }
     }
     if (st) store_close(st);
-    print_claims(&all_claims);
-    if (sc == SCALE_SMOKE) printf("(smoke models are too small to reproduce the paper's claims: verdicts are informative only)\n");
+    if (!cm || comm_rank(cm) == 0) {
+        print_claims(&all_claims);
+        if (sc == SCALE_SMOKE) printf("(smoke models are too small to reproduce the paper's claims: verdicts are informative only)\n");
+    }
+    comm_close(cm);
     return failed;
 }

@@ -550,7 +550,7 @@ double suite_median(const double *v, int n) {
 void suite_parallel_jobs(suite_ctx *c, int n, suite_job_fn fn, void *arg) {
 #ifdef _OPENMP
     int nt = c->threads < n ? c->threads : n;
-    if (nt >= 2) {
+    if (nt >= 2 && suite_ranks(c) == 1) {
         /* nested regions inside a job run on that job's thread alone */
         omp_set_max_active_levels(1);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)

@@ -14,6 +14,7 @@
 
 #include "busy.h"
 #include "claims.h"
+#include "comm.h"
 #include "model.h"
 #include "store.h"
 
@@ -40,6 +41,7 @@ typedef struct {
     store *db;                /* may be NULL (no database) */
     store_id run;
     volatile sig_atomic_t *stop;
+    comm *comm;               /* `griffin run --ranks N`: the ranks the suites that train share (NULL: one process) */
     int nclaims;
     suite_claim_row claim[SUITE_MAX_CLAIMS]; /* judged in this run, for the summary */
     /* interference: the timed region bracketed by suite_time_begin/end */
@@ -178,10 +180,14 @@ double suite_median(const double *v, int n);
  * cache once per core), from /sys; 0 when unknown. */
 double suite_cache_bytes(void);
 
+/* Ranks of the run (1 without --ranks). */
+static inline int suite_ranks(const suite_ctx *c) { return c->comm ? comm_size(c->comm) : 1; }
+
 /* Run fn(c, i, arg) for i in [0, n): with 2 or more threads, as many jobs at
  * once as threads, each on one thread (small models train about twice as
- * fast per core this way as with both cores on one model); otherwise one
- * after the other. Jobs must not touch the database (record afterwards in
+ * fast per core this way as with both cores on one model); otherwise, and
+ * always under --ranks (every rank runs the jobs in the same order, each
+ * one data parallel over all ranks), one after the other. Jobs must not touch the database (record afterwards in
  * the calling thread) and must poll c->stop. Progress lines come from the
  * first worker only. */
 typedef void (*suite_job_fn)(suite_ctx *c, int i, void *arg);

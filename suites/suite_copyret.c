@@ -93,6 +93,7 @@ typedef struct {
     double xs[CR_MAXX], ys[CR_MAXX];   /* accuracy vs steps / length / entries */
     long correct[CR_MAXX], total[CR_MAXX];
     int nx;
+    dp_state *dp;                      /* under --ranks (NULL: one process) */
     double final_loss, wall;
     int rc;                            /* 0, 1 failed (err), 130 stopped */
     char err[256];
@@ -121,7 +122,7 @@ static long scored(task_kind k, const task_params *tp, int n) {
 static int eval_point(cr_job *j, model *m, const task_params *tp, int T, int n, uint64_t seed, double x) {
     double seq, tok;
     int B = T > 2048 ? 1 : 4;
-    if (eval_task(m, j->k, tp, T, n, B, seed, &seq, &tok, NULL) != 0) return -1;
+    if (eval_task_dp(m, j->k, tp, T, n, B, seed, j->dp, &seq, &tok, NULL) != 0) return -1;
     double acc = (j->k == TASK_SELECTIVE_COPY || j->k == TASK_MQAR) ? tok : seq;
     if (j->nx < CR_MAXX) {
         j->xs[j->nx] = x;
@@ -158,16 +159,22 @@ static void cr_job_run(suite_ctx *c, int i, void *arg) {
     oc.warmup = j->steps / 20;
     oc.wd = 0.1;
     trainer tr;
-    if (trainer_init(&tr, &m, &src, s->B, j->T, &oc) != 0) {
+    dp_state dps; /* under --ranks: every rank trains its rows of the global batch, evaluates its share */
+    j->dp = suite_ranks(c) > 1 && dp_init(&dps, c->comm, m.nparams, 0) == 0 ? &dps : NULL; /* no helper thread: cannot fail */
+    if (trainer_init_dp(&tr, &m, &src, s->B, j->T, &oc, j->dp) != 0) {
         j->rc = 1;
         snprintf(j->err, sizeof j->err, "%s", util_last_error());
+        if (j->dp) dp_free(j->dp);
+        j->dp = NULL;
         source_free(&src);
         model_free(&m);
         return;
     }
+    trainer_sync(&tr);
     if (j->k == TASK_SELECTIVE_COPY && eval_point(j, &m, &j->tp, j->T, s->eval_n, run->eval_seed, 0) != 0) j->rc = 1;
-    while (!j->rc && tr.step < j->steps && !*c->stop) {
-        if (trainer_step(&tr) != 0) { j->rc = 1; break; }
+    int stopped = 0;
+    while (!j->rc && tr.step < j->steps && !stopped) {
+        if ((stopped = trainer_step_stoppable(&tr, c->stop)) < 0) { j->rc = 1; break; }
         if (suite_job_may_print())
             suite_progress(c, "%s %s seed %d: step %lld/%d loss %.3f", task_name(j->k), family_title((model_family)j->f), j->seed_i,
                            (long long)tr.step, j->steps, tr.last_loss);
@@ -177,17 +184,19 @@ static void cr_job_run(suite_ctx *c, int i, void *arg) {
     j->final_loss = tr.last_loss;
     trainer_free(&tr);
     source_free(&src);
-    if (!j->rc && *c->stop) j->rc = 130;
-    /* after training: accuracy by length (induction) or by entries (MQAR, phonebook) */
+    if (!j->rc && stopped) j->rc = 130; /* agreed by the ranks */
+    /* after training: accuracy by length (induction) or by entries (MQAR,
+     * phonebook); under --ranks a later Ctrl-C is seen when the task ends,
+     * the same on every rank */
     if (!j->rc && j->k == TASK_INDUCTION)
-        for (int li = 0; li < s->ih_nlen && !j->rc && !*c->stop; li++) {
+        for (int li = 0; li < s->ih_nlen && !j->rc && (j->dp || !*c->stop); li++) {
             int L = s->ih_len[li];
             if (eval_point(j, &m, &j->tp, L, L > 1024 ? s->eval_n / 2 : s->eval_n, run->eval_seed, L) != 0) j->rc = 1;
         }
     if (!j->rc && (j->k == TASK_MQAR || j->k == TASK_PHONEBOOK)) {
         const int *ev = j->k == TASK_MQAR ? s->mq_eval : s->pb_eval;
         int nev = j->k == TASK_MQAR ? s->mq_neval : s->pb_neval;
-        for (int e = 0; e < nev && !j->rc && !*c->stop; e++) {
+        for (int e = 0; e < nev && !j->rc && (j->dp || !*c->stop); e++) {
             task_params ep = j->tp;
             ep.n_tokens = ev[e];
             int Te = j->k == TASK_MQAR ? (4 * ev[e] > j->T ? 4 * ev[e] : j->T) : task_min_seq(j->k, &ep);
@@ -196,6 +205,8 @@ static void cr_job_run(suite_ctx *c, int i, void *arg) {
         }
     }
     if (j->rc == 1 && !j->err[0]) snprintf(j->err, sizeof j->err, "%s", util_last_error());
+    if (j->dp) dp_free(j->dp);
+    j->dp = NULL;
     model_free(&m);
     j->wall = util_now() - t0;
 }
@@ -328,7 +339,7 @@ static int run_task(suite_ctx *c, const cr_scale *s, task_kind k) {
     }
     cr_run run = {s, jobs, c->seed + 7 + 13ULL * (uint64_t)k};
     suite_parallel_jobs(c, nj, cr_job_run, &run);
-    if (*c->stop) return 130;
+    if (comm_any(c->comm, *c->stop)) return 130;
     int failed = 0;
     for (int i = 0; i < nj; i++) {
         cr_job *j = &jobs[i];

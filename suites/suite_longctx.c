@@ -119,25 +119,38 @@ static void lc_job_run(suite_ctx *c, int i, void *arg) {
     oc.total = s->steps;
     oc.warmup = s->steps / 20;
     trainer tr;
+    dp_state dps, *dp = NULL; /* under --ranks: every rank trains its rows of the global batch */
+    if (suite_ranks(c) > 1 && dp_init(&dps, c->comm, m.nparams, 0) == 0) dp = &dps; /* no helper thread: cannot fail */
     double t0 = util_now();
-    if (trainer_init(&tr, &m, &src, j->B, j->T, &oc) != 0) j->rc = 1;
-    while (!j->rc && tr.step < s->steps && !*c->stop) {
-        if (trainer_step(&tr) != 0) { j->rc = 1; break; }
+    if (trainer_init_dp(&tr, &m, &src, j->B, j->T, &oc, dp) != 0) {
+        j->rc = 1;
+        snprintf(j->err, sizeof j->err, "%s", util_last_error());
+        if (dp) dp_free(dp);
+        source_free(&src);
+        model_free(&m);
+        return;
+    }
+    trainer_sync(&tr);
+    int stopped = 0;
+    while (!j->rc && tr.step < s->steps && !stopped) {
+        if ((stopped = trainer_step_stoppable(&tr, c->stop)) < 0) { j->rc = 1; break; }
         if (suite_job_may_print())
             suite_progress(c, "train %s T=%d seed %d: step %lld/%d loss %.3f", family_title((model_family)j->f), j->T, j->seed_i,
                            (long long)tr.step, s->steps, tr.last_loss);
     }
     j->train_s = util_now() - t0;
     j->final_loss = tr.last_loss;
-    if (!j->rc) trainer_free(&tr);
+    trainer_free(&tr);
     source_free(&src);
-    if (!j->rc && *c->stop) j->rc = 130;
+    if (!j->rc && stopped) j->rc = 130; /* agreed by the ranks */
     if (!j->rc) {
-        j->used = eval_loss_by_position(&m, run->held, j->Tev, s->docs, j->Tev, j->sum, j->cnt);
+        j->used = eval_loss_by_position_dp(&m, run->held, j->Tev, s->docs, j->Tev, dp, j->sum, j->cnt);
         if (j->used <= 0) j->rc = 1;
     }
-    if (!j->rc && j->sum_own && eval_loss_by_position(&m, run->held, j->Tev_own, s->docs / 2 > 0 ? s->docs / 2 : 1, j->Tev_own, j->sum_own, j->cnt_own) <= 0)
+    if (!j->rc && j->sum_own &&
+        eval_loss_by_position_dp(&m, run->held, j->Tev_own, s->docs / 2 > 0 ? s->docs / 2 : 1, j->Tev_own, dp, j->sum_own, j->cnt_own) <= 0)
         j->rc = 1;
+    if (dp) dp_free(dp);
     if (j->rc == 1 && !j->err[0])
         snprintf(j->err, sizeof j->err, "%s", j->used == 0 ? "no held-out window long enough" : util_last_error());
     model_free(&m);
@@ -217,7 +230,7 @@ int suite_longctx(suite_ctx *c) {
         }
     lc_run run = {&s, &held, c->corpus, jobs};
     suite_parallel_jobs(c, nj, lc_job_run, &run);
-    int rc = *c->stop ? 130 : 0;
+    int rc = comm_any(c->comm, *c->stop) ? 130 : 0;
     /* the control */
     double *csum = calloc((size_t)Tev, sizeof(double));
     int64_t *ccnt = calloc((size_t)Tev, sizeof(int64_t));

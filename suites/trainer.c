@@ -183,6 +183,14 @@ int trainer_step(trainer *t) {
     return 0;
 }
 
+int trainer_step_stoppable(trainer *t, volatile sig_atomic_t *stop) {
+    if (t->dp) t->dp->stop_local = *stop;
+    if (trainer_step(t) != 0) return -1;
+    if (!t->dp) return *stop != 0;
+    if (t->dp->stop_any) *stop = 1;
+    return t->dp->stop_any;
+}
+
 /* PATH.train, or PATH.train.next with next set. */
 static char *train_path(const char *path, int next) {
     size_t n = strlen(path) + 16;
@@ -367,7 +375,21 @@ int eval_task_dp(model *m, task_kind k, const task_params *p, int T, int nseq, i
 }
 
 int eval_loss_by_position(model *m, const corpus_t *c, int T_eval, int max_docs, int chunk, double *sum, int64_t *cnt) {
+    return eval_loss_by_position_dp(m, c, T_eval, max_docs, chunk, NULL, sum, cnt);
+}
+
+int eval_loss_by_position_dp(model *m, const corpus_t *c, int T_eval, int max_docs, int chunk, dp_state *dp, double *sum_out,
+                             int64_t *cnt_out) {
     if (chunk <= 0 || chunk > T_eval) chunk = T_eval;
+    const int N = dp ? dp->size : 1, me = dp ? dp->rank : 0;
+    /* ranks sum their windows apart and then in rank order; one process adds in place */
+    double *sum = sum_out;
+    int64_t *cnt = cnt_out;
+    if (N > 1) {
+        sum = calloc((size_t)T_eval, sizeof(double));
+        cnt = calloc((size_t)T_eval, sizeof(int64_t));
+        CHECK_ALLOC(sum); CHECK_ALLOC(cnt);
+    }
     const int V = m->cfg.vocab;
     int32_t *tok = malloc((size_t)T_eval * 4), *tgt = malloc((size_t)T_eval * 4), *pos = malloc((size_t)T_eval * 4);
     float *rl = malloc((size_t)chunk * sizeof(float)), *lg = malloc((size_t)V * sizeof(float));
@@ -386,6 +408,7 @@ int eval_loss_by_position(model *m, const corpus_t *c, int T_eval, int max_docs,
             int64_t off = w * (int64_t)T_eval;
             if (c->len[d] < off + T_eval) continue;
             any = 1;
+            if (used % N != me) { used++; continue; } /* another rank's window */
             corpus_read(c, d, off, T_eval, tok, tgt, pos);
             for (int t = 0; t < T_eval; t++) pos[t] = t;
             decode_state_reset(&st, m, -1);
@@ -410,6 +433,17 @@ out1:
     model_acts_free(&a);
 out0:
     free(tok); free(tgt); free(pos); free(rl); free(lg);
+    if (N > 1) {
+        /* the counts travel as doubles (exact below 2^53); a failure on any rank fails every rank */
+        double *v = malloc(((size_t)2 * T_eval + 1) * sizeof(double));
+        CHECK_ALLOC(v);
+        for (int t = 0; t < T_eval; t++) { v[t] = sum[t]; v[T_eval + t] = (double)cnt[t]; }
+        v[2 * T_eval] = rc ? 1 : 0;
+        comm_allreduce_f64(dp->c, v, (size_t)2 * T_eval + 1);
+        for (int t = 0; t < T_eval; t++) { sum_out[t] += v[t]; cnt_out[t] += (int64_t)v[T_eval + t]; }
+        rc = v[2 * T_eval] > 0;
+        free(v); free(sum); free(cnt);
+    }
     return rc ? -1 : used;
 }
 

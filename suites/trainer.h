@@ -75,6 +75,13 @@ void trainer_free(trainer *t);
  * the gradient is not finite (the parameters are left as they were before
  * the step; the error names the step). */
 int trainer_step(trainer *t);
+/* trainer_step in a loop that polls a stop request (Ctrl-C): 1 when the
+ * loop should stop after this step, 0 to go on, -1 on an error. With data
+ * parallelism the answer is agreed by the ranks (a request raised on any
+ * rank before the step stops every rank after it, and sets *stop there), so
+ * that every rank leaves the loop at the same step; never test *stop itself
+ * in such a loop (a signal reaches the ranks at different moments). */
+int trainer_step_stoppable(trainer *t, volatile sig_atomic_t *stop);
 /* Save PATH and PATH.train (see above). 0 or -1 (the error names the file
  * and the errno; PATH keeps the previous checkpoint when its write fails). */
 int trainer_save(const trainer *t, const char *path);
@@ -104,5 +111,10 @@ double eval_source_loss(model *m, batch_source *src, int B, int T, int nbatches)
 int eval_task_dp(model *m, task_kind k, const task_params *p, int T, int nseq, int B, uint64_t seed, dp_state *dp,
                  double *seq_acc, double *tok_acc, double *loss);
 double eval_source_loss_dp(model *m, batch_source *src, int B, int T, int nbatches, dp_state *dp);
+/* eval_loss_by_position with the windows dealt round-robin over the ranks
+ * of dp (window k to rank k mod N); sum and cnt are reduced in rank order
+ * and added on every rank; the return (windows used) is the global count. */
+int eval_loss_by_position_dp(model *m, const corpus_t *c, int T_eval, int max_docs, int chunk, dp_state *dp, double *sum,
+                             int64_t *cnt);
 
 #endif

@@ -7,8 +7,12 @@
 # (small buckets) and plain all-reduce; resume at the same N is bit for bit,
 # resume at another N continues correctly; a killed rank ends the job
 # non-zero naming the rank, a stopped rank ends it at --comm-timeout, and
-# neither leaves a checkpoint that does not resume. Without MPI in the build
-# only the refusal is tested (the rest skips with the reason).
+# neither leaves a checkpoint that does not resume; the suites that train
+# (`griffin run longctx copyret --ranks 2`) store what one process stores,
+# and a rank that dies or stops mid-suite ends the run naming it; the
+# tensor-parallel recurrent block on 2 ranks equals one process. Without
+# MPI in the build only the refusals are tested (the rest skips with the
+# reason).
 #
 # Tolerance (fp32, fixed here): after 5 AdamW steps at lr 3e-3 every loss
 # within LTOL nats and every parameter within PTOL of one process. The ranks
@@ -33,6 +37,8 @@ if ! ldd "$G" 2>/dev/null | grep -q libmpi; then
     OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_RANK=0 "$G" train --preset tiny-hawk --corpus $C --steps 1 --no-db --quiet --o "$D/x" 2>"$D/e"
     rc=$?
     [[ $rc -eq 2 ]] && grep -q "no MPI" "$D/e"; ok $? "no-MPI build under a launcher: exit 2 saying so (rc $rc: $(head -c 200 "$D/e"))"
+    "$G" run longctx --preset smoke --ranks 2 --no-db --quiet 2>"$D/e"; rc=$?
+    [[ $rc -eq 2 ]] && grep -q "no MPI" "$D/e"; ok $? "no-MPI build: run --ranks 2 exits 2 saying so (rc $rc: $(head -c 200 "$D/e"))"
     skipped "data-parallel runs: this build has no MPI (install libopenmpi-dev openmpi-bin, rebuild: make reports MPI ✓)"
     done_
 fi
@@ -123,4 +129,65 @@ done
 # 4) usage: a global batch smaller than the rank count
 ranks 3 --preset tiny-hawk "${text[@]}" --batch 2 --o "$D/small.st" 2>"$D/small.err"; rc=$?
 [[ $rc -ne 0 ]] && grep -q "at least one row per rank" "$D/small.err"; ok $? "--batch 2 on 3 ranks: usage error (rc $rc)"
+
+# 5) the suites that train: `griffin run longctx copyret --ranks 2` (relaunched
+# under mpirun) stores the per-case metrics and curves of one process at the
+# same global batch: losses within LTOL, accuracy counts equal (the reduction
+# order is fixed, so a run repeats bit for bit), the same verdicts; rank 0
+# alone writes (one run per suite in the database).
+export GRIFFIN_MPIRUN_ARGS="--oversubscribe --bind-to none --mca btl self,vader"
+RUN=(run longctx copyret --preset smoke --no-plot --quiet --seed 4)
+"$G" "${RUN[@]}" --threads 2 --db "$D/s1.sqlite" >/dev/null 2>"$D/s1.err"; ok $? "suites in one process ($(tail -c 200 "$D/s1.err"))"
+timeout 120 "$G" "${RUN[@]}" --threads 1 --ranks 2 --db "$D/s2.sqlite" >"$D/s2.out" 2>"$D/s2.err"; ok $? "suites --ranks 2 ($(tail -c 300 "$D/s2.err"))"
+metrics() { sqlite3 "$1" "select c.name || ' ' || c.params || ' ' || r.metric, printf('%.9g', r.mean), coalesce(r.successes, ''), coalesce(r.trials, '')
+    from result r join bench_case c on c.id = r.case_id where r.metric not like '%per_s' order by 1"; }
+curves() { sqlite3 "$1" "select cu.name || ' ' || cu.series || ' ' || coalesce(c.params, '') || ' ' || cu.x, printf('%.9g', cu.y)
+    from curve cu left join bench_case c on c.id = cu.case_id order by 1"; }
+# same_rows A B: the same keys in the same order, values within LTOL, counts equal
+same_rows() {
+    paste -d'\n' "$1" "$2" | awk -F'|' -v lt=$LTOL '
+        NR % 2 == 1 { k = $1; v = $2; s = $3; t = $4; next }
+        { n++; d = $2 - v; if ($1 != k || d > lt || -d > lt || $3 != s || $4 != t) { bad++; if (bad < 4) print "  differs: " k " " v " " s "/" t " vs " $2 " " $3 "/" $4 } }
+        END { exit !(n > 0 && bad == 0) }'
+}
+metrics "$D/s1.sqlite" >"$D/m1"; metrics "$D/s2.sqlite" >"$D/m2"
+[[ $(wc -l <"$D/m1") -eq $(wc -l <"$D/m2") ]] && same_rows "$D/m1" "$D/m2"
+ok $? "suites N=2: every case's losses (within $LTOL) and accuracy counts (equal) as one process ($(wc -l <"$D/m1") metrics)"
+curves "$D/s1.sqlite" >"$D/c1"; curves "$D/s2.sqlite" >"$D/c2"
+[[ $(wc -l <"$D/c1") -eq $(wc -l <"$D/c2") ]] && same_rows "$D/c1" "$D/c2"
+ok $? "suites N=2: every curve point (loss by position, accuracies) as one process ($(wc -l <"$D/c1") points)"
+v1=$(sqlite3 "$D/s1.sqlite" "select group_concat(claim_id || '=' || verdict) from (select claim_id, verdict from claim order by 1)")
+v2=$(sqlite3 "$D/s2.sqlite" "select group_concat(claim_id || '=' || verdict) from (select claim_id, verdict from claim order by 1)")
+[[ -n "$v1" && "$v1" == "$v2" ]]; ok $? "suites N=2: the same claims and verdicts ($v2)"
+runs=$(sqlite3 "$D/s2.sqlite" "select count(*) || ' ' || sum(status = 'ok') || ' ' || sum(argv like '%\"--ranks\",\"2\"%') from run")
+[[ "$runs" == "2 2 2" ]]; ok $? "suites N=2: rank 0 alone wrote: 2 runs, ok, argv with --ranks 2 (got: $runs)"
+[[ $(grep -c "^claim (griffin claims)" "$D/s2.out") -eq 1 ]]; ok $? "suites N=2: the claims table printed once (rank 0)"
+
+# a rank that dies or stops mid-suite ends the run non-zero, naming it
+for how in KILL STOP; do
+    t0=$SECONDS
+    timeout 60 "$G" run copyret --preset smoke --no-plot --no-db --threads 1 --ranks 2 --comm-timeout 3 >/dev/null 2>"$D/sk.err" &
+    mp=$!
+    for _ in $(seq 50); do victim=$(rank_pid $mp 1); [[ -n "$victim" ]] && break; sleep 0.1; done
+    sleep 1
+    [[ -n "$victim" ]] && kill -$how "$victim"
+    wait $mp; rc=$?
+    [[ -n "$victim" ]] && kill -CONT "$victim" 2>/dev/null
+    el=$((SECONDS - t0))
+    [[ -n "$victim" && $rc -ne 0 && $rc -ne 124 && $el -lt 30 ]]; ok $? "suite, rank 1 got SIG$how: exits non-zero within the timeout (rc $rc, ${el}s)"
+    grep -Eq "rank 1( |\b)" "$D/sk.err"; ok $? "suite SIG$how: the error names rank 1 ($(grep -m2 -E 'rank|error' "$D/sk.err" | head -c 300))"
+done
+
+# 6) tensor parallel (the part built): one recurrent block's forward split over 2 ranks
+# equals the model's one-process forward (tests/test_tp.c; it also runs alone in make test)
+timeout 60 "${MPI[@]}" -np 2 "$BUILD/tests/test_tp" >"$D/tp.out" 2>&1; rc=$?
+[[ $rc -eq 0 ]] && [[ $(grep -c " passed, 0 failed" "$D/tp.out") -eq 2 ]]
+ok $? "tensor-parallel recurrent block on 2 ranks equals one process (rc $rc: $(grep -m3 -E 'FAIL|passed' "$D/tp.out" | head -c 300))"
+
+# usage: a suite that times one process refuses ranks; no mpirun on PATH
+"$G" run throughput --preset smoke --ranks 2 --no-db 2>"$D/u.err"; rc=$?
+[[ $rc -eq 2 ]] && grep -q "not distributed" "$D/u.err"; ok $? "run throughput --ranks 2: exit 2, not distributed (rc $rc)"
+mkdir -p "$D/nopath"
+PATH="$D/nopath" "$G" run longctx --preset smoke --ranks 2 --no-db 2>"$D/u.err"; rc=$?
+[[ $rc -eq 2 ]] && grep -q "no mpirun on PATH" "$D/u.err"; ok $? "run --ranks 2 without mpirun on PATH: exit 2 saying so (rc $rc)"
 done_
