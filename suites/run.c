@@ -133,6 +133,13 @@ int cmd_run(int argc, char **argv) {
     const backend *dev[8];
     for (int i = 0; i < nch; i++)
         if (suite_device_open(device, chosen[i]->name, &dev[i]) != 0) return 2;
+    double est = 0;
+    for (int i = 0; i < nch; i++) est += chosen[i]->minutes[sc];
+    if (sc == SCALE_PAPER && !yes) {
+        fprintf(stderr, "--preset paper trains and decodes the Appendix C sizes on this CPU: that is about %.0f hours.\n"
+                        "Re-run with --yes to go ahead (a GPU backend is the intended home of this scale).\n", est / 60);
+        return 2;
+    }
     /* ranks: --ranks N started by hand relaunches under mpirun; started by a
      * launcher (mpirun, srun, or that relaunch) every rank joins */
     const int launched = comm_launched_size(), nranks = ranks > 0 ? ranks : launched;
@@ -156,15 +163,8 @@ int cmd_run(int argc, char **argv) {
         if (comm_open(&cm, &co) != 0) { fprintf(stderr, "error: %s\n", util_last_error()); return 2; }
         if (comm_rank(cm) != 0) { quiet = 1; no_db = 1; no_plot = 1; } /* rank 0 alone writes and prints */
     }
-    double est = 0;
-    for (int i = 0; i < nch; i++) est += chosen[i]->minutes[sc];
     if (!quiet) fprintf(stderr, "griffin run: %d suite(s) at --preset %s, expected about %.0f minute%s on a 2-core CPU\n", nch, scale,
                         est < 1 ? 1 : est, est < 1.5 ? "" : "s");
-    if (sc == SCALE_PAPER && !yes) {
-        fprintf(stderr, "--preset paper trains and decodes the Appendix C sizes on this CPU: that is about %.0f hours.\n"
-                        "Re-run with --yes to go ahead (a GPU backend is the intended home of this scale).\n", est / 60);
-        return 2;
-    }
     util_set_threads(threads);
     if (cm && threads == 0) util_set_threads(util_threads() / comm_local_size() > 0 ? util_threads() / comm_local_size() : 1);
     blas_set_threads(util_threads());
