@@ -42,9 +42,14 @@ wait $pid; ok $? "run: an uninterrupted reference run"
 run_ms=$(( $(now_ms) - t0 )); (( run_ms > 100 )) || run_ms=100
 (( start_ms > 0 && start_ms < run_ms - 50 )) || start_ms=0
 # kill moments: even repetitions anywhere in a run (start-up included), odd
-# ones after the start-up, while cases are being written
-kill_delay() { if (( $1 % 2 )); then delay_from $start_ms $run_ms; else delay $run_ms; fi; }
-delay_from() { local ms=$(( $1 + (RANDOM * 32768 + RANDOM) % ($2 - $1) )); printf '%d.%03d' $((ms / 1000)) $((ms % 1000)); }
+# ones after this repetition's own start-up (its run row exists), within the
+# first 80% of the rest of the reference run, while cases are being written:
+# timed from the event, not from the launch, so a slow start-up on a loaded
+# machine does not move the kill before the run begins
+kill_delay() { if (( $1 % 2 )); then delay $(( (run_ms - start_ms) * 8 / 10 + 1 )); else delay $run_ms; fi; }
+wait_started() { # $1 pid, $2 run id the repetition creates
+    while kill -0 $1 2>/dev/null && [[ $(sqlite3 "$DB" "SELECT count(*) FROM run WHERE id >= $2" 2>/dev/null) != 1 ]]; do sleep 0.005; done
+}
 full=$(q "SELECT count(*) FROM result WHERE run_id = 1")
 [[ $full -gt 0 ]]; ok $? "run: the reference run stored its cases ($full results)"
 bad_int=0; bad_status=0; bad_lost=0; bad_whole=0; killed=0; midrun=0
@@ -52,6 +57,7 @@ prev_total=$(q "SELECT count(*) FROM result"); prev_max=$(q "SELECT max(id) FROM
 for ((i = 0; i < REPS; i++)); do
     "$G" "${run[@]}" >/dev/null 2>&1 &
     pid=$!
+    (( i % 2 )) && wait_started $pid $((prev_max + 1))
     sleep "$(kill_delay $i)"
     kill -KILL $pid 2>/dev/null && killed=$((killed + 1))
     wait $pid 2>/dev/null; rc=$?
