@@ -29,6 +29,7 @@
 #   bash scripts/gpu-check.sh --quick --only attn one benchmark group (scan|attn|model)
 #   bash scripts/gpu-check.sh --dry-run           print the plan, run nothing (CI runs this)
 #   bash scripts/gpu-check.sh --require-device    a SKIP or PART row fails the run (on the GPU machine)
+#   BUILD=build bash scripts/gpu-check.sh --no-build   use the binaries already in $BUILD
 # Rows: ok, PART (passed, but some groups skipped: the reason follows),
 # SKIP (nothing could run here: the reason), FAIL.
 # Exit: 0 when the build, the tests and every validation pass (performance
@@ -39,12 +40,14 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build-gpu}
 DRY=0
 REQUIRE=0
+NOBUILD=0
 BENCH_ARGS=()
 while (($#)); do
     case "$1" in
-        -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
         --dry-run) DRY=1 ;;
         --require-device) REQUIRE=1 ;;
+        --no-build) NOBUILD=1 ;;
         --quick) BENCH_ARGS+=(--quick) ;;
         --only) [[ $# -ge 2 ]] || { echo "gpu-check: --only needs scan|attn|model" >&2; exit 2; }
                 BENCH_ARGS+=(--only "$2"); shift ;;
@@ -88,7 +91,12 @@ mk=(make -j"$JOBS" BUILD="$BUILD")
 [[ -n "$arch" ]] && mk+=(CUDA_ARCH="$arch")
 G="$BUILD/griffin"
 echo "== build (${arch:-default architectures}) into $BUILD"
-if (( DRY )); then
+if (( NOBUILD && ! DRY )); then
+    for b in "$G" "$BUILD/tests/test_gpu" "$BUILD/tests/test_backend" "$BUILD/tests/gpu_bench"; do
+        [[ -x "$b" ]] || { echo "gpu-check: --no-build: $b is missing (build it first)"; exit 1; }
+    done
+    row build skip "--no-build: the binaries in $BUILD as they are"
+elif (( DRY )); then
     row build plan "${mk[*]} $G $BUILD/tests/test_gpu $BUILD/tests/test_backend $BUILD/tests/gpu_bench"
 elif ! "${mk[@]}" "$G" "$BUILD/tests/test_gpu" "$BUILD/tests/test_backend" "$BUILD/tests/gpu_bench" >"$log/build" 2>&1; then
     tail -40 "$log/build"

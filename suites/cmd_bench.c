@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "gpu.h"
 #include "matmul.h"
 #include "modelargs.h"
 #include "optim.h"
@@ -119,6 +120,14 @@ int cmd_bench_model(int argc, char **argv) {
     gemm_set_variant(g16);
     if (vrc != 0) return 1;
     const roofline_result *rr = roofline_get(util_threads());
+    roofline_result drr; /* on a device the limits are the device's (its sgemm rate and copy bandwidth) */
+    if (!m.be->host_memory) {
+        drr = *rr;
+        drr.sgemm_peak_gflops = gpu_sgemm_rate(4096, 3);
+        drr.read_gbs = gpu_copy_bandwidth((size_t)256 << 20, 5);
+        rr = &drr;
+        printf("device %s: limits below are the device's (cuBLAS sgemm n=4096, device copy bandwidth)\n", m.be->name);
+    }
     double wbytes = model_weight_bytes(&m);
     printf("model %s (%s, pattern %s): %.2fM parameters, %s weights (%.1f MB); threads %d; gemm %s; rglru %s; attention %s\n",
            cfg.name, family_name(cfg.family), cfg.pattern, model_param_count(&m) / 1e6, weights_name(wd), wbytes / 1e6,
@@ -136,6 +145,7 @@ int cmd_bench_model(int argc, char **argv) {
     for (int k = 0; k < reps; k++) {
         double t0 = util_now();
         model_forward(&m, &a, tok, ps, NULL);
+        m.be->sync(); /* a device forward ends when its work does */
         t[k] = util_now() - t0;
     }
     double med = suite_median(t, reps), fl = prefill_flops(&m, B, T);
@@ -162,6 +172,7 @@ int cmd_bench_model(int argc, char **argv) {
             model_forward(&m, &ta, tok, ps, NULL);
             model_loss_backward(&m, &ta, &g, tok, ps, tg, &loss);
             adamw_step(&opt, &m, g.grads);
+            m.be->sync();
             if (k >= 0) t[k] = util_now() - t0;
         }
         double tm = suite_median(t, reps);
