@@ -112,6 +112,16 @@ static double fd_err(attn_ctx *c, double *param, const float *grad, size_t n, in
 
 /* ---- prefill: variants vs ref, ref vs finite differences ------------------------------ */
 
+/* Max abs error over max |ref|, the denominator floored at 1e-2: a gradient
+ * that is exactly 0 in the reference (window 0: every dk row is
+ * p (dP - D) with p = 1 and dP = D) comes out at rounding level (~1e-7 for
+ * these O(1) inputs) from any kernel that forms dP and D in different orders. */
+static double grad_err(const float *a, const float *b, size_t n) {
+    double mb = 0;
+    for (size_t i = 0; i < n; i++) mb = fmax(mb, fabs(b[i]));
+    return util_max_rel_err(a, b, n) * fmax(mb, 1e-30) / fmax(mb, 1e-2);
+}
+
 static void test_prefill(const shape *s, int do_fd) {
     char what[160], tag[96];
     int B = s->B, T = s->T, H = s->H, dh = s->dh, W = s->window;
@@ -137,8 +147,7 @@ static void test_prefill(const shape *s, int do_fd) {
         TEST_CHECK(memcmp(out, out2, nq * sizeof(float)) == 0, "%s fwd with lse == NULL", a->name);
         a->backward(dq, dk, dv, dout, out_r, lse_r, q, k, v, pos, B, T, H, dh, W);
         snprintf(what, sizeof what, "%s bwd dq, dk, dv  %s", a->name, tag);
-        TEST_CLOSE(fmax(util_max_rel_err(dq, dq_r, nq),
-                        fmax(util_max_rel_err(dk, dk_r, nk), util_max_rel_err(dv, dv_r, nk))),
+        TEST_CLOSE(fmax(grad_err(dq, dq_r, nq), fmax(grad_err(dk, dk_r, nk), grad_err(dv, dv_r, nk))),
                    1e-4, what);
         util_free(out); util_free(lse); util_free(out2); util_free(dq); util_free(dk); util_free(dv);
     }
