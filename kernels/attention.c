@@ -580,6 +580,9 @@ static void attn_backward_tiled(float *dq, float *dk, float *dv, const float *do
 
 #define FL_NK 64   /* keys per tile */
 #define FL_ROWS 64 /* query rows (queries x heads) per block, at least H */
+#ifndef FL_MR
+#define FL_MR 6    /* micro-tile rows (AVX-512: FL_MR x 64, 4 FL_MR zmm accumulators) */
+#endif
 
 #if defined(__AVX512F__)
 /* C[mr x 16nv] (=, or += when acc) alpha * A B over k, A(i, kk) at
@@ -588,7 +591,7 @@ static inline __attribute__((always_inline)) void fl_ukr(int mr, int nv, __mmask
                                                         float *C, int ldc, const float *A,
                                                         int ars, int acs, const float *B,
                                                         int ldb, int k, float alpha, int acc) {
-    __m512 c[4][4];
+    __m512 c[FL_MR][4];
     for (int i = 0; i < mr; i++)
         for (int v = 0; v < nv; v++) c[i][v] = _mm512_setzero_ps();
     for (int kk = 0; kk < k; kk++) {
@@ -625,8 +628,8 @@ static void fl_mm(float *C, int ldc, const float *A, int ars, int acs, const flo
         int w = n - j < 64 ? n - j : 64, nv = (w + 15) / 16;
         __mmask16 tail = (__mmask16)(w % 16 ? (1u << (w % 16)) - 1 : 0xffff);
         const float *Bj = B + j;
-        for (int i = 0; i < m; i += 4) {
-            int mr = m - i < 4 ? m - i : 4;
+        for (int i = 0; i < m; i += FL_MR) {
+            int mr = m - i < FL_MR ? m - i : FL_MR;
             float *Ci = C + (size_t)i * ldc + j;
             const float *Ai = A + (size_t)i * ars;
             switch ((mr - 1) * 4 + nv - 1) {
@@ -634,6 +637,10 @@ static void fl_mm(float *C, int ldc, const float *A, int ars, int acs, const flo
                 FL_UKR_CASE(2, 1) FL_UKR_CASE(2, 2) FL_UKR_CASE(2, 3) FL_UKR_CASE(2, 4)
                 FL_UKR_CASE(3, 1) FL_UKR_CASE(3, 2) FL_UKR_CASE(3, 3) FL_UKR_CASE(3, 4)
                 FL_UKR_CASE(4, 1) FL_UKR_CASE(4, 2) FL_UKR_CASE(4, 3) FL_UKR_CASE(4, 4)
+#if FL_MR == 6
+                FL_UKR_CASE(5, 1) FL_UKR_CASE(5, 2) FL_UKR_CASE(5, 3) FL_UKR_CASE(5, 4)
+                FL_UKR_CASE(6, 1) FL_UKR_CASE(6, 2) FL_UKR_CASE(6, 3) FL_UKR_CASE(6, 4)
+#endif
             }
         }
     }
@@ -646,6 +653,65 @@ static void fl_mm(float *C, int ldc, const float *A, int ars, int acs, const flo
             if (a != 0.0f) axpyf(ci, a, B + (size_t)kk * ldb, n);
         }
     }
+#endif
+}
+
+/* Max of x[ja..je] and init (x has FL_NK entries). */
+static inline float fl_max_tile(const float *x, int ja, int je, float init) {
+#if defined(__AVX512F__)
+    __m512 mx = _mm512_set1_ps(init);
+    __m512i a = _mm512_set1_epi32(ja), e = _mm512_set1_epi32(je);
+    for (int v = 0; v < FL_NK / 16; v++) {
+        __m512i j = _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                     _mm512_set1_epi32(16 * v));
+        __mmask16 mk = _mm512_cmpge_epi32_mask(j, a) & _mm512_cmple_epi32_mask(j, e);
+        mx = _mm512_mask_max_ps(mx, mk, _mm512_loadu_ps(x + 16 * v), mx);
+    }
+    return _mm512_reduce_max_ps(mx);
+#else
+    float m = init;
+    for (int j = ja; j <= je; j++) m = x[j] > m ? x[j] : m;
+    return m;
+#endif
+}
+
+/* x[j] = exp(x[j] - c) for j in [ja, je], 0 for the other j < FL_NK; returns
+ * their sum. The AVX-512 exp is ops_expf's polynomial with the 2^n scaling
+ * done by vscalefps (underflows to 0; NaN propagates). */
+static inline float fl_exp_tile(float *x, int ja, int je, float c) {
+#if defined(__AVX512F__)
+    __m512 vc = _mm512_set1_ps(c), sum = _mm512_setzero_ps();
+    __m512i a = _mm512_set1_epi32(ja), e = _mm512_set1_epi32(je);
+    for (int v = 0; v < FL_NK / 16; v++) {
+        __m512i j = _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                     _mm512_set1_epi32(16 * v));
+        __mmask16 mk = _mm512_cmpge_epi32_mask(j, a) & _mm512_cmple_epi32_mask(j, e);
+        __m512 t = _mm512_max_ps(_mm512_set1_ps(-104.0f), _mm512_sub_ps(_mm512_loadu_ps(x + 16 * v), vc));
+        __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(t, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), t);
+        r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
+        __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+        p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+        __m512 y = _mm512_maskz_mov_ps(mk, _mm512_scalef_ps(p, n));
+        _mm512_storeu_ps(x + 16 * v, y);
+        sum = _mm512_add_ps(sum, y);
+    }
+    return _mm512_reduce_add_ps(sum);
+#else
+    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+    for (int j = 0; j < FL_NK; j++) {
+        float p = (j >= ja && j <= je) ? ops_expf(x[j] - c) : 0.0f;
+        x[j] = p;
+        sum += p;
+    }
+    return sum;
 #endif
 }
 
@@ -717,15 +783,8 @@ static void attn_forward_flash(float *out, float *lse, const float *q, const flo
                             memset(Sr, 0, sizeof(float) * FL_NK);
                             continue;
                         }
-                        float mt = m[r];
-                        for (int j = ja; j <= je; j++) mt = Sr[j] > mt ? Sr[j] : mt;
-                        float corr = ops_expf(m[r] - mt), sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-                        for (int j = 0; j < FL_NK; j++) {
-                            float p = (j >= ja && j <= je) ? ops_expf(Sr[j] - mt) : 0.0f;
-                            Sr[j] = p;
-                            sum += p;
-                        }
+                        float mt = fl_max_tile(Sr, ja, je, m[r]);
+                        float corr = ops_expf(m[r] - mt), sum = fl_exp_tile(Sr, ja, je, mt);
                         m[r] = mt;
                         l[r] = l[r] * corr + sum;
                         if (corr != 1.0f) {
@@ -829,12 +888,9 @@ static void attn_backward_flash(float *dq, float *dk, float *dv, const float *do
                     float *Sr = S + (size_t)r * FL_NK, *Gr = G + (size_t)r * FL_NK;
                     if (!tile_cols(lb, t, s0, nk, &ja, &je)) ja = FL_NK, je = -1;
                     float L = lse_b[(size_t)(r % H) * T + t], Dr = D[r0 + r];
+                    fl_exp_tile(Sr, ja, je, L);
 #pragma omp simd
-                    for (int j = 0; j < FL_NK; j++) {
-                        float p = (j >= ja && j <= je) ? ops_expf(Sr[j] - L) : 0.0f;
-                        Sr[j] = p;
-                        Gr[j] = p * (Gr[j] - Dr) * scale;
-                    }
+                    for (int j = 0; j < FL_NK; j++) Gr[j] = Sr[j] * (Gr[j] - Dr) * scale;
                 }
                 fl_mm(dV, dh, S, 1, FL_NK, dO, dh, nk, dh, nr, 1.0f, 1); /* dV += P^T dO */
                 fl_mm(dK, dh, G, 1, FL_NK, Q, dh, nk, dh, nr, 1.0f, 1);  /* dK += dS^T Q */
