@@ -12,12 +12,16 @@
  *           tiles with an online softmax (running max, running sum, rescaled
  *           accumulator); no score row is ever materialised, and only key
  *           tiles intersecting the queries' visible ranges are visited.
+ *   flash   the same algorithm with register-tiled AVX-512 GEMMs over key
+ *           tiles packed once per call, and a one-pass backward (see its
+ *           section below); the default.
  * Backward for all: P = exp(S - lse) from the saved lse,
  *   dV = P^T dO,  dP = dO V^T,  dS = P o (dP - rowsum(dO o O)),
  *   dQ = scale dS K,  dK = scale dS^T Q  (dK, dV summed over the H heads).
- * Fast backwards run a query-centric pass (dq) and a key-centric pass
+ * banded and tiled run a query-centric pass (dq) and a key-centric pass
  * (dk, dv), so no two threads write the same row (no atomics, no scratch
- * beyond the rowsum D of size B*T*H).
+ * beyond the rowsum D of size B*T*H); flash runs the key-centric pass only
+ * and keeps a dQ partial per thread.
  *
  * Visibility (attention.h, Griffin spec §3): key s is visible to query t iff
  * s <= t, same document (segment id = number of pos == 0 up to the index),
