@@ -12,12 +12,16 @@
  *           tiles with an online softmax (running max, running sum, rescaled
  *           accumulator); no score row is ever materialised, and only key
  *           tiles intersecting the queries' visible ranges are visited.
+ *   flash   the same algorithm with register-tiled AVX-512 GEMMs over key
+ *           tiles packed once per call, and a one-pass backward (see its
+ *           section below); the default.
  * Backward for all: P = exp(S - lse) from the saved lse,
  *   dV = P^T dO,  dP = dO V^T,  dS = P o (dP - rowsum(dO o O)),
  *   dQ = scale dS K,  dK = scale dS^T Q  (dK, dV summed over the H heads).
- * Fast backwards run a query-centric pass (dq) and a key-centric pass
+ * banded and tiled run a query-centric pass (dq) and a key-centric pass
  * (dk, dv), so no two threads write the same row (no atomics, no scratch
- * beyond the rowsum D of size B*T*H).
+ * beyond the rowsum D of size B*T*H); flash runs the key-centric pass only
+ * and keeps a dQ partial per thread.
  *
  * Visibility (attention.h, Griffin spec §3): key s is visible to query t iff
  * s <= t, same document (segment id = number of pos == 0 up to the index),
@@ -41,6 +45,9 @@
 
 #ifdef _OPENMP
 #include <omp.h>
+#endif
+#if defined(__AVX512F__)
+#include <immintrin.h>
 #endif
 
 /* ---- shared helpers ----------------------------------------------------------- */
@@ -561,6 +568,357 @@ static void attn_backward_tiled(float *dq, float *dk, float *dv, const float *do
     free(lo);
 }
 
+/* ---- flash (FlashAttention-2 style, register-tiled) ---------------------------------------
+ * Like "tiled", but every inner product is one register-tiled micro-kernel
+ * (fl_mm: AVX-512 4 x 64 tile, 16 zmm accumulators; a plain C loop nest
+ * elsewhere), K and V are packed once per call into transposed key tiles
+ * (fl_pack_tiles), so no tile is copied per query block, and the backward is a single key-centric pass:
+ * per (sequence, key tile) a thread owns dK, dV of those keys, recomputes
+ * P = exp(S - lse) for the query blocks that see them and adds dS K into
+ * its own dQ partial; the partials are summed in thread order at the end.
+ * Five GEMMs per tile pair (S, dP, dV, dK, dQ) instead of the seven of the
+ * two-pass "tiled" backward. Work goes to threads in a fixed serpentine
+ * order over (sequence, key tile), so results depend only on the thread
+ * count, never on timing. Tiles with no visible entry are skipped: for
+ * local attention only the window's tiles are visited. */
+
+#define FL_NK 64   /* keys per tile */
+#define FL_ROWS 64 /* query rows (queries x heads) per block, at least H */
+#ifndef FL_MR
+#define FL_MR 6    /* micro-tile rows (AVX-512: FL_MR x 64, 4 FL_MR zmm accumulators) */
+#endif
+
+#if defined(__AVX512F__)
+/* C[mr x 16nv] (=, or += when acc) alpha * A B over k, A(i, kk) at
+ * A[i*ars + kk*acs], B rows of stride ldb; the last vector of a row masked. */
+static inline __attribute__((always_inline)) void fl_ukr(int mr, int nv, __mmask16 tail,
+                                                        float *C, int ldc, const float *A,
+                                                        int ars, int acs, const float *B,
+                                                        int ldb, int k, float alpha, int acc) {
+    __m512 c[FL_MR][4];
+    for (int i = 0; i < mr; i++)
+        for (int v = 0; v < nv; v++) c[i][v] = _mm512_setzero_ps();
+    for (int kk = 0; kk < k; kk++) {
+        const float *b = B + (size_t)kk * ldb;
+        __m512 bv[4];
+        for (int v = 0; v < nv; v++)
+            bv[v] = v == nv - 1 ? _mm512_maskz_loadu_ps(tail, b + 16 * v) : _mm512_loadu_ps(b + 16 * v);
+        for (int i = 0; i < mr; i++) {
+            __m512 a = _mm512_set1_ps(A[(size_t)i * ars + (size_t)kk * acs]);
+            for (int v = 0; v < nv; v++) c[i][v] = _mm512_fmadd_ps(a, bv[v], c[i][v]);
+        }
+    }
+    __m512 al = _mm512_set1_ps(alpha);
+    for (int i = 0; i < mr; i++)
+        for (int v = 0; v < nv; v++) {
+            float *cp = C + (size_t)i * ldc + 16 * v;
+            __mmask16 mk = v == nv - 1 ? tail : (__mmask16)0xffff;
+            __m512 r = _mm512_mul_ps(c[i][v], al);
+            if (acc) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(mk, cp));
+            _mm512_mask_storeu_ps(cp, mk, r);
+        }
+}
+
+#define FL_UKR_CASE(MR, NV) \
+    case (MR - 1) * 4 + NV - 1: fl_ukr(MR, NV, tail, Ci, ldc, Ai, ars, acs, Bj, ldb, k, alpha, acc); break;
+#endif
+
+/* C (m x n, row stride ldc) = alpha A B (acc == 0) or += alpha A B (acc == 1);
+ * A (m x k) with element (i, kk) at A[i*ars + kk*acs]; B (k x n), row stride ldb. */
+static void fl_mm(float *C, int ldc, const float *A, int ars, int acs, const float *B, int ldb,
+                  int m, int n, int k, float alpha, int acc) {
+#if defined(__AVX512F__)
+    for (int j = 0; j < n; j += 64) {
+        int w = n - j < 64 ? n - j : 64, nv = (w + 15) / 16;
+        __mmask16 tail = (__mmask16)(w % 16 ? (1u << (w % 16)) - 1 : 0xffff);
+        const float *Bj = B + j;
+        for (int i = 0; i < m; i += FL_MR) {
+            int mr = m - i < FL_MR ? m - i : FL_MR;
+            float *Ci = C + (size_t)i * ldc + j;
+            const float *Ai = A + (size_t)i * ars;
+            switch ((mr - 1) * 4 + nv - 1) {
+                FL_UKR_CASE(1, 1) FL_UKR_CASE(1, 2) FL_UKR_CASE(1, 3) FL_UKR_CASE(1, 4)
+                FL_UKR_CASE(2, 1) FL_UKR_CASE(2, 2) FL_UKR_CASE(2, 3) FL_UKR_CASE(2, 4)
+                FL_UKR_CASE(3, 1) FL_UKR_CASE(3, 2) FL_UKR_CASE(3, 3) FL_UKR_CASE(3, 4)
+                FL_UKR_CASE(4, 1) FL_UKR_CASE(4, 2) FL_UKR_CASE(4, 3) FL_UKR_CASE(4, 4)
+#if FL_MR == 6
+                FL_UKR_CASE(5, 1) FL_UKR_CASE(5, 2) FL_UKR_CASE(5, 3) FL_UKR_CASE(5, 4)
+                FL_UKR_CASE(6, 1) FL_UKR_CASE(6, 2) FL_UKR_CASE(6, 3) FL_UKR_CASE(6, 4)
+#endif
+            }
+        }
+    }
+#else
+    for (int i = 0; i < m; i++) {
+        float *ci = C + (size_t)i * ldc;
+        if (!acc) memset(ci, 0, sizeof(float) * (size_t)n);
+        for (int kk = 0; kk < k; kk++) {
+            float a = alpha * A[(size_t)i * ars + (size_t)kk * acs];
+            if (a != 0.0f) axpyf(ci, a, B + (size_t)kk * ldb, n);
+        }
+    }
+#endif
+}
+
+/* Max of x[ja..je] and init (x has FL_NK entries). */
+static inline float fl_max_tile(const float *x, int ja, int je, float init) {
+#if defined(__AVX512F__)
+    __m512 mx = _mm512_set1_ps(init);
+    __m512i a = _mm512_set1_epi32(ja), e = _mm512_set1_epi32(je);
+    for (int v = 0; v < FL_NK / 16; v++) {
+        __m512i j = _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                     _mm512_set1_epi32(16 * v));
+        __mmask16 mk = _mm512_cmpge_epi32_mask(j, a) & _mm512_cmple_epi32_mask(j, e);
+        mx = _mm512_mask_max_ps(mx, mk, _mm512_loadu_ps(x + 16 * v), mx);
+    }
+    return _mm512_reduce_max_ps(mx);
+#else
+    float m = init;
+    for (int j = ja; j <= je; j++) m = x[j] > m ? x[j] : m;
+    return m;
+#endif
+}
+
+/* x[j] = exp(x[j] - c) for j in [ja, je], 0 for the other j < FL_NK; returns
+ * their sum. The AVX-512 exp is ops_expf's polynomial with the 2^n scaling
+ * done by vscalefps (underflows to 0; NaN propagates). */
+static inline float fl_exp_tile(float *x, int ja, int je, float c) {
+#if defined(__AVX512F__)
+    __m512 vc = _mm512_set1_ps(c), sum = _mm512_setzero_ps();
+    __m512i a = _mm512_set1_epi32(ja), e = _mm512_set1_epi32(je);
+    for (int v = 0; v < FL_NK / 16; v++) {
+        __m512i j = _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                     _mm512_set1_epi32(16 * v));
+        __mmask16 mk = _mm512_cmpge_epi32_mask(j, a) & _mm512_cmple_epi32_mask(j, e);
+        __m512 t = _mm512_max_ps(_mm512_set1_ps(-104.0f), _mm512_sub_ps(_mm512_loadu_ps(x + 16 * v), vc));
+        __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(t, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), t);
+        r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
+        __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+        p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+        __m512 y = _mm512_maskz_mov_ps(mk, _mm512_scalef_ps(p, n));
+        _mm512_storeu_ps(x + 16 * v, y);
+        sum = _mm512_add_ps(sum, y);
+    }
+    return _mm512_reduce_add_ps(sum);
+#else
+    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+    for (int j = 0; j < FL_NK; j++) {
+        float p = (j >= ja && j <= je) ? ops_expf(x[j] - c) : 0.0f;
+        x[j] = p;
+        sum += p;
+    }
+    return sum;
+#endif
+}
+
+/* Key tiles transposed once per call: Xt (B, nkt, dh, FL_NK), tile i of
+ * sequence b holding positions [i FL_NK, (i+1) FL_NK) as columns (zero past
+ * T), so a tile is a contiguous dh x FL_NK matrix (a long row stride would
+ * put its rows in the same cache sets). */
+static void fl_pack_tiles(float *Xt, const float *X, int B, int T, int dh) {
+    int nkt = (T + FL_NK - 1) / FL_NK;
+#pragma omp parallel for collapse(2) schedule(static) if ((size_t)B * T * dh > 65536)
+    for (int b = 0; b < B; b++)
+        for (int it = 0; it < nkt; it++) {
+            int s0 = it * FL_NK, n = T - s0 < FL_NK ? T - s0 : FL_NK;
+            const float *xb = X + ((size_t)b * T + s0) * dh;
+            float *tb = Xt + ((size_t)b * nkt + it) * dh * FL_NK;
+            for (int d = 0; d < dh; d++) {
+                float *row = tb + (size_t)d * FL_NK;
+                for (int j = 0; j < n; j++) row[j] = xb[(size_t)j * dh + d];
+                for (int j = n; j < FL_NK; j++) row[j] = 0.0f;
+            }
+        }
+}
+
+/* Queries per block and rows per block (all heads of a query in one block). */
+static int fl_queries(int H) {
+    int tq = FL_ROWS / H;
+    return tq < 1 ? 1 : tq;
+}
+
+static void attn_forward_flash(float *out, float *lse, const float *q, const float *k,
+                               const float *v, const int32_t *pos, int B, int T, int H,
+                               int dh, int window) {
+    float scale = 1.0f / sqrtf((float)dh);
+    int TQ = fl_queries(H), nqt = (T + TQ - 1) / TQ, R = TQ * H;
+    int *lo = malloc(sizeof(int) * 2 * (size_t)B * T);
+    int nkt = (T + FL_NK - 1) / FL_NK;
+    float *Kt = malloc(sizeof(float) * (size_t)B * nkt * FL_NK * dh);
+    CHECK_ALLOC(lo);
+    CHECK_ALLOC(Kt);
+    int *hi = lo + (size_t)B * T;
+    attn_ranges(lo, hi, pos, B, T, window);
+    fl_pack_tiles(Kt, k, B, T, dh);
+#pragma omp parallel
+    {
+        float *S = malloc(sizeof(float) * ((size_t)R * FL_NK + 2 * (size_t)R));
+        CHECK_ALLOC(S);
+        float *m = S + (size_t)R * FL_NK, *l = m + R;
+        /* heaviest blocks (latest queries, causal) first */
+#pragma omp for collapse(2) schedule(dynamic, 1)
+        for (int b = 0; b < B; b++) {
+            for (int qi = 0; qi < nqt; qi++) {
+                int qt = nqt - 1 - qi;
+                int t0 = qt * TQ, t1 = t0 + TQ - 1 < T - 1 ? t0 + TQ - 1 : T - 1;
+                int nr = (t1 - t0 + 1) * H;
+                const int *lb = lo + (size_t)b * T;
+                const float *Q = q + ((size_t)b * T + t0) * H * dh;
+                float *O = out + ((size_t)b * T + t0) * H * dh;
+                memset(O, 0, sizeof(float) * (size_t)nr * dh);
+                for (int r = 0; r < nr; r++) { m[r] = -INFINITY; l[r] = 0.0f; }
+                /* the tiles holding the block's visible keys [lo(t0), t1] */
+                for (int s0 = lb[t0] / FL_NK * FL_NK; s0 <= t1; s0 += FL_NK) {
+                    int nk = t1 - s0 + 1 < FL_NK ? t1 - s0 + 1 : FL_NK;
+                    const float *Ktile = Kt + ((size_t)b * nkt + s0 / FL_NK) * dh * FL_NK;
+                    fl_mm(S, FL_NK, Q, dh, 1, Ktile, FL_NK, nr, nk, dh, scale, 0);
+                    for (int r = 0; r < nr; r++) {
+                        float *Sr = S + (size_t)r * FL_NK;
+                        int ja, je;
+                        if (!tile_cols(lb, t0 + r / H, s0, nk, &ja, &je)) {
+                            memset(Sr, 0, sizeof(float) * FL_NK);
+                            continue;
+                        }
+                        float mt = fl_max_tile(Sr, ja, je, m[r]);
+                        float corr = ops_expf(m[r] - mt), sum = fl_exp_tile(Sr, ja, je, mt);
+                        m[r] = mt;
+                        l[r] = l[r] * corr + sum;
+                        if (corr != 1.0f) {
+                            float *Or = O + (size_t)r * dh;
+#pragma omp simd
+                            for (int d = 0; d < dh; d++) Or[d] *= corr;
+                        }
+                    }
+                    /* O += P V */
+                    fl_mm(O, dh, S, FL_NK, 1, v + ((size_t)b * T + s0) * dh, dh, nr, dh, nk, 1.0f, 1);
+                }
+                for (int r = 0; r < nr; r++) {
+                    float inv = 1.0f / l[r], *Or = O + (size_t)r * dh;
+#pragma omp simd
+                    for (int d = 0; d < dh; d++) Or[d] *= inv;
+                    if (lse) lse[((size_t)b * H + r % H) * T + t0 + r / H] = m[r] + logf(l[r]);
+                }
+            }
+        }
+        free(S);
+    }
+    free(Kt);
+    free(lo);
+}
+
+/* Owner of work item i of a serpentine deal over nt threads (0,1,..,nt-1,
+ * nt-1,..,0, ...): balances items whose cost falls along the order. */
+static inline int fl_owner(long i, int nt) {
+    long p = i % (2L * nt);
+    return (int)(p < nt ? p : 2L * nt - 1 - p);
+}
+
+static void attn_backward_flash(float *dq, float *dk, float *dv, const float *dout,
+                                const float *out, const float *lse, const float *q,
+                                const float *k, const float *v, const int32_t *pos, int B,
+                                int T, int H, int dh, int window) {
+    float scale = 1.0f / sqrtf((float)dh);
+    int TQ = fl_queries(H), R = TQ * H;
+    int nkt = (T + FL_NK - 1) / FL_NK;
+    size_t rows = (size_t)B * T * H, nq = rows * dh;
+    int maxt = 1;
+#ifdef _OPENMP
+    maxt = omp_in_parallel() ? 1 : omp_get_max_threads();
+#endif
+    /* dQ partials of threads 1.. (thread 0 adds into dq itself) */
+    float *part = maxt > 1 ? util_try_alloc(sizeof(float) * nq * (size_t)(maxt - 1)) : NULL;
+    if (maxt > 1 && !part) { /* no room for the partials: the two-pass backward */
+        attn_backward_tiled(dq, dk, dv, dout, out, lse, q, k, v, pos, B, T, H, dh, window);
+        return;
+    }
+    int *lo = malloc(sizeof(int) * 2 * (size_t)B * T);
+    float *D = malloc(sizeof(float) * rows);
+    size_t nkv = (size_t)B * nkt * FL_NK * dh;
+    float *Kt = malloc(sizeof(float) * 2 * nkv);
+    CHECK_ALLOC(lo);
+    CHECK_ALLOC(D);
+    CHECK_ALLOC(Kt);
+    int *hi = lo + (size_t)B * T;
+    float *Vt = Kt + nkv;
+    attn_ranges(lo, hi, pos, B, T, window);
+    attn_rowsum(D, dout, out, rows, dh);
+    fl_pack_tiles(Kt, k, B, T, dh);
+    fl_pack_tiles(Vt, v, B, T, dh);
+    int team = 1;
+#pragma omp parallel num_threads(maxt)
+    {
+        int tid = 0, nt = 1;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+        nt = omp_get_num_threads();
+#endif
+#pragma omp single
+        team = nt;
+        float *dQ = tid == 0 ? dq : part + nq * (size_t)(tid - 1);
+        memset(dQ, 0, sizeof(float) * nq);
+        float *S = malloc(sizeof(float) * 2 * (size_t)R * FL_NK);
+        CHECK_ALLOC(S);
+        float *G = S + (size_t)R * FL_NK;
+        for (long it = 0; it < (long)B * nkt; it++) {
+            if (fl_owner(it, nt) != tid) continue;
+            int b = (int)(it / nkt), s0 = (int)(it % nkt) * FL_NK;
+            int s1 = s0 + FL_NK - 1 < T - 1 ? s0 + FL_NK - 1 : T - 1, nk = s1 - s0 + 1;
+            const int *lb = lo + (size_t)b * T;
+            const float *lse_b = lse + (size_t)b * H * T;
+            size_t tofs = ((size_t)b * nkt + s0 / FL_NK) * dh * FL_NK;
+            const float *Ktb = Kt + tofs, *Vtb = Vt + tofs;
+            float *dK = dk + ((size_t)b * T + s0) * dh, *dV = dv + ((size_t)b * T + s0) * dh;
+            memset(dK, 0, sizeof(float) * (size_t)nk * dh);
+            memset(dV, 0, sizeof(float) * (size_t)nk * dh);
+            int tend = hi[(size_t)b * T + s1]; /* the queries that see these keys: [s0, tend] */
+            for (int t0 = s0; t0 <= tend; t0 += TQ) {
+                int t1 = t0 + TQ - 1 < tend ? t0 + TQ - 1 : tend;
+                if (lb[t0] > s1) break; /* lo nondecreasing: no later query sees the tile */
+                int nr = (t1 - t0 + 1) * H;
+                size_t r0 = ((size_t)b * T + t0) * H;
+                const float *Q = q + r0 * dh, *dO = dout + r0 * dh;
+                fl_mm(S, FL_NK, Q, dh, 1, Ktb, FL_NK, nr, nk, dh, scale, 0);  /* S = scale Q K^T */
+                fl_mm(G, FL_NK, dO, dh, 1, Vtb, FL_NK, nr, nk, dh, 1.0f, 0); /* dP = dO V^T */
+                for (int r = 0; r < nr; r++) { /* S <- P, G <- scale dS */
+                    int t = t0 + r / H, ja, je;
+                    float *Sr = S + (size_t)r * FL_NK, *Gr = G + (size_t)r * FL_NK;
+                    if (!tile_cols(lb, t, s0, nk, &ja, &je)) ja = FL_NK, je = -1;
+                    float L = lse_b[(size_t)(r % H) * T + t], Dr = D[r0 + r];
+                    fl_exp_tile(Sr, ja, je, L);
+#pragma omp simd
+                    for (int j = 0; j < FL_NK; j++) Gr[j] = Sr[j] * (Gr[j] - Dr) * scale;
+                }
+                fl_mm(dV, dh, S, 1, FL_NK, dO, dh, nk, dh, nr, 1.0f, 1); /* dV += P^T dO */
+                fl_mm(dK, dh, G, 1, FL_NK, Q, dh, nk, dh, nr, 1.0f, 1);  /* dK += dS^T Q */
+                fl_mm(dQ + r0 * dh, dh, G, FL_NK, 1, k + ((size_t)b * T + s0) * dh, dh, nr, dh, nk,
+                      1.0f, 1); /* dQ += dS K */
+            }
+        }
+        free(S);
+    }
+    /* dq += the partials of threads 1.., in thread order */
+    if (team > 1) {
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < nq; i++) {
+            float s = dq[i];
+            for (int p = 0; p < team - 1; p++) s += part[nq * (size_t)p + i];
+            dq[i] = s;
+        }
+    }
+    free(Kt);
+    free(D);
+    free(lo);
+    free(part);
+}
+
 /* ---- variant table ---------------------------------------------------------------------- */
 
 const attn_variant attn_variants[] = {
@@ -570,6 +928,8 @@ const attn_variant attn_variants[] = {
      "only the visible window+1 keys per query; linear in T for local attention"},
     {"tiled", attn_forward_tiled, attn_backward_tiled,
      "online softmax over key tiles (FlashAttention-style), window-aware tile range"},
+    {"flash", attn_forward_flash, attn_backward_flash,
+     "FlashAttention-2 style: register-tiled GEMMs, one-pass backward with per-thread dQ partials"},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -15,7 +15,10 @@
  *
  * Variants: "ref" (full T x T masked matrix per head), "banded" (only the
  * window+1 keys; linear in T for local attention), "tiled" (online softmax
- * over key tiles, never materialises a row).
+ * over key tiles, never materialises a row), "flash" (the default: tiled
+ * with register-tiled GEMMs and a one-pass backward whose per-thread dQ
+ * partials are summed in thread order, so results depend on the thread
+ * count only).
  */
 #ifndef GRIFFIN_ATTENTION_H
 #define GRIFFIN_ATTENTION_H
@@ -45,7 +48,7 @@ typedef struct {
 
 extern const attn_variant attn_variants[]; /* terminated by {NULL} */
 const attn_variant *attn_find(const char *name);
-#define ATTN_DEFAULT "tiled"
+#define ATTN_DEFAULT "flash"
 
 /* Decode: one new token per sequence.
  * out (B,H,dh); q (B,H,dh) roped; kc, vc (B,S,dh) cache slots of which the

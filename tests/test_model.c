@@ -126,9 +126,9 @@ static void test_golden(const char *fam) {
     st_read_i32(&g, tp, pos, (size_t)B * T);
     st_read_f32(&g, tl, want, (size_t)B * T * V);
     const char *rvars[] = {"ref", "seq", "fused", "chunked", "assoc"};
-    const char *avars[] = {"ref", "banded", "tiled"};
+    const char *avars[] = {"ref", "banded", "tiled", "flash"};
     for (int vi = 0; vi < 5; vi++) {
-        for (int ai = 0; ai < 3; ai++) {
+        for (int ai = 0; ai < 4; ai++) {
             if (vi && ai) continue; /* each variant once, against the reference of the other kind */
             if (!rglru_find(rvars[vi]) || !attn_find(avars[ai])) {
                 TEST_CHECK(0, "variant %s/%s missing", rvars[vi], avars[ai]);

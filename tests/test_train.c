@@ -64,8 +64,8 @@ static void test_golden_grads(const char *fam) {
     batch b;
     if (load_golden(fam, &m, &g, &b)) return;
     const char *rv[] = {"ref", "seq", "fused", "chunked", "assoc"};
-    const char *avn[] = {"ref", "banded", "tiled"};
-    for (int combo = 0; combo < 7; combo++) {
+    const char *avn[] = {"ref", "banded", "tiled", "flash"};
+    for (int combo = 0; combo < 8; combo++) {
         int vi = combo < 5 ? combo : 0, ai = combo < 5 ? 0 : combo - 4;
         snprintf(m.rglru, sizeof m.rglru, "%s", rv[vi]);
         snprintf(m.attn, sizeof m.attn, "%s", avn[ai]);
