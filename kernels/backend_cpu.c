@@ -161,9 +161,19 @@ static int cpu_gemm_bf16(int tA, int tB, int M, int N, int K, float alpha, const
     return 0;
 }
 
+/* Blocks too small to thread one by one (gemm_fast runs below 2^21 flops on
+ * one thread; the RG-LRU gate blocks at decode are 2 M bw^2 flops) run in
+ * parallel, one per thread, when together they are worth a team. Not under
+ * "blas": OpenBLAS would start its own threads inside each. */
+static int strided_par(int M, int N, int K, int count, int blas) {
+    double f = 2.0 * M * N * K;
+    return count > 1 && f < (1 << 21) && f * count >= (1 << 21) && util_threads() > 1 && !blas;
+}
+
 static int cpu_gemm_strided(int tA, int tB, int M, int N, int K, float alpha, const float *A, int lda, long long sA,
                             const float *B, int ldb, long long sB, float beta, float *C, int ldc, long long sC,
                             int count) {
+#pragma omp parallel for schedule(static) if (strided_par(M, N, K, count, !strcmp(gemm_variant_resolved(), "blas")))
     for (int i = 0; i < count; i++)
         gemm(tA, tB, M, N, K, alpha, A + i * sA, lda, B + i * sB, ldb, beta, C + i * sC, ldc);
     return 0;
@@ -172,6 +182,7 @@ static int cpu_gemm_strided(int tA, int tB, int M, int N, int K, float alpha, co
 static int cpu_gemm_strided_bf16(int tA, int tB, int M, int N, int K, float alpha, const float *A, int lda,
                                  long long sA, const uint16_t *B, int ldb, long long sB, float beta, float *C,
                                  int ldc, long long sC, int count) {
+#pragma omp parallel for schedule(static) if (strided_par(M, N, K, count, 0))
     for (int i = 0; i < count; i++)
         gemm_bf16(tA, tB, M, N, K, alpha, A + i * sA, lda, B + i * sB, ldb, beta, C + i * sC, ldc);
     return 0;

@@ -19,8 +19,11 @@
  *
  * Small M (decode steps, short prompts: M <= GF_SMALL_M = 48): a
  * matrix-vector style path that streams the weight matrix once, unpacked:
- * transB=1 as dot products of contiguous W rows, transB=0 as FMAs of W rows
- * into register accumulators.
+ * transB=1 as dot products of contiguous W rows (the next rows prefetched into
+ * L2), transB=0 as FMAs of W rows into register accumulators; at M <= 4
+ * (decode at batch 1..4) transB=0 sweeps whole row segments instead
+ * ("row streaming", smallm_ns). gemm_fast_tiled / gemm_bf16_fast_tiled run the
+ * small-M path as it was before those two (no prefetch, no row streaming).
  *
  * bf16 weights (gemm_bf16_fast, the "bf16-widen" variant): the same code with
  * the B operand read as bfloat16 and widened to fp32 as it is loaded (exact),
@@ -586,15 +589,21 @@ static void gemm_blocked(int nth, int transA, int transB, int M, int N, int K, f
 /* transB = 1: C[m][n] = sum_k xs[m][k] * B[n][k] + beta C[m][n], n in [n0, n1).
  * Tiles of up to 4 x-rows by 4 W-rows, K in chunks that keep the 4 W rows in L1. */
 #define GF_NT_KCHUNK 1024
+#ifndef GF_NT_PF
+#define GF_NT_PF 1
+#endif
 #if defined(__AVX512F__)
 static inline __attribute__((always_inline)) void nt_tile(int MB, const float *xs, int K, const void *const w[4],
-                                                          int w16, int kb, int ke, float sums[4][4]) {
+                                                          int w16, int kb, int ke, size_t pfd, float sums[4][4]) {
     __m512 acc[4][4];
     for (int i = 0; i < MB; i++)
         for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_ps();
     int k = kb;
+    size_t esz = w16 ? 2 : 4;
     for (; k + 16 <= ke; k += 16) {
         __m512 wv[4];
+        if (GF_NT_PF && pfd)
+            for (int j = 0; j < 4; j++) _mm_prefetch((const char *)w[j] + (pfd + (size_t)k) * esz, _MM_HINT_T1);
         for (int j = 0; j < 4; j++) wv[j] = gf_ld(w[j], (size_t)k, w16);
         for (int i = 0; i < MB; i++) {
             __m512 xv = _mm512_loadu_ps(xs + (size_t)i * K + k);
@@ -614,7 +623,8 @@ static inline __attribute__((always_inline)) void nt_tile(int MB, const float *x
 }
 #else
 static inline void nt_tile(int MB, const float *xs, int K, const void *const w[4], int w16, int kb, int ke,
-                           float sums[4][4]) {
+                           size_t pfd, float sums[4][4]) {
+    (void)pfd;
     for (int i = 0; i < MB; i++)
         for (int j = 0; j < 4; j++) {
             const float *x = xs + (size_t)i * K;
@@ -638,7 +648,7 @@ static inline void nt_tile(int MB, const float *xs, int K, const void *const w[4
  * K rounded up to even, zero-padded), products summed in pairs. */
 static inline __attribute__((always_inline)) void nt_tile_dp(int MB, const uint16_t *xs, int Kp,
                                                              const void *const w[4], int kb, int ke,
-                                                             float sums[4][4]) {
+                                                             size_t pfd, float sums[4][4]) {
     __m512 acc[4][4];
     for (int i = 0; i < MB; i++)
         for (int j = 0; j < 4; j++) acc[i][j] = _mm512_setzero_ps();
@@ -646,6 +656,8 @@ static inline __attribute__((always_inline)) void nt_tile_dp(int MB, const uint1
         int n = gf_imin(32, ke - k);
         __mmask32 m = n >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << n) - 1);
         __m512bh wv[4];
+        if (GF_NT_PF && pfd)
+            for (int j = 0; j < 4; j++) _mm_prefetch((const char *)((const uint16_t *)w[j] + pfd + k), _MM_HINT_T1);
         for (int j = 0; j < 4; j++) wv[j] = (__m512bh)_mm512_maskz_loadu_epi16(m, (const uint16_t *)w[j] + k);
         for (int i = 0; i < MB; i++) {
             __m512bh xv = (__m512bh)_mm512_maskz_loadu_epi16(m, xs + (size_t)i * Kp + k);
@@ -658,8 +670,8 @@ static inline __attribute__((always_inline)) void nt_tile_dp(int MB, const uint1
 
 #endif
 
-static void smallm_nt(int M, int n0, int n1, int K, const void *xs_, const void *B, int mode, int ldb, float beta,
-                      float *C, int ldc) {
+static void smallm_nt(int M, int n0, int n1, int K, const void *xs_, const void *B, int mode, int pf, int ldb,
+                      float beta, float *C, int ldc) {
     int w16 = mode != GF_F32;
     size_t esz = w16 ? 2 : 4;
     const float *xs = (const float *)xs_;
@@ -672,6 +684,7 @@ static void smallm_nt(int M, int n0, int n1, int K, const void *xs_, const void 
         const void *w[4];
         for (int j = 0; j < 4; j++) /* clamp: no branches */
             w[j] = (const char *)B + (size_t)(n + gf_imin(j, nb - 1)) * ldb * esz;
+        size_t pfd = pf ? (size_t)4 * ldb : 0; /* the next 4 W rows, into L2 while these stream */
         for (int m = 0; m < M; m += 4) {
             int mb = gf_imin(4, M - m);
             float sums[4][4] = {{0}};
@@ -680,11 +693,11 @@ static void smallm_nt(int M, int n0, int n1, int K, const void *xs_, const void 
                 int ke = gf_imin(K, kb + GF_NT_KCHUNK);
 #if GF_HAVE_DP
 #define GF_NT(mbv)                                                                                       \
-    (mode == GF_DP ? nt_tile_dp(mbv, xs16 + (size_t)m * Kp, Kp, w, kb, ke, sums)                        \
-     : w16         ? nt_tile(mbv, x, K, w, 1, kb, ke, sums)                                              \
-                   : nt_tile(mbv, x, K, w, 0, kb, ke, sums))
+    (mode == GF_DP ? nt_tile_dp(mbv, xs16 + (size_t)m * Kp, Kp, w, kb, ke, pfd, sums)                   \
+     : w16         ? nt_tile(mbv, x, K, w, 1, kb, ke, pfd, sums)                                         \
+                   : nt_tile(mbv, x, K, w, 0, kb, ke, pfd, sums))
 #else
-#define GF_NT(mbv) (w16 ? nt_tile(mbv, x, K, w, 1, kb, ke, sums) : nt_tile(mbv, x, K, w, 0, kb, ke, sums))
+#define GF_NT(mbv) (w16 ? nt_tile(mbv, x, K, w, 1, kb, ke, pfd, sums) : nt_tile(mbv, x, K, w, 0, kb, ke, pfd, sums))
 #endif
                 switch (mb) {
                 case 1: GF_NT(1); break;
@@ -869,8 +882,128 @@ static void smallm_nn(int M, int n0, int n1, int K, const void *xs_, const void 
 #undef GF_NN
 }
 
-static void gemm_small_m(int nth, int transA, int transB, int M, int N, int K, float alpha, const float *A,
+/* transB = 0 for the smallest M (decode at batch 1..GF_NS_M), "row
+ * streaming": the work item's columns [n0, n1) are swept G W rows at a time,
+ * each sweep reading G long contiguous row segments (the whole item's width)
+ * and adding their products into C, which stays in L1/L2 between sweeps. The
+ * tiled form above walks 64 rows down a 64..128-column strip instead, a few
+ * cache lines per row and page; the hardware prefetchers do not follow that,
+ * and at M = 1 it reached about 60% of the read bandwidth (this form: ~90%).
+ * Costs one load and store of C per G rows, which M <= 4 can afford. */
+#define GF_NS_M 4
+#ifndef GF_NS_G
+#define GF_NS_G 8
+#endif
+#ifndef GF_NS_PF
+#define GF_NS_PF 2
+#endif
+#define GF_NS_W 64 /* columns per register tile */
+#ifndef GF_NS_ITEMS
+#define GF_NS_ITEMS 1 /* work items per thread: long rows beat dynamic balance */
+#endif
+#if defined(__AVX512F__)
+static inline __attribute__((always_inline)) void ns_tile(int MB, int G, int full, const float *xs, int K, int k,
+                                                          const void *B, int w16, int ldb, int j, int w, float *C,
+                                                          int ldc) {
+    __m512 acc[GF_NS_M][4];
+    __mmask16 mk[4];
+    for (int v = 0; v < 4; v++) {
+        int r = w - 16 * v;
+        mk[v] = full || r >= 16 ? (__mmask16)0xFFFF : r > 0 ? (__mmask16)((1u << r) - 1) : 0;
+    }
+    for (int i = 0; i < MB; i++)
+        for (int v = 0; v < 4; v++)
+            acc[i][v] = full ? _mm512_loadu_ps(C + (size_t)i * ldc + j + 16 * v)
+                             : _mm512_maskz_loadu_ps(mk[v], C + (size_t)i * ldc + j + 16 * v);
+    for (int g = 0; g < G; g++) {
+        size_t o = (size_t)(k + g) * ldb + j;
+        if (GF_NS_PF && full) {
+            const char *pf = (const char *)B + (o + (size_t)G * ldb) * (w16 ? 2 : 4);
+            for (int q = 0; q < GF_NS_W * (w16 ? 2 : 4); q += 64) _mm_prefetch(pf + q, GF_NS_PF == 1 ? _MM_HINT_T0 : _MM_HINT_T1);
+        }
+        __m512 bv[4];
+        for (int v = 0; v < 4; v++)
+            bv[v] = full ? gf_ld(B, o + 16 * v, w16) : gf_ld_n(B, o + 16 * v, w - 16 * v > 0 ? w - 16 * v : 0, w16);
+        for (int i = 0; i < MB; i++) {
+            __m512 xv = _mm512_set1_ps(xs[(size_t)i * K + k + g]);
+            for (int v = 0; v < 4; v++) acc[i][v] = _mm512_fmadd_ps(xv, bv[v], acc[i][v]);
+        }
+    }
+    for (int i = 0; i < MB; i++)
+        for (int v = 0; v < 4; v++) {
+            float *c = C + (size_t)i * ldc + j + 16 * v;
+            if (full) _mm512_storeu_ps(c, acc[i][v]);
+            else _mm512_mask_storeu_ps(c, mk[v], acc[i][v]);
+        }
+}
+#else
+static inline void ns_tile(int MB, int G, int full, const float *xs, int K, int k, const void *B, int w16, int ldb,
+                           int j, int w, float *C, int ldc) {
+    (void)full;
+    for (int i = 0; i < MB; i++) {
+        float *c = C + (size_t)i * ldc + j;
+        for (int g = 0; g < G; g++) {
+            float x = xs[(size_t)i * K + k + g];
+            size_t o = (size_t)(k + g) * ldb + j;
+            if (w16) {
+                const uint16_t *b = (const uint16_t *)B + o;
+#pragma omp simd
+                for (int v = 0; v < w; v++) c[v] += x * bf16_to_f32(b[v]);
+            } else {
+                const float *b = (const float *)B + o;
+#pragma omp simd
+                for (int v = 0; v < w; v++) c[v] += x * b[v];
+            }
+        }
+    }
+}
+#endif
+
+static void smallm_ns(int M, int n0, int n1, int K, const float *xs, const void *B, int w16, int ldb, float beta,
+                      float *C, int ldc) {
+    for (int i = 0; i < M; i++) { /* C = beta C, then every sweep adds to it */
+        float *c = C + (size_t)i * ldc + n0;
+        if (beta == 0.0f) memset(c, 0, (size_t)(n1 - n0) * sizeof(float));
+        else if (beta != 1.0f)
+            for (int j = 0; j < n1 - n0; j++) c[j] *= beta;
+    }
+    int nfull = n0 + (n1 - n0) / GF_NS_W * GF_NS_W;
+#define GF_NS_SWEEP(mbv, gv)                                                                                   \
+    do {                                                                                                      \
+        for (int j = n0; j < nfull; j += GF_NS_W)                                                             \
+            w16 ? ns_tile(mbv, gv, 1, xs, K, k, B, 1, ldb, j, GF_NS_W, C, ldc)                                 \
+                : ns_tile(mbv, gv, 1, xs, K, k, B, 0, ldb, j, GF_NS_W, C, ldc);                                \
+        if (nfull < n1)                                                                                       \
+            w16 ? ns_tile(mbv, gv, 0, xs, K, k, B, 1, ldb, nfull, n1 - nfull, C, ldc)                         \
+                : ns_tile(mbv, gv, 0, xs, K, k, B, 0, ldb, nfull, n1 - nfull, C, ldc);                        \
+    } while (0)
+    for (int k = 0; k < K;) {
+        int g = K - k >= GF_NS_G ? GF_NS_G : 1;
+        switch (M * 2 + (g == GF_NS_G)) {
+        case 2: GF_NS_SWEEP(1, 1); break;
+        case 3: GF_NS_SWEEP(1, GF_NS_G); break;
+        case 4: GF_NS_SWEEP(2, 1); break;
+        case 5: GF_NS_SWEEP(2, GF_NS_G); break;
+        case 6: GF_NS_SWEEP(3, 1); break;
+        case 7: GF_NS_SWEEP(3, GF_NS_G); break;
+        case 8: GF_NS_SWEEP(4, 1); break;
+        default: GF_NS_SWEEP(4, GF_NS_G); break;
+        }
+        k += g;
+    }
+#undef GF_NS_SWEEP
+}
+
+/* tiled: the form before row streaming and prefetch (variants fast-tiled,
+ * bf16-widen-tiled), kept to compare against. */
+static void gemm_small_m(int nth, int tiled, int transA, int transB, int M, int N, int K, float alpha, const float *A,
                          int lda, const void *B, int mode, int ldb, float beta, float *C, int ldc) {
+    /* the row-streaming form is memory bound at its M: for dp it widens the
+     * weights and multiplies in fp32 too, with x rounded to bf16 as dp rounds
+     * it (products of two bf16 are exact in fp32), so that decode (this form)
+     * and prefill (dp tiles) round the same way */
+    int stream = !tiled && !transB && M <= GF_NS_M, round_x = 0;
+    if (stream && mode == GF_DP) mode = GF_W16, round_x = 1;
     /* x = alpha * op(A), contiguous (M,K): folds alpha and transA away; for
      * dp rounded to bf16, rows of even length (zero pad). */
     void *xs;
@@ -888,26 +1021,29 @@ static void gemm_small_m(int nth, int transA, int transB, int M, int N, int K, f
         for (int i = 0; i < M; i++)
             for (int k = 0; k < K; k++)
                 xf[(size_t)i * K + k] = alpha * (transA ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]);
+        if (round_x)
+            for (size_t i = 0; i < (size_t)M * K; i++) xf[i] = bf16_to_f32(f32_to_bf16(xf[i]));
         xs = xf;
     }
     /* Work items: contiguous runs of W rows (transB) or columns, about 8 per
      * thread, handed out dynamically (robust to a preempted thread); each item
      * streams its own part of W. */
-    int unit = transB ? 4 : GF_NN_UNIT;
+    int unit = transB ? 4 : stream ? GF_NS_W : GF_NN_UNIT;
     int nunits = (N + unit - 1) / unit;
-    int nitems = nth > 1 ? gf_imin(nunits, 8 * nth) : 1;
+    int nitems = nth > 1 ? gf_imin(nunits, (stream ? GF_NS_ITEMS : 8) * nth) : 1;
 #pragma omp parallel for num_threads(nth) schedule(dynamic, 1) if (nth > 1)
     for (int it = 0; it < nitems; it++) {
         int u0 = (int)((long)nunits * it / nitems), u1 = (int)((long)nunits * (it + 1) / nitems);
         int n0 = u0 * unit, n1 = gf_imin(N, u1 * unit);
         if (n0 >= n1) continue;
-        if (transB) smallm_nt(M, n0, n1, K, xs, B, mode, ldb, beta, C, ldc);
+        if (transB) smallm_nt(M, n0, n1, K, xs, B, mode, !tiled, ldb, beta, C, ldc);
+        else if (stream) smallm_ns(M, n0, n1, K, (const float *)xs, B, mode != GF_F32, ldb, beta, C, ldc);
         else smallm_nn(M, n0, n1, K, xs, B, mode, ldb, beta, C, ldc);
     }
 }
 
 /* ---- entry points ------------------------------------------------------ */
-static void gemm_fast_any(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+static void gemm_fast_any(int tiled, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                           const void *B, int mode, int ldb, float beta, float *C, int ldc) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0 || alpha == 0.0f) {
@@ -922,23 +1058,33 @@ static void gemm_fast_any(int transA, int transB, int M, int N, int K, float alp
 #endif
     if (2.0 * M * N * K < GF_PAR_MIN_FLOPS) nth = 1;
     if (nth < 1) nth = 1;
-    if (M <= GF_SMALL_M) gemm_small_m(nth, transA, transB, M, N, K, alpha, A, lda, B, mode, ldb, beta, C, ldc);
+    if (M <= GF_SMALL_M) gemm_small_m(nth, tiled, transA, transB, M, N, K, alpha, A, lda, B, mode, ldb, beta, C, ldc);
     else gemm_blocked(nth, transA, transB, M, N, K, alpha, A, lda, B, mode, ldb, beta, C, ldc);
 }
 
 void gemm_fast(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                const float *B, int ldb, float beta, float *C, int ldc) {
-    gemm_fast_any(transA, transB, M, N, K, alpha, A, lda, B, GF_F32, ldb, beta, C, ldc);
+    gemm_fast_any(0, transA, transB, M, N, K, alpha, A, lda, B, GF_F32, ldb, beta, C, ldc);
+}
+
+void gemm_fast_tiled(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                     const float *B, int ldb, float beta, float *C, int ldc) {
+    gemm_fast_any(1, transA, transB, M, N, K, alpha, A, lda, B, GF_F32, ldb, beta, C, ldc);
 }
 
 void gemm_bf16_fast(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                     const uint16_t *B, int ldb, float beta, float *C, int ldc) {
-    gemm_fast_any(transA, transB, M, N, K, alpha, A, lda, B, GF_W16, ldb, beta, C, ldc);
+    gemm_fast_any(0, transA, transB, M, N, K, alpha, A, lda, B, GF_W16, ldb, beta, C, ldc);
+}
+
+void gemm_bf16_fast_tiled(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                          const uint16_t *B, int ldb, float beta, float *C, int ldc) {
+    gemm_fast_any(1, transA, transB, M, N, K, alpha, A, lda, B, GF_W16, ldb, beta, C, ldc);
 }
 
 int gemm_bf16_dp_available(void) { return GF_HAVE_DP; }
 
 void gemm_bf16_dp(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                   const uint16_t *B, int ldb, float beta, float *C, int ldc) {
-    gemm_fast_any(transA, transB, M, N, K, alpha, A, lda, B, GF_HAVE_DP ? GF_DP : GF_W16, ldb, beta, C, ldc);
+    gemm_fast_any(0, transA, transB, M, N, K, alpha, A, lda, B, GF_HAVE_DP ? GF_DP : GF_W16, ldb, beta, C, ldc);
 }

@@ -20,7 +20,7 @@ typedef void (*gemm16_fn)(int, int, int, int, int, float, const float *, int, co
  * does not know; ours are measured faster) and "bf16" to "bf16-dp" where the
  * build has AVX512-BF16 (measured faster than widening at every batch size
  * on such CPUs), else "bf16-widen". */
-enum { V_AUTO, V_FAST, V_BLAS, V_REF, V_B_AUTO, V_B_WIDEN, V_B_DP, V_B_REF, V_N };
+enum { V_AUTO, V_FAST, V_FAST_TILED, V_BLAS, V_REF, V_B_AUTO, V_B_WIDEN, V_B_WIDEN_TILED, V_B_DP, V_B_REF, V_N };
 static const struct {
     const char *name;
     gemm_fn fn;     /* fp32 entries */
@@ -28,8 +28,10 @@ static const struct {
     int sets16;     /* fp32 entries: the bf16 entry they select too, -1 none */
 } g_gemm_variants[V_N] = {
     [V_AUTO] = {"auto", gemm_fast, NULL, V_B_AUTO},     [V_FAST] = {"fast", gemm_fast, NULL, V_B_WIDEN},
+    [V_FAST_TILED] = {"fast-tiled", gemm_fast_tiled, NULL, V_B_WIDEN_TILED},
     [V_BLAS] = {"blas", gemm_blas, NULL, -1},           [V_REF] = {"ref", gemm_ref, NULL, V_B_REF},
     [V_B_AUTO] = {"bf16", NULL, gemm_bf16_dp, -1},      [V_B_WIDEN] = {"bf16-widen", NULL, gemm_bf16_fast, -1},
+    [V_B_WIDEN_TILED] = {"bf16-widen-tiled", NULL, gemm_bf16_fast_tiled, -1},
     [V_B_DP] = {"bf16-dp", NULL, gemm_bf16_dp, -1},     [V_B_REF] = {"bf16-ref", NULL, gemm_bf16_ref, -1},
 };
 static int g_variant = V_AUTO, g_variant16 = V_B_AUTO;
@@ -120,7 +122,7 @@ const char *gemm_bf16_variant_resolved(void) {
     if (g_variant16 != V_B_AUTO) return g_gemm_variants[g_variant16].name;
     return gemm_bf16_dp_available() ? "bf16-dp" : "bf16-widen";
 }
-const char *gemm_variants_list(void) { return "auto|fast|blas|ref|bf16|bf16-widen|bf16-dp|bf16-ref"; }
+const char *gemm_variants_list(void) { return "auto|fast|fast-tiled|blas|ref|bf16|bf16-widen|bf16-widen-tiled|bf16-dp|bf16-ref"; }
 
 void blas_set_threads(int n) {
 #ifdef HAVE_OPENBLAS

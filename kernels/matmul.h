@@ -16,9 +16,13 @@
  *   bf16-ref    naive loop, double accumulation over the widened B (oracle)
  *   bf16-widen  gemm_fast's kernels with B widened to fp32 as it is loaded:
  *               fp32 products and accumulation (AVX-512F, AVX2 or plain C)
+ *   bf16-widen-tiled  the same with the small-M path as it was before row
+ *               streaming and prefetch (for comparison; "fast-tiled" in fp32)
  *   bf16-dp     AVX512-BF16 vdpbf16ps: A is rounded to bf16 as well, pairs of
  *               exact products accumulated in fp32; only where the build
- *               targets avx512_bf16 (gemm_bf16_dp_available())
+ *               targets avx512_bf16 (gemm_bf16_dp_available()); at M <= 4,
+ *               transB = 0 it runs the row-streaming form on A rounded to
+ *               bf16 (the same products, exact in fp32)
  *   bf16        "auto": bf16-dp where available, else bf16-widen
  * Accuracy against the fp32 product with the unrounded weights: relative
  * error of order 2^-9 (one bf16 rounding per weight, and per activation for
@@ -43,6 +47,11 @@ void gemm_blas(int transA, int transB, int M, int N, int K, float alpha, const f
  * buffers grow on demand and abort on out-of-memory (CHECK_ALLOC). */
 void gemm_fast(int transA, int transB, int M, int N, int K, float alpha, const float *A,
                int lda, const float *B, int ldb, float beta, float *C, int ldc);
+/* gemm_fast with its small-M path as before the decode work (transB=0 in
+ * 64-row tiles at every M, no prefetch of the next W rows): variant
+ * "fast-tiled", kept so that the bench can compare the two. */
+void gemm_fast_tiled(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                     const float *B, int ldb, float beta, float *C, int ldc);
 /* Tuning knob for benches and tests: cache blocks (rounded to the register
  * tile); a value <= 0 restores that block's default. Global; do not call while
  * a GEMM runs. */
@@ -57,17 +66,23 @@ void gemm_bf16_ref(int transA, int transB, int M, int N, int K, float alpha, con
                    const uint16_t *B, int ldb, float beta, float *C, int ldc);
 void gemm_bf16_fast(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                     const uint16_t *B, int ldb, float beta, float *C, int ldc);
-/* Runs the widening kernel where dp is not available. */
+/* gemm_bf16_fast's small-M path as before the decode work ("bf16-widen-tiled"). */
+void gemm_bf16_fast_tiled(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                          const uint16_t *B, int ldb, float beta, float *C, int ldc);
+/* Runs the widening kernel where dp is not available. At M <= 4 with
+ * transB = 0 (memory bound) it widens and multiplies in fp32, A rounded to
+ * bf16 as in dp. */
 void gemm_bf16_dp(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                   const uint16_t *B, int ldb, float beta, float *C, int ldc);
 /* 1 when this build has the AVX512-BF16 kernels (compiled for a CPU with
  * avx512_bf16), else 0. */
 int gemm_bf16_dp_available(void);
 
-/* Select variants by name. fp32 names: "auto", "fast", "blas", "ref"; "auto",
- * "fast" and "ref" also set the bf16 kernel (auto, widen, ref); "blas" leaves it
- * (OpenBLAS has no fp32 x bf16 GEMM). bf16 names: "bf16", "bf16-widen",
- * "bf16-dp", "bf16-ref" set the bf16 kernel only. Returns 0, or -1 for an
+/* Select variants by name. fp32 names: "auto", "fast", "fast-tiled", "blas",
+ * "ref"; "auto", "fast", "fast-tiled" and "ref" also set the bf16 kernel (auto,
+ * widen, widen-tiled, ref); "blas" leaves it (OpenBLAS has no fp32 x bf16
+ * GEMM). bf16 names: "bf16", "bf16-widen", "bf16-widen-tiled", "bf16-dp",
+ * "bf16-ref" set the bf16 kernel only. Returns 0, or -1 for an
  * unknown name or bf16-dp where unavailable (util_last_error() says which;
  * the selection is then unchanged). */
 int gemm_set_variant(const char *name);

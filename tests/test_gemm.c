@@ -225,6 +225,35 @@ static void model_shapes16(gemm16_fn fn, double tol, const char *name) {
     }
 }
 
+/* The decode GEMVs (M <= 4; M = 5 takes the tiled form): transB = 0 runs the
+ * row-streaming form (8 W rows per sweep, 64-column register tiles) and
+ * transB = 1 the dot-product tiles with prefetch of the next rows, so N and K
+ * straddle every tail (N mod 64, K mod 8, N mod 4, K mod 16) on 1 and 2
+ * threads, with beta 0 over NaN, 1 and 0.5, padded leading dimensions.
+ * bf16-dp at M <= 4, transB = 0 widens the weights and multiplies in fp32 on
+ * A rounded to bf16: the dp tolerances, as in every other dp path. */
+static void decode_shapes(void) {
+    rng_t r;
+    rng_seed(&r, 31);
+    static const int Ns[] = {1, 5, 63, 64, 65, 130, 1030}, Ks[] = {1, 7, 8, 9, 17, 300};
+    const float betas[3] = {0.0f, 1.0f, 0.5f};
+    int c = 0;
+    for (int M = 1; M <= 5; M++)
+        for (int ni = 0; ni < (int)(sizeof Ns / sizeof Ns[0]); ni++)
+            for (int ki = 0; ki < (int)(sizeof Ks / sizeof Ks[0]); ki++)
+                for (int tB = 0; tB < 2; tB++, c++) {
+                int N = Ns[ni], K = Ks[ki], pad = c % 3 ? 0 : 5;
+                float beta = betas[c % 3];
+                util_set_threads(1 + ((c >> 1) & 1));
+                check_case(gemm_fast, "fast-decode", &r, 0, tB, M, N, K, pad, 1.0f, beta);
+                check_case(gemm_fast_tiled, "fast-tiled-decode", &r, 0, tB, M, N, K, pad, 1.0f, beta);
+                check_case16(gemm_bf16_fast_tiled, "bf16-widen-tiled-decode", 1e-5, BF16_TOL, &r, 0, tB, M, N, K, pad, 1.0f, beta);
+                check_case16(gemm_bf16_fast, "bf16-widen-decode", 1e-5, BF16_TOL, &r, 0, tB, M, N, K, pad, 1.0f, beta);
+                if (gemm_bf16_dp_available())
+                    check_case16(gemm_bf16_dp, "bf16-dp-decode", BF16_TOL, BF16_TOL2, &r, 0, tB, M, N, K, pad, -0.5f, beta);
+            }
+}
+
 /* Called from inside a parallel region: each thread its own C, one team only. */
 static void nested(void) {
     enum { M = 97, N = 130, K = 64, T = 2 };
@@ -268,6 +297,11 @@ static void variants16(void) {
     TEST_CHECK(gemm_set_variant("ref") == 0 && !strcmp(gemm_bf16_variant(), "bf16-ref"), "ref sets both");
     TEST_CHECK(gemm_set_variant("blas") == 0 && !strcmp(gemm_bf16_variant(), "bf16-ref"), "blas leaves bf16");
     TEST_CHECK(gemm_set_variant("fast") == 0 && !strcmp(gemm_bf16_variant(), "bf16-widen"), "fast -> bf16-widen");
+    TEST_CHECK(gemm_set_variant("fast-tiled") == 0 && !strcmp(gemm_bf16_variant(), "bf16-widen-tiled") &&
+                   !strcmp(gemm_variant_resolved(), "fast-tiled"),
+               "fast-tiled -> bf16-widen-tiled");
+    TEST_CHECK(gemm_set_variant("bf16-widen-tiled") == 0 && !strcmp(gemm_bf16_variant_resolved(), "bf16-widen-tiled"),
+               "bf16-widen-tiled selectable");
     int dp = gemm_set_variant("bf16-dp");
     TEST_CHECK(gemm_bf16_dp_available() ? dp == 0 : (dp == -1 && strstr(util_last_error(), "avx512_bf16")),
                "bf16-dp selectable exactly where available (%d)", dp);
@@ -276,8 +310,8 @@ static void variants16(void) {
 }
 
 static void variants(void) {
-    const char *want[] = {"auto", "fast", "blas", "ref"};
-    for (int i = 0; i < 4; i++) {
+    const char *want[] = {"auto", "fast", "fast-tiled", "blas", "ref"};
+    for (int i = 0; i < 5; i++) {
         TEST_CHECK(gemm_set_variant(want[i]) == 0, "gemm_set_variant(%s)", want[i]);
         TEST_CHECK(!strcmp(gemm_variant(), want[i]), "gemm_variant() = %s, want %s", gemm_variant(), want[i]);
     }
@@ -290,8 +324,8 @@ static void variants(void) {
 static void dispatch(void) {
     rng_t r;
     rng_seed(&r, 11);
-    const char *names[] = {"auto", "fast", "blas"};
-    for (int i = 0; i < 3; i++) {
+    const char *names[] = {"auto", "fast", "fast-tiled", "blas"};
+    for (int i = 0; i < 4; i++) {
         gemm_set_variant(names[i]);
         check_case(gemm, names[i], &r, 0, 1, 33, 97, 130, 5, 1.0f, 0.0f);
     }
@@ -333,6 +367,7 @@ int main(void) {
     sweep(gemm_fast, "fast-tinyblk", 20, 2);
     gemm_fast_set_blocking(0, 0, 0); /* defaults */
     nested();
+    decode_shapes();
     sweep(gemm_blas, "blas", 12, 3);
     dispatch();
     /* bf16 weights */
