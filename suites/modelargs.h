@@ -41,7 +41,7 @@ typedef struct {
     {"threads", FLAG_INT, &(ma)->threads, "0", "threads (0 = all cores)", "[0,4096]"},                            \
     {"device", FLAG_STR, &(ma)->device, "cpu", "where the model runs: cpu, or cuda (weights uploaded once)"},     \
     {"rglru", FLAG_STR, &(ma)->rglru, NULL, "RG-LRU kernel variant (cpu: ref, seq, fused, chunked, assoc; cuda: seq, chunked, warp)"}, \
-    {"attn", FLAG_STR, &(ma)->attn, NULL, "prefill attention variant (cpu: ref, banded, tiled; cuda: naive, banded, tiled)"},          \
+    {"attn", FLAG_STR, &(ma)->attn, NULL, "prefill attention variant (cpu: flash, ref, banded, tiled; cuda: naive, banded, tiled)"},          \
     {"gemm", FLAG_STR, &(ma)->gemm, NULL, "GEMM variant (cpu: auto, fast, fast-tiled, blas, ref; bf16 weights: bf16, bf16-widen, bf16-widen-tiled, bf16-dp, bf16-ref; cuda: auto, cublas, ref, bf16, bf16-ref)"}
 
 /* --weights on the inference commands (forward, generate, bench-model). */
