@@ -53,6 +53,9 @@ test). "Within the bound" is established when the interval lies inside
 faster); otherwise inconclusive, with the interval's width. Fewer than 6 pairs:
 inconclusive (no 95% interval exists). Overall: established when every case is,
 refuted when any case is, inconclusive otherwise.
+A secondary line (added after the first two chunks of the first run had been seen;
+the verdict above stays the per-case rule): per pair the geometric mean of its
+cases' ratios, over all presets, judged by the same interval rule.
 
 options:
   --before REV       baseline commit (default $BEFORE)
@@ -120,6 +123,7 @@ for line in open(raw):
 CASES = ["prefill tok/s", "train tok/s", "decode B=1 ms/step", "decode B=8 ms/step"]
 HIGHER = {"prefill tok/s", "train tok/s"}
 ratios = defaultdict(list)
+pooled = []                # per pair: the geometric mean of its cases' ratios
 n_pairs = n_busy = n_failed = 0
 others_all = []
 presets = []
@@ -140,10 +144,14 @@ for (chunk, rnd, preset, slot) in sorted(runs):
     if not all(x["others"] <= busy_max for x in (a, b)):   # NaN (unmeasured) counts as busy
         n_busy += 1
         continue
+    logs = []
     for c in CASES:
         vb, va = pair["before"].get(c), pair["after"].get(c)
         if vb and va:
             ratios[(preset, c)].append(vb / va if c in HIGHER else va / vb)
+            logs.append(math.log(ratios[(preset, c)][-1]))
+    if logs:
+        pooled.append(math.exp(sum(logs) / len(logs)))
 
 def sign_interval(xs):
     """95% distribution-free interval for the median: (x_k, x_{n-k+1}), k the largest
@@ -167,6 +175,21 @@ def median(xs):
     return (xs[n // 2] + xs[(n - 1) // 2]) / 2
 
 lo_b, hi_b = 1 - bound, 1 + bound
+
+def judge(xs):
+    iv = sign_interval(xs)
+    if iv is None:
+        return f"inconclusive ({len(xs)} pairs: too few for a 95% interval)", ""
+    lo, hi, cover = iv
+    ivs = f"[{lo:.3f}, {hi:.3f}] ({cover:.1%})"
+    if lo >= lo_b and hi <= hi_b:
+        return "established", ivs
+    if lo > hi_b:
+        return "refuted (slower)", ivs
+    if hi < lo_b:
+        return "refuted (faster)", ivs
+    return f"inconclusive (width {hi - lo:.3f})", ivs
+
 verdicts = []
 quiet = sorted(o for o in others_all if o == o)
 print(f"raw rows: {raw}")
@@ -184,21 +207,7 @@ for p in presets:
             print(f"| {p} | {c} | 0 | | | inconclusive (no pairs) |")
             verdicts.append("inconclusive")
             continue
-        iv = sign_interval(xs)
-        if iv is None:
-            v = f"inconclusive ({len(xs)} pairs: too few for a 95% interval)"
-            ivs = ""
-        else:
-            lo, hi, cover = iv
-            ivs = f"[{lo:.3f}, {hi:.3f}] ({cover:.1%})"
-            if lo >= lo_b and hi <= hi_b:
-                v = "established"
-            elif lo > hi_b:
-                v = "refuted (slower)"
-            elif hi < lo_b:
-                v = "refuted (faster)"
-            else:
-                v = f"inconclusive (width {hi - lo:.3f})"
+        v, ivs = judge(xs)
         verdicts.append(v.split(" (")[0])
         print(f"| {p} | {c} | {len(xs)} | {median(xs):.3f} | {ivs} | {v} |")
 print()
@@ -212,6 +221,10 @@ est = sum(v == "established" for v in verdicts)
 ref = sum(v == "refuted" for v in verdicts)
 print(f"verdict: {overall} ({est} of {len(verdicts)} cases established, {ref} refuted, "
       f"{len(verdicts) - est - ref} inconclusive; bound {bound:.0%}, rule in --help)")
+if pooled:
+    v, ivs = judge(pooled)
+    print(f"pooled (secondary): per pair the geometric mean of its cases' ratios, all presets: {len(pooled)} pairs, "
+          f"median {median(pooled):.3f}, 95% interval {ivs or '-'}: {v}")
 PY
 }
 

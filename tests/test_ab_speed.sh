@@ -57,6 +57,8 @@ row p-few "decode B=1 ms/step" | grep -q "inconclusive (2 pairs"; ok $? "2 pairs
 grep -q "3 excluded as busy" "$D/rep.txt" && grep -q "1 excluded as failed" "$D/rep.txt"; ok $? "busy and failed pairs excluded and counted: $(grep '^pairs:' "$D/rep.txt")"
 grep -q "^verdict: refuted" "$D/rep.txt"; ok $? "overall: refuted when any case is"
 grep -v "p-slow\|p-fast" "$D/raw.tsv" | grep -v "p-wide\|p-few" > "$D/ok.tsv"
-$S --report --raw "$D/ok.tsv" | grep -q "^verdict: established (2 of 2"; ok $? "overall: established when every case is"
+$S --report --raw "$D/ok.tsv" > "$D/rep-ok.txt"
+grep -q "^verdict: established (2 of 2" "$D/rep-ok.txt"; ok $? "overall: established when every case is"
+grep -q "^pooled (secondary): .*: established" "$D/rep-ok.txt" && grep -q "^pooled (secondary): .*: inconclusive" "$D/rep.txt"; ok $? "pooled line judged by the same rule"
 echo "$pass passed, $fail failed, $skip skipped"
 [[ $fail -eq 0 ]]
