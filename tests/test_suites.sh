@@ -74,8 +74,20 @@ fig1b_decode_throughput|Hawk limit
 fig4_latency|Griffin limit
 fig4b_decode_model|MQA memory limit
 EOT
+    # one colour per family in every figure: each titled plot element naming a family
+    # (measured, limit, band) is drawn in that family's colour (plots/common.gp famcol)
+    awk '/<title>/ { t = $0; sub(/.*<title>/, "", t); sub(/<\/title>.*/, "", t); pending = 1; next }
+        pending && /stroke=\047rgb\(/ {
+            c = $0; sub(/.*stroke=\047rgb\(/, "", c); sub(/\).*/, "", c); gsub(/ /, "", c)
+            want = t ~ /^MQA/ ? "214,39,40" : t ~ /^Hawk/ ? "31,119,180" : t ~ /^Griffin/ ? "44,160,44" : ""
+            if (want != "") { fam++; if (c != want) { bad++; print FILENAME ": " t " drawn in rgb(" c "), not rgb(" want ")" } }
+            pending = 0
+        }
+        END { print fam + 0, bad + 0 > "/dev/stderr" }' "$D"/out/*.svg "$D"/svg/*.svg > "$D/colours.txt" 2> "$D/colours.n"
+    read -r nfam nbad < "$D/colours.n"
+    [[ $nfam -ge 50 && $nbad -eq 0 ]]; ok $? "family colours: $nfam family series in the figures, $nbad in another colour $(head -3 "$D/colours.txt")"
 else
-    skip=$((skip + 12)); echo "SKIP: gnuplot or sqlite3 missing: limit lines not checked (12)"
+    skip=$((skip + 13)); echo "SKIP: gnuplot or sqlite3 missing: limit lines and colours not checked (13)"
 fi
 # usage and setup errors
 "$G" run nosuch --preset smoke --db "$D/s.sqlite" 2>/dev/null; [[ $? -eq 2 ]]; ok $? "unknown suite exits 2"
