@@ -14,8 +14,9 @@ if (!exists("out")) { out = 'plots/out/'.fig }
 
 set encoding utf8
 # sql(q): a data source reading rows of the query; val(q): one value as a string.
-sql(q) = sprintf("< sqlite3 -readonly -noheader -separator ' ' -nullvalue NaN '%s' \"%s\"", db, q)
-val(q) = system(sprintf("sqlite3 -readonly -noheader -separator ' ' '%s' \"%s\"", db, q))
+# (.timeout: a reader waits for a moment's lock instead of answering an error)
+sql(q) = sprintf("< sqlite3 -readonly -cmd '.timeout 5000' -noheader -separator ' ' -nullvalue NaN '%s' \"%s\"", db, q)
+val(q) = system(sprintf("sqlite3 -readonly -cmd '.timeout 5000' -noheader -separator ' ' '%s' \"%s\"", db, q))
 num(q) = (val(q) eq '') ? 0 : val(q) + 0
 
 if (fmt eq 'png') { set terminal pngcairo size 1100,700 noenhanced font 'sans,10'; set output out.'.png' }

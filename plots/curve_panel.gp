@@ -36,9 +36,14 @@ if (NS == 0) {
     if (FOOT) { eval(set_footnote(R)) }
     S(i) = sprintf("(select series %s group by series order by series limit 1 offset %d)", WH(CURVE), i - 1)
     L(i) = sprintf("(select series %s group by series order by series limit 1 offset %d)", WH(CURVE.':limit'), i - 1)
-    # the i-th series' name and data (measured: S, limit: L) and its key title
-    SN(i) = val(sprintf("select %s", S(i)))
-    LN(i) = val(sprintf("select %s", L(i)))
+    # the i-th series' name (looked up once: its colour, dash and title agree) and data
+    # (measured: S, limit: L), and a key title
+    array SNA[NS]
+    do for [i=1:NS] { SNA[i] = val(sprintf("select %s", S(i))) }
+    array LNA[NLIM > 0 ? NLIM : 1]
+    do for [i=1:NLIM] { LNA[i] = val(sprintf("select %s", L(i))) }
+    SN(i) = SNA[i]
+    LN(i) = LNA[i]
     SQ(i) = sql(sprintf("select x, %s %s and series=%s order by x", YEXPR, WH(CURVE), S(i)))
     LQ(i) = sql(sprintf("select x, %s %s and series=%s order by x", YEXPR, WH(CURVE.':limit'), L(i)))
     KT(s) = val(sprintf("select replace('%s', '%s', '')", s, KEYCUT))
