@@ -154,6 +154,11 @@ $(BUILD)/tools/%: scripts/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@ $(LDLIBS)
 
+# scripts/ab-speed.sh's interference probe uses kernels/busy.c
+$(BUILD)/tools/ab_busy: scripts/ab_busy.c $(BUILD)/libgriffin.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libgriffin.a -o $@ $(LDLIBS)
+
 $(BUILD)/griffin-bench: $(BENCH_OBJ) $(BUILD)/libgriffin.a
 	$(CXX) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lbenchmark
 

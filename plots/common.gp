@@ -14,8 +14,9 @@ if (!exists("out")) { out = 'plots/out/'.fig }
 
 set encoding utf8
 # sql(q): a data source reading rows of the query; val(q): one value as a string.
-sql(q) = sprintf("< sqlite3 -readonly -noheader -separator ' ' -nullvalue NaN '%s' \"%s\"", db, q)
-val(q) = system(sprintf("sqlite3 -readonly -noheader -separator ' ' '%s' \"%s\"", db, q))
+# (.timeout: a reader waits for a moment's lock instead of answering an error)
+sql(q) = sprintf("< sqlite3 -readonly -cmd '.timeout 5000' -noheader -separator ' ' -nullvalue NaN '%s' \"%s\"", db, q)
+val(q) = system(sprintf("sqlite3 -readonly -cmd '.timeout 5000' -noheader -separator ' ' '%s' \"%s\"", db, q))
 num(q) = (val(q) eq '') ? 0 : val(q) + 0
 
 if (fmt eq 'png') { set terminal pngcairo size 1100,700 noenhanced font 'sans,10'; set output out.'.png' }
@@ -34,7 +35,14 @@ set_footnote(r) = sprintf("set label 99 '%s' at screen 0.01, screen 0.015 left f
 # nodata(msg): draw an empty frame that says what to run.
 nodata(msg) = sprintf("unset border; unset tics; unset key; unset grid; unset logscale; set xrange [0:1]; set yrange [0:1]; set label 98 '%s' at graph 0.5, graph 0.5 center noenhanced; plot 2 notitle; unset label 98; set border; set tics; set key; set grid; set autoscale", msg)
 
-# One colour per family in every figure (series named '<Family> ...'); other
+# One colour per family in every figure (series named '<Family> ...', or a preset
+# or case name with the family in lower case: 'small-hawk', 'family=mqa'); other
 # series grey. Modelled series (named '... predicted') are dashed, measured solid.
-famcol(s) = (strstrt(s, 'MQA') == 1) ? '#d62728' : (strstrt(s, 'Hawk') == 1) ? '#1f77b4' : (strstrt(s, 'Griffin') == 1) ? '#2ca02c' : '#7f7f7f'
+famcol(s) = (strstrt(s, 'MQA') == 1 || strstrt(s, 'mqa') > 0) ? '#d62728' : (strstrt(s, 'Hawk') == 1 || strstrt(s, 'hawk') > 0) ? '#1f77b4' : (strstrt(s, 'Griffin') == 1 || strstrt(s, 'griffin') > 0) ? '#2ca02c' : '#7f7f7f'
 famdash(s) = (strstrt(s, 'predicted') > 0 || strstrt(s, 'model') > 0) ? 2 : 1
+
+# limits_of(r): sets BW (read GB/s) and PK (sgemm GFLOP/s) from run r's curve
+# 'roofline_limits' (0 when absent); decode_limit_note(bw, pk): the second title
+# line of a decode figure drawn against them ('' without limits).
+limits_of(r) = (r eq '') ? "BW = 0; PK = 0" : sprintf("BW = num(\"select max(y) from curve where run_id=%s and name='roofline_limits' and series='GB/s'\"); PK = num(\"select max(y) from curve where run_id=%s and name='roofline_limits' and series='GFLOP/s'\")", r, r)
+decode_limit_note(bw, pk) = (bw > 0 && pk > 0) ? sprintf("\nsolid: measured; dashed: limit, each step at max((weights + B x state) / %.1f GB/s, FLOPs / %.0f GFLOP/s), measured in this run", bw, pk) : ''

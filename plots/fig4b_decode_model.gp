@@ -1,8 +1,9 @@
 # fig4b_decode_model.gp — §5.1: the paper's decode-step model. Predicted step time =
 # (weight bytes + B x cache bytes per sequence) / read bandwidth measured in the same
-# run (dashed), beside the measured step time (solid), over batch size B: small
-# multiples, one panel per weight storage (rows) and cache length (columns), one
-# colour per family.
+# run (dashed: the memory limit the step is judged against), beside the measured step
+# time (solid), over batch size B: small multiples, one panel per weight storage (rows)
+# and cache length (columns), one colour per family. The bandwidth in the title is the
+# run's curve 'roofline_limits' series 'GB/s' (the one the predictions used).
 # Data: curve 'decode_model', series '<Family> <weights> len=<L> measured' and
 #       '<Family> <weights> len=<L> predicted' (older runs: '<Family> len=<L> ...'),
 #       x = batch size B, y = milliseconds per step.
@@ -21,10 +22,11 @@ if (NS == 0) {
     NW = words(WS) > 0 ? words(WS) : 1
     NL = words(LS) > 0 ? words(LS) : 1
     eval(set_footnote(R))
+    eval(limits_of(R))
     set logscale x 2
     set logscale y 10
     set key top left font ',8'
-    set multiplot layout NW, NL title 'Decode step: measured (solid) vs (weights + B x cache) / read bandwidth (dashed)'
+    set multiplot layout NW, NL title 'Decode step: measured (solid) vs its memory limit, (weights + B x cache) / read bandwidth (dashed)'.(BW > 0 ? sprintf(', %.1f GB/s measured in this run', BW) : '')
     do for [wi = 1:NW] {
         do for [li = 1:NL] {
             PAT = (word(WS, wi) eq '' ? '' : ' '.word(WS, wi)).' len='.word(LS, li).' '
@@ -35,7 +37,7 @@ if (NS == 0) {
             S(i) = sprintf("(select series %s and series like '%%%s%%' group by series order by series limit 1 offset %d)", FROM, PAT, i - 1)
             plot for [i=1:NP] sql(sprintf("select x, y %s and series=%s order by x", FROM, S(i))) \
                 using 1:2 with linespoints lc rgb famcol(val(sprintf("select %s", S(i)))) dt famdash(val(sprintf("select %s", S(i)))) pt 7 ps 0.6 \
-                title val(sprintf("select %s", S(i)))
+                title word(val(sprintf("select %s", S(i))), 1).(famdash(val(sprintf("select %s", S(i)))) == 2 ? ' memory limit' : ' measured')
             unset label 99
         }
     }

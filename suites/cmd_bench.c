@@ -24,32 +24,6 @@
 #include "suite.h"
 #include "util.h"
 
-/* GEMM weights (2 FLOPs per weight per token; the tied output projection included). */
-static double gemm_weights(const model *m) {
-    double w = 0;
-    for (int i = 0; i < m->ntensors; i++)
-        if (m->tensors[i].gemm) w += (double)m->tensors[i].numel;
-    return w;
-}
-
-/* Attention FLOPs per sequence for queries at positions t0 .. t1-1: 4 * H *
- * dh per visible key (scores and values). */
-static double attn_flops(const model *m, int t0, int t1) {
-    const model_config *c = &m->cfg;
-    double f = 0;
-    int dh = config_head_dim(c);
-    for (int i = 0; i < c->depth; i++) {
-        if (c->pattern[i] == 'R') continue;
-        double keys = 0;
-        for (int t = t0; t < t1; t++) keys += c->pattern[i] == 'L' ? fmin(t + 1, c->window + 1) : t + 1;
-        f += 4.0 * c->heads * dh * keys;
-    }
-    return f;
-}
-
-/* FLOPs of one prefill of B x T tokens. */
-static double prefill_flops(const model *m, int B, int T) { return 2.0 * gemm_weights(m) * B * T + attn_flops(m, 0, T) * B; }
-
 /* The limit of a case taking `sec`: print which applies and the fraction
  * of it reached. */
 static void print_limit(double sec, double flops, double bytes, const roofline_result *rr) {
@@ -148,7 +122,7 @@ int cmd_bench_model(int argc, char **argv) {
         m.be->sync(); /* a device forward ends when its work does */
         t[k] = util_now() - t0;
     }
-    double med = suite_median(t, reps), fl = prefill_flops(&m, B, T);
+    double med = suite_median(t, reps), fl = suite_prefill_flops(&m, B, T);
     printf("prefill  B=%d T=%d: %.0f tokens/s, %.1f GFLOP/s = %.0f%% of sgemm (median of %d)\n", B, T, B * T / med, fl / med / 1e9,
            100 * fl / med / 1e9 / rr->sgemm_peak_gflops, reps);
     print_limit(med, fl, wbytes, rr);
@@ -211,7 +185,7 @@ int cmd_bench_model(int argc, char **argv) {
         /* the state at the middle of the timed steps; attention over the keys then */
         int mid = len - steps * reps / 2;
         double bytes = wbytes + (double)b * (double)config_state_bytes(&cfg, mid, NULL, NULL, NULL);
-        double flops = (2.0 * gemm_weights(&m) + attn_flops(&m, mid, mid + 1)) * b;
+        double flops = (2.0 * suite_gemm_weights(&m) + suite_attn_flops(&m, mid, mid + 1)) * b;
         double limit = bytes / (rr->read_gbs * 1e9);
         printf("decode   B=%-3d at %5d tokens: %.3f ms/step (%.0f tokens/s); memory-bound limit %.3f ms -> %.2fx\n", b, len, 1e3 * ms,
                b / ms, 1e3 * limit, ms / limit);

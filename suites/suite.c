@@ -458,6 +458,40 @@ int suite_preset_config(const char *size, model_family f, char *name, size_t n, 
     return config_preset(name, cfg);
 }
 
+double suite_gemm_weights(const model *m) {
+    double w = 0;
+    for (int i = 0; i < m->ntensors; i++)
+        if (m->tensors[i].gemm) w += (double)m->tensors[i].numel;
+    return w;
+}
+
+double suite_attn_flops(const model *m, int t0, int t1) {
+    const model_config *c = &m->cfg;
+    double f = 0;
+    int dh = config_head_dim(c);
+    for (int i = 0; i < c->depth; i++) {
+        if (c->pattern[i] == 'R') continue;
+        double keys = 0;
+        for (int t = t0; t < t1; t++) keys += c->pattern[i] == 'L' ? fmin(t + 1, c->window + 1) : t + 1;
+        f += 4.0 * c->heads * dh * keys;
+    }
+    return f;
+}
+
+double suite_prefill_flops(const model *m, int B, int T) { return 2.0 * suite_gemm_weights(m) * B * T + suite_attn_flops(m, 0, T) * B; }
+
+double suite_decode_limit_s(const model *m, int B, int len, double read_gbs, double gflops) {
+    double bytes = model_weight_bytes(m) + (double)B * (double)config_state_bytes(&m->cfg, len + 1, NULL, NULL, NULL);
+    double flops = (2.0 * suite_gemm_weights(m) + suite_attn_flops(m, len, len + 1)) * B;
+    return fmax(bytes / (read_gbs * 1e9), flops / (gflops * 1e9));
+}
+
+void suite_store_limits(suite_ctx *c, double read_gbs, double gflops) {
+    double zx = 0;
+    suite_curve(c, 0, "roofline_limits", "GB/s", &zx, &read_gbs, 1);
+    suite_curve(c, 0, "roofline_limits", "GFLOP/s", &zx, &gflops, 1);
+}
+
 const char *family_title(model_family f) {
     switch (f) {
     case FAMILY_MQA: return "MQA";

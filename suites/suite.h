@@ -164,6 +164,27 @@ int suite_validate_decode_upto(suite_ctx *c, model *m, int B, int len);
  * validate decode at those lengths separately (suite_validate_decode). */
 double suite_step_at(model *m, decode_state *st, int len, int32_t *tok, float *lg);
 
+/* FLOPs of the model's work, as bench-model and the suites' limits count
+ * them: 2 per GEMM weight (embedding, every linear and gate matrix, the tied
+ * output projection) per token, plus attention's 4 x H x head_dim per
+ * visible key (scores and values). suite_attn_flops: one sequence's queries
+ * at positions t0 .. t1-1; suite_prefill_flops: a B x T prefill (a training
+ * step is counted as 3x that: the backward is 2x the forward). */
+double suite_gemm_weights(const model *m);
+double suite_attn_flops(const model *m, int t0, int t1);
+double suite_prefill_flops(const model *m, int B, int T);
+
+/* The limit of one decode step of B sequences at cache length `len`: the
+ * larger of its memory time (weights in their storage type + B x the decode
+ * state at len, at `read_gbs`) and its compute time (2 x GEMM weights +
+ * attention FLOPs per sequence, at `gflops`). Seconds. */
+double suite_decode_limit_s(const model *m, int B, int len, double read_gbs, double gflops);
+/* Store the limits measured in this run (the roofline probe) as curve
+ * 'roofline_limits': series 'GB/s' (read bandwidth) and 'GFLOP/s' (sgemm
+ * peak), x = 0, so a figure drawn against a limit reads it from the same run.
+ * NaN values (the probe failed) are stored as missing. */
+void suite_store_limits(suite_ctx *c, double read_gbs, double gflops);
+
 const char *family_title(model_family f); /* "MQA", "Hawk", "Griffin" */
 /* The preset of a family at a size ("400m", "1b": FAMILY-SIZE; "tiny",
  * "small", "base": SIZE-FAMILY); its name in name[n]. 0, or -1 unknown. */

@@ -16,6 +16,10 @@
  * held cache length (suite_step_at: a step's work depends on the length,
  * not on the cached values), so a 4096-token prompt costs no prefill and
  * N tokens are timed as steps at the midpoints of N/LAT_POINTS parts.
+ * The curves of (a) have ':limit' twins (same series and x): each step at
+ * the larger of its memory and compute time (suite_decode_limit_s) from the
+ * limits measured in this run (stored as 'roofline_limits'), added up the
+ * same way; (b)'s 'predicted' series is its memory limit.
  */
 #include <math.h>
 #include <stdio.h>
@@ -91,7 +95,7 @@ static int time_points(suite_ctx *c, model *m, decode_state *st, int B, int P, i
     return rc;
 }
 
-static int part_latency(suite_ctx *c, const lat_scale *s) {
+static int part_latency(suite_ctx *c, const lat_scale *s, const roofline_result *rr) {
     /* per family, per prompt: median over repetitions of the late/early step ratio and of the total time */
     double growth[3][2], total[3][2];
     suite_timing tm;
@@ -154,16 +158,23 @@ static int part_latency(suite_ctx *c, const lat_scale *s) {
             snprintf(series, sizeof series, "%s prompt=%d", family_title((model_family)f), P);
             store_id cs = suite_case(c, "decode_latency", params);
             /* cumulative time to sample x tokens at the ends of the parts, and the step latency at their midpoints */
-            double cx[LAT_POINTS + 1], cy[LAT_POINTS + 1], bx[LAT_POINTS], by[LAT_POINTS];
-            cx[0] = cy[0] = 0;
+            double cx[LAT_POINTS + 1], cy[LAT_POINTS + 1], bx[LAT_POINTS], by[LAT_POINTS], ly[LAT_POINTS + 1], lb[LAT_POINTS];
+            cx[0] = cy[0] = ly[0] = 0;
             for (int j = 0; j < K; j++) {
                 cx[j + 1] = (double)(j + 1) * N / K;
                 cy[j + 1] = cy[j] + stepm[j] * N / K;
                 bx[j] = P + (int)((2 * j + 1) * (int64_t)N / (2 * K));
                 by[j] = 1e3 * stepm[j];
+                lb[j] = rr ? suite_decode_limit_s(m, s->B, (int)bx[j], rr->read_gbs, rr->sgemm_peak_gflops) : NAN;
+                ly[j + 1] = ly[j] + lb[j] * N / K;
+                lb[j] *= 1e3;
             }
             suite_curve(c, cs, "decode_latency", series, cx, cy, K + 1);
             suite_curve(c, cs, "decode_step_latency", series, bx, by, K);
+            if (rr) {
+                suite_curve(c, cs, "decode_latency:limit", series, cx, ly, K + 1);
+                suite_curve(c, cs, "decode_step_latency:limit", series, bx, lb, K);
+            }
             suite_samples(c, cs, "step_time", "s", STORE_LOWER, t, reps * K);
             suite_samples(c, cs, "total_time", "s", STORE_LOWER, tot, reps);
             suite_samples(c, cs, "late_over_early_step", "x", STORE_LOWER, gr, reps);
@@ -319,16 +330,9 @@ static void device_limits(double *bw, double *caches) {
     *caches = gpu_info_get(&gi) == 0 ? (double)gi.l2_bytes : 0;
 }
 
-static int part_model(suite_ctx *c, const lat_scale *s) {
-    const int dev = c->be && !c->be->host_memory;
-    const roofline_result *rr = dev ? NULL : roofline_get(c->threads);
-    double bw = rr ? rr->read_gbs * 1e9 : NAN; /* NaN when the probe failed: the claim says so */
-    double caches = suite_cache_bytes();
-    if (dev) device_limits(&bw, &caches);
-    if (c->db) {
-        double zx = 0, lim = bw / 1e9;
-        suite_curve(c, 0, "roofline_limits", "GB/s", &zx, &lim, 1);
-    }
+/* bw, caches: the read bandwidth (B/s; NaN when the probe failed) and the
+ * cache bytes the decode model is judged against (the device's on a device). */
+static int part_model(suite_ctx *c, const lat_scale *s, double bw, double caches) {
     int rc = model_weights(c, s, WEIGHTS_F32, bw, caches);
     return rc ? rc : model_weights(c, s, WEIGHTS_BF16, bw, caches);
 }
@@ -337,8 +341,13 @@ int suite_latency(suite_ctx *c) {
     lat_scale s;
     scale_of(c, &s);
     if (c->scale == SCALE_SMOKE) roofline_set_quick(1);
-    suite_progress(c, "measuring read bandwidth (%s)", c->be && !c->be->host_memory ? "device copy" : "roofline probe");
-    int rc = part_latency(c, &s);
+    const int dev = c->be && !c->be->host_memory;
+    suite_progress(c, "measuring read bandwidth (%s)", dev ? "device copy" : "roofline probe");
+    const roofline_result *rr = dev ? NULL : roofline_get(c->threads); /* NULL when the probe failed */
+    double bw = rr ? rr->read_gbs * 1e9 : NAN, caches = suite_cache_bytes(); /* NaN: the claim says so */
+    if (dev) device_limits(&bw, &caches);
+    suite_store_limits(c, bw / 1e9, rr ? rr->sgemm_peak_gflops : NAN);
+    int rc = part_latency(c, &s, rr);
     if (rc) return rc;
-    return part_model(c, &s);
+    return part_model(c, &s, bw, caches);
 }

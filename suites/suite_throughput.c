@@ -17,6 +17,11 @@
  * per group of cases; every model is validated against the reference (the
  * backward pass for training steps, decode at each cache length) before it
  * is timed. Claims are judged through the registry (griffin claims).
+ * Each curve has a ':limit' twin (the same series and x) drawn as the line
+ * the figure is judged against, from the limits measured in this run
+ * (roofline probe, stored as 'roofline_limits'): a training step's FLOPs (3x
+ * the forward) at the sgemm rate; a decode step's larger of (weights + B x
+ * state) / read bandwidth and FLOPs / sgemm rate (suite_decode_limit_s).
  * The scale tables below are the only place sizes live (re-size there).
  */
 #include <math.h>
@@ -25,6 +30,7 @@
 #include <string.h>
 
 #include "optim.h"
+#include "roofline.h"
 #include "suite.h"
 #include "train.h"
 #include "util.h"
@@ -91,14 +97,14 @@ static int time_train_steps(suite_ctx *c, model *m, int B, int T, double *out) {
     return rc;
 }
 
-static int part_train_step(suite_ctx *c, const tp_scale *s) {
-    double step[2][3][5]; /* median step time per width, family, T */
+static int part_train_step(suite_ctx *c, const tp_scale *s, const roofline_result *rr) {
+    double step[2][3][5], lim[2][3][5]; /* median step time and its compute limit per width, family, T */
     suite_timing tm[2];
     int validated[2][3] = {{0}};
     for (int wi = 0; wi < 2; wi++) {
         suite_timing_init(&tm[wi]);
         for (int f = 0; f < 3; f++)
-            for (int k = 0; k < 5; k++) step[wi][f][k] = NAN;
+            for (int k = 0; k < 5; k++) step[wi][f][k] = lim[wi][f][k] = NAN;
     }
     double *samples = malloc((size_t)c->reps * sizeof(double));
     CHECK_ALLOC(samples);
@@ -138,6 +144,7 @@ static int part_train_step(suite_ctx *c, const tp_scale *s) {
                 }
                 suite_progress(c, "train step %s d=%d T=%d B=%d", family_title((model_family)f), s->widths[wi], T, B);
                 int trc = time_train_steps(c, &m, B, T, samples);
+                if (rr) lim[wi][f][ti] = 3 * suite_prefill_flops(&m, B, T) / (rr->sgemm_peak_gflops * 1e9);
                 model_free(&m);
                 if (*c->stop) break;
                 if (trc != 0) { suite_case_failed(c, 0, "train_step", params, "%s", util_last_error()); rc = 1; break; }
@@ -159,13 +166,14 @@ static int part_train_step(suite_ctx *c, const tp_scale *s) {
     double growth[2][3];
     for (int wi = 0; wi < s->nwidths; wi++)
         for (int f = 0; f < 3; f++) {
-            double xs[5], ys[5];
+            double xs[5], ys[5], yl[5];
             int nx = 0;
             for (int ti = 0; ti < s->nT; ti++)
-                if (!isnan(step[wi][f][ti])) { xs[nx] = s->T[ti]; ys[nx++] = step[wi][f][ti]; }
+                if (!isnan(step[wi][f][ti])) { xs[nx] = s->T[ti]; yl[nx] = lim[wi][f][ti]; ys[nx++] = step[wi][f][ti]; }
             char series[64];
             snprintf(series, sizeof series, "%s d=%d", family_title((model_family)f), s->widths[wi]);
             if (nx) suite_curve(c, 0, "train_step_time", series, xs, ys, nx);
+            if (nx && rr) suite_curve(c, 0, "train_step_time:limit", series, xs, yl, nx);
             growth[wi][f] = step[wi][f][s->nT - 1] / step[wi][f][0];
         }
     for (int wi = 0; wi < s->nwidths; wi++) {
@@ -228,13 +236,13 @@ static int time_decode(suite_ctx *c, model *m, decode_state *st, int B, int len,
     return rc;
 }
 
-static int part_decode(suite_ctx *c, const tp_scale *s) {
-    double tput[3][4];
+static int part_decode(suite_ctx *c, const tp_scale *s, const roofline_result *rr) {
+    double tput[3][4], tlim[3][4]; /* tokens/s measured and at the limit */
     suite_timing tm_long, tm_short;
     suite_timing_init(&tm_long);
     suite_timing_init(&tm_short);
     for (int f = 0; f < 3; f++)
-        for (int k = 0; k < 4; k++) tput[f][k] = NAN;
+        for (int k = 0; k < 4; k++) tput[f][k] = tlim[f][k] = NAN;
     model mods[3];
     model_config cfgs[3];
     char presets[3][64];
@@ -294,6 +302,13 @@ static int part_decode(suite_ctx *c, const tp_scale *s) {
                 suite_samples(c, cs, "batch", "sequences", STORE_HIGHER | STORE_DETERMINISTIC, &bd, 1);
                 suite_samples(c, cs, "cache_bytes_per_seq", "bytes", STORE_LOWER | STORE_DETERMINISTIC, &cb, 1);
                 tput[f][li] = suite_median(tps, reps);
+                if (rr) { /* the same midpoint rule over the limit's step times */
+                    double sum = 0;
+                    for (int j = 0; j < DEC_POINTS; j++)
+                        sum += suite_decode_limit_s(&mods[f], B, (int)((2 * j + 1) * (int64_t)len / (2 * DEC_POINTS)), rr->read_gbs,
+                                                    rr->sgemm_peak_gflops);
+                    tlim[f][li] = (double)B * DEC_POINTS / sum;
+                }
                 if (li == s->ndec - 1) suite_timing_add(&tm_long, c, tps, reps);
                 if (li == 0) suite_timing_add(&tm_short, c, tps, reps);
                 if (!c->quiet) {
@@ -307,11 +322,12 @@ static int part_decode(suite_ctx *c, const tp_scale *s) {
     }
     for (int f = 0; f < 3; f++) {
         if (!have[f]) continue;
-        double xs[4], ys[4];
+        double xs[4], ys[4], yl[4];
         int nx = 0;
         for (int li = 0; li < s->ndec; li++)
-            if (!isnan(tput[f][li])) { xs[nx] = s->dec_len[li]; ys[nx++] = tput[f][li]; }
+            if (!isnan(tput[f][li])) { xs[nx] = s->dec_len[li]; yl[nx] = tlim[f][li]; ys[nx++] = tput[f][li]; }
         if (nx) suite_curve(c, 0, "decode_throughput", family_title((model_family)f), xs, ys, nx);
+        if (nx && rr) suite_curve(c, 0, "decode_throughput:limit", family_title((model_family)f), xs, yl, nx);
         model_free(&mods[f]);
     }
     if (rc) return rc;
@@ -343,7 +359,13 @@ static int part_decode(suite_ctx *c, const tp_scale *s) {
 int suite_throughput(suite_ctx *c) {
     tp_scale s;
     scale_of(c, &s);
-    int rc = part_train_step(c, &s);
+    if (c->scale == SCALE_SMOKE) roofline_set_quick(1);
+    /* on a device the cpu's probe is not its limit: no limit curves there (yet) */
+    const int dev = c->be && !c->be->host_memory;
+    if (!dev) suite_progress(c, "measuring the limits (roofline probe)");
+    const roofline_result *rr = dev ? NULL : roofline_get(c->threads); /* NULL when the probe failed: no limit curves */
+    suite_store_limits(c, rr ? rr->read_gbs : NAN, rr ? rr->sgemm_peak_gflops : NAN);
+    int rc = part_train_step(c, &s, rr);
     if (rc) return rc;
-    return part_decode(c, &s);
+    return part_decode(c, &s, rr);
 }

@@ -7,7 +7,7 @@ set -u
 G=${GRIFFIN_BIN:-build/griffin}
 D=$(mktemp -d)
 trap 'rm -rf "$D"' EXIT
-pass=0; fail=0
+pass=0; fail=0; skip=0
 ok() { if [[ $1 -eq 0 ]]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $2"; fi; }
 
 "$G" run all --preset smoke --reps 2 --threads 2 --db "$D/s.sqlite" --plots-out "$D/out" --quiet > "$D/summary.txt" 2> "$D/err.txt"
@@ -69,6 +69,43 @@ if command -v sqlite3 > /dev/null; then
     n=$(sqlite3 "$D/k.sqlite" "select count(distinct json_extract(b.params,'$.variant')) from result r join bench_case b on b.id=r.case_id where b.name='scan'")
     [[ $n -ge 3 ]]; ok $? "every linear-scan variant of the table timed ($n)"
 fi
+# the limit a figure is judged against: stored by the run that measured it (a ':limit'
+# twin of each curve, the limits as 'roofline_limits') and drawn, titled '<series> limit'
+if command -v gnuplot > /dev/null && command -v sqlite3 > /dev/null; then
+    for c in train_step_time decode_throughput decode_latency; do
+        n=$(sqlite3 "$D/s.sqlite" "select (select count(distinct run_id || series) from curve where name='$c') - (select count(distinct run_id || series) from curve where name='$c:limit' and y > 0)")
+        [[ $n -eq 0 ]]; ok $? "$c: every series has its limit series ($n without)"
+    done
+    n=$(sqlite3 "$D/s.sqlite" "select count(*) from curve c join run r on r.id = c.run_id where c.name = 'roofline_limits' and c.y > 0 and r.suite in ('throughput', 'latency')")
+    [[ $n -eq 4 ]]; ok $? "throughput and latency store their measured limits ($n of 4)"
+    "$G" plot fig3_train_step fig1b_decode_throughput fig4_latency fig4b_decode_model --term svg --db "$D/s.sqlite" --out "$D/svg" > /dev/null 2>&1
+    cp "$D/s.sqlite" "$D/nolim.sqlite"
+    sqlite3 "$D/nolim.sqlite" "delete from curve where name like '%:limit' or name = 'roofline_limits' or series like '% predicted'"
+    "$G" plot fig3_train_step fig1b_decode_throughput fig4_latency fig4b_decode_model --term svg --db "$D/nolim.sqlite" --out "$D/svg0" > /dev/null 2>&1
+    while IFS='|' read -r f t; do
+        grep -Eq "<title>$t</title>" "$D/svg/$f.svg"; ok $? "$f draws the limit ('$t')"
+        [[ -s "$D/svg0/$f.svg" ]] && ! grep -q "limit</title>" "$D/svg0/$f.svg"; ok $? "$f without limits in the data draws none"
+    done <<'EOT'
+fig3_train_step|MQA limit
+fig1b_decode_throughput|Hawk limit
+fig4_latency|Griffin limit
+fig4b_decode_model|MQA memory limit
+EOT
+    # one colour per family in every figure: each titled plot element naming a family
+    # (measured, limit, band) is drawn in that family's colour (plots/common.gp famcol)
+    awk '/<title>/ { t = $0; sub(/.*<title>/, "", t); sub(/<\/title>.*/, "", t); pending = 1; next }
+        pending && /stroke=\047rgb\(/ {
+            c = $0; sub(/.*stroke=\047rgb\(/, "", c); sub(/\).*/, "", c); gsub(/ /, "", c)
+            want = t ~ /^MQA/ ? "214,39,40" : t ~ /^Hawk/ ? "31,119,180" : t ~ /^Griffin/ ? "44,160,44" : ""
+            if (want != "") { fam++; if (c != want) { bad++; print FILENAME ": " t " drawn in rgb(" c "), not rgb(" want ")" } }
+            pending = 0
+        }
+        END { print fam + 0, bad + 0 > "/dev/stderr" }' "$D"/out/*.svg "$D"/svg/*.svg > "$D/colours.txt" 2> "$D/colours.n"
+    read -r nfam nbad < "$D/colours.n"
+    [[ $nfam -ge 50 && $nbad -eq 0 ]]; ok $? "family colours: $nfam family series in the figures, $nbad in another colour $(head -3 "$D/colours.txt")"
+else
+    skip=$((skip + 13)); echo "SKIP: gnuplot or sqlite3 missing: limit lines and colours not checked (13)"
+fi
 # usage and setup errors
 "$G" run nosuch --preset smoke --db "$D/s.sqlite" 2>/dev/null; [[ $? -eq 2 ]]; ok $? "unknown suite exits 2"
 "$G" run all --preset huge --db "$D/s.sqlite" 2>/dev/null; [[ $? -eq 2 ]]; ok $? "unknown preset exits 2"
@@ -86,5 +123,5 @@ done
 kill -INT $pid; wait $pid; rc=$?
 [[ $rc -eq 130 ]]; ok $? "Ctrl-C exits 130 (rc $rc)"
 "$G" results list --db "$D/int.sqlite" | grep -Eq "throughput +smoke +interrupted +.* [1-9][0-9]* +[0-9]+ *$"; ok $? "interrupted run keeps its finished cases: $("$G" results list --db "$D/int.sqlite" | tail -1)"
-echo "$pass passed, $fail failed"
+echo "$pass passed, $fail failed, $skip skipped"
 [[ $fail -eq 0 ]]
