@@ -40,6 +40,7 @@
 #include "util.h"
 
 #include <stdint.h>
+#include <pthread.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -91,8 +92,25 @@ typedef struct {
 } gf_buf;
 static _Thread_local gf_buf tl_a, tl_b, tl_x;
 
+/* A thread's buffers are freed when it exits (a pool that shrinks and grows
+ * again, e.g. after a change of thread count, would otherwise leak them). */
+static pthread_key_t g_buf_key;
+static pthread_once_t g_buf_once = PTHREAD_ONCE_INIT;
+static void buf_release(void *unused) {
+    (void)unused;
+    gf_buf *all[3] = {&tl_a, &tl_b, &tl_x};
+    for (int i = 0; i < 3; i++) {
+        util_free(all[i]->p);
+        all[i]->p = NULL;
+        all[i]->cap = 0;
+    }
+}
+static void buf_key_init(void) { pthread_key_create(&g_buf_key, buf_release); }
+
 static float *buf_get(gf_buf *b, size_t n) {
     if (n > b->cap) {
+        pthread_once(&g_buf_once, buf_key_init);
+        pthread_setspecific(g_buf_key, (void *)1);
         util_free(b->p);
         size_t cap = n + n / 8 + 64;
         b->p = (float *)util_alloc(cap * sizeof(float));
