@@ -398,6 +398,18 @@ static inline int tile_cols(const int *lb, int t, int s0, int nk, int *ja, int *
     return a <= e;
 }
 
+/* The end of an online-softmax query block of nr rows (row r: position
+ * t0 + r / H, head r % H): O /= l, and the log-sum-exp m + log l saved. */
+static void finish_rows(float *O, float *lse, const float *m, const float *l, int nr, int dh, int b, int H, int T, int t0) {
+    for (int r = 0; r < nr; r++) {
+        float inv = 1.0f / l[r], *Or = O + (size_t)r * dh;
+#pragma omp simd
+        for (int d = 0; d < dh; d++) Or[d] *= inv;
+        if (lse) lse[((size_t)b * H + r % H) * T + t0 + r / H] = m[r] + logf(l[r]);
+    }
+}
+
+
 static void attn_forward_tiled(float *out, float *lse, const float *q, const float *k,
                                const float *v, const int32_t *pos, int B, int T, int H,
                                int dh, int window) {
@@ -455,12 +467,7 @@ static void attn_forward_tiled(float *out, float *lse, const float *q, const flo
                     }
                     mm_acc(O, S, TILE_KEYS, V, nr, nk, dh, 1.0f); /* O += P V */
                 }
-                for (int r = 0; r < nr; r++) {
-                    float inv = 1.0f / l[r], *Or = O + (size_t)r * dh;
-#pragma omp simd
-                    for (int d = 0; d < dh; d++) Or[d] *= inv;
-                    if (lse) lse[((size_t)b * H + r % H) * T + t0 + r / H] = m[r] + logf(l[r]);
-                }
+                finish_rows(O, lse, m, l, nr, dh, b, H, T, t0);
             }
         }
         free(S);
@@ -800,12 +807,7 @@ static void attn_forward_flash(float *out, float *lse, const float *q, const flo
                     /* O += P V */
                     fl_mm(O, dh, S, FL_NK, 1, v + ((size_t)b * T + s0) * dh, dh, nr, dh, nk, 1.0f, 1);
                 }
-                for (int r = 0; r < nr; r++) {
-                    float inv = 1.0f / l[r], *Or = O + (size_t)r * dh;
-#pragma omp simd
-                    for (int d = 0; d < dh; d++) Or[d] *= inv;
-                    if (lse) lse[((size_t)b * H + r % H) * T + t0 + r / H] = m[r] + logf(l[r]);
-                }
+                finish_rows(O, lse, m, l, nr, dh, b, H, T, t0);
             }
         }
         free(S);
