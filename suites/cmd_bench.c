@@ -48,7 +48,7 @@ static int parse_list(const char *s, int *out, int max) {
 }
 
 int cmd_bench_model(int argc, char **argv) {
-    model_args ma = {0};
+    model_args ma = MODELARGS_NONE;
     int B = 4, T = 1024, reps = 5, steps = 32, ctx = 0, train = 0;
     const char *dbs = "1,16";
     flag_def defs[] = {
@@ -103,8 +103,10 @@ int cmd_bench_model(int argc, char **argv) {
         printf("device %s: limits below are the device's (cuBLAS sgemm n=4096, device copy bandwidth)\n", m.be->name);
     }
     double wbytes = model_weight_bytes(&m);
-    printf("model %s (%s, pattern %s): %.2fM parameters, %s weights (%.1f MB); threads %d; gemm %s; rglru %s; attention %s\n",
-           cfg.name, family_name(cfg.family), cfg.pattern, model_param_count(&m) / 1e6, weights_name(wd), wbytes / 1e6,
+    char win[32] = "";
+    if (strchr(cfg.pattern, 'L')) snprintf(win, sizeof win, ", window %d", cfg.window);
+    printf("model %s (%s, pattern %s%s): %.2fM parameters, %s weights (%.1f MB); threads %d; gemm %s; rglru %s; attention %s\n",
+           cfg.name, family_name(cfg.family), cfg.pattern, win, model_param_count(&m) / 1e6, weights_name(wd), wbytes / 1e6,
            util_threads(), wd == WEIGHTS_BF16 ? gemm_bf16_variant_resolved() : gemm_variant_resolved(), m.rglru, m.attn);
     printf("limits measured now: sgemm %.1f GFLOP/s, read %.1f GB/s (%d threads)\n", rr->sgemm_peak_gflops, rr->read_gbs, rr->threads);
     /* prefill */

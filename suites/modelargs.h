@@ -17,6 +17,11 @@ typedef struct {
     int threads;
 } model_args;
 
+/* A model_args with every override "not given" (-1: window, softcap, embed
+ * scale, global attention), for commands that do not register
+ * MODELARGS_CKPT_FLAGS: {0} would override the preset's window with 0. */
+#define MODELARGS_NONE {.window = -1, .softcap = -1, .embed_scale = -1, .global_attn = -1}
+
 #define MODELARGS_SHAPE_FLAGS(ma)                                                                     \
     {"preset", FLAG_STR, &(ma)->preset, NULL, "model preset (griffin models lists them)"},            \
     {"family", FLAG_STR, &(ma)->family, NULL, "mqa, hawk or griffin (custom shape)"},                 \

@@ -10,7 +10,8 @@
 # a variant that fails validation is reported as an error, not timed;
 # repetitions come from the flag and stay out of the names; our own flags
 # are consumed; `griffin roofline --quick` prints sane numbers (table and
-# JSON). Needs jq or python3 for the JSON checks (jq comes with
+# JSON); `griffin bench-model` runs a preset at its own local-attention
+# window. Needs jq or python3 for the JSON checks (jq comes with
 # scripts/deps.sh); without either they are reported skipped, never passed.
 # Prints "N passed, N failed[, N skipped]".
 set -u
@@ -116,6 +117,12 @@ if [[ -x $GRIFFIN ]]; then
     check "griffin roofline rejects an unknown flag (exit 2)" bash -c "test $? -eq 2 && grep -q -- '--bogus' '$tmp/bogus.txt'"
     "$GRIFFIN" roofline --help >/dev/null 2>&1
     check "griffin roofline --help exits 0" test $? -eq 0
+    # ---- 4. bench-model builds the preset's model (its window, not 0) ----------
+    "$GRIFFIN" bench-model --preset tiny-griffin --batch 1 --seq 16 --decode-batch 1 --steps 1 --reps 1 \
+        --threads 1 >"$tmp/bm.txt" 2>&1
+    check "griffin bench-model tiny-griffin exits 0" test $? -eq 0
+    check "bench-model runs tiny-griffin at the preset's window 8 (got: $(grep -o 'window [0-9-]*' "$tmp/bm.txt"))" \
+        grep -q '^model tiny-griffin (griffin, pattern RRL, window 8)' "$tmp/bm.txt"
 else
     bad "griffin binary at $GRIFFIN"
 fi
