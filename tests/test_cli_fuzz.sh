@@ -139,6 +139,7 @@ ok $bad_sig "no case ends in a signal, a sanitizer report or a hang ($bad_sig ba
 ok $bad_rc "every exit status is 0, 1 or 2 ($bad_rc bad)"
 ok $bad_msg "every failure prints one error line naming the flag or its value ($bad_msg bad; $n_err failures, $n_ok accepted)"
 el=$((SECONDS - t0)); cpu=$(( ($(child_ticks) - c0) / HZ ))
+echo "  $CASES cases: ${cpu}s of CPU, ${el}s of wall time, $retried runs killed at their limit and run again"
 [[ $cpu -le 120 ]]; ok $? "$CASES cases used ${cpu}s of CPU, at most 120 (each start of griffin costs ~0.1 s here; ${el}s of wall time, $retried runs killed at their limit and run again)"
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]
