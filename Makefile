@@ -146,7 +146,7 @@ $(BUILD)/libgriffin.a: $(LIB_OBJ)
 $(BUILD)/griffin: $(BUILD)/suites/main.o $(BUILD)/libgriffin.a
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c tests/test.h $(BUILD)/libgriffin.a
+$(BUILD)/tests/%: tests/%.c tests/test.h tests/fd.h $(BUILD)/libgriffin.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libgriffin.a -o $@ $(LDLIBS)
 

@@ -42,6 +42,29 @@ __device__ __forceinline__ float warp_sum(float v) {
     return v;
 }
 
+/* One (query row, key) pair of a warp: p = exp(scale * (a . x) - L) and
+ * ds = p * ((b . y) - D), where a, b are this lane's registers (element
+ * lane + 32 i) and x, y rows of dh floats in memory; both dot products are
+ * summed over the warp. The dq and the dk/dv kernels share it (a = q, b =
+ * dout, x = k, y = v there; a = k, b = v, x = q, y = dout here). */
+__device__ __forceinline__ void ab_p_ds(const float (&a)[AB_MAXD], const float *x, const float (&b)[AB_MAXD],
+                                        const float *y, int lane, int dh, float scale, float L, float D, float *p,
+                                        float *ds) {
+    float sc = 0.0f, dp = 0.0f;
+#pragma unroll
+    for (int i = 0; i < AB_MAXD; i++) {
+        int d = lane + 32 * i;
+        if (d < dh) {
+            sc += a[i] * x[d];
+            dp += b[i] * y[d];
+        }
+    }
+    sc = warp_sum(sc);
+    dp = warp_sum(dp);
+    *p = expf(sc * scale - L);
+    *ds = *p * (dp - D);
+}
+
 /* ---- D = rowsum(dout * out) --------------------------------------------------------- */
 
 __global__ void __launch_bounds__(AB_WARPS * 32)
@@ -103,18 +126,8 @@ k_attn_bwd_dq_rows(float *dq, const float *__restrict__ q, const float *__restri
     }
     for (int s = lo[bt]; s <= t; s++) {
         const float *kr = kb + (size_t)s * dh, *vr = vb + (size_t)s * dh;
-        float sc = 0.0f, dp = 0.0f;
-#pragma unroll
-        for (int i = 0; i < AB_MAXD; i++) {
-            int d = lane + 32 * i;
-            if (d < dh) {
-                sc += qv[i] * kr[d];
-                dp += gv[i] * vr[d];
-            }
-        }
-        sc = warp_sum(sc);
-        dp = warp_sum(dp);
-        const float p = expf(sc * scale - L), ds = p * (dp - D);
+        float p, ds;
+        ab_p_ds(qv, kr, gv, vr, lane, dh, scale, L, D, &p, &ds);
 #pragma unroll
         for (int i = 0; i < AB_MAXD; i++) {
             int d = lane + 32 * i;
@@ -158,18 +171,8 @@ k_attn_bwd_dkdv_keys(float *dk, float *dv, const float *__restrict__ q, const fl
         }
         const size_t row = ((size_t)b * T + t) * H + h;
         const float L = lse[((size_t)b * H + h) * T + t], D = Dd[row];
-        float sc = 0.0f, dp = 0.0f;
-#pragma unroll
-        for (int j = 0; j < AB_MAXD; j++) {
-            int d = lane + 32 * j;
-            if (d < dh) {
-                sc += q[row * dh + d] * kv[j];
-                dp += dout[row * dh + d] * vv[j];
-            }
-        }
-        sc = warp_sum(sc);
-        dp = warp_sum(dp);
-        const float p = expf(sc * scale - L), ds = p * (dp - D);
+        float p, ds;
+        ab_p_ds(kv, q + row * dh, vv, dout + row * dh, lane, dh, scale, L, D, &p, &ds);
 #pragma unroll
         for (int j = 0; j < AB_MAXD; j++) {
             int d = lane + 32 * j;

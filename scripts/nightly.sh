@@ -23,7 +23,9 @@
 #   NIGHTLY_REPS (5), NIGHTLY_BASELINE (last:10), NIGHTLY_SUITES (all; "none"
 #   skips the suites), NIGHTLY_BENCH_ARGS (extra griffin-bench flags),
 #   NIGHTLY_CHECK_ARGS (extra griffin check flags), NIGHTLY_PLOT (1; 0 skips
-#   the figure).
+#   the figure), NIGHTLY_BENCH (the micro-benchmark program, default
+#   $BUILD/griffin-bench; tests/test_nightly_e2e.sh puts a deterministic fake
+#   timing source there).
 #
 # cron (02:30 every night, from the checkout; keep the log):
 #   30 2 * * *  cd /srv/griffin && git pull -q && scripts/nightly.sh >> nightly.log 2>&1
@@ -41,6 +43,7 @@ SUITES=${NIGHTLY_SUITES:-all}
 FILTER=${NIGHTLY_FILTER:-'^(scan|rglru)/(seq|chunked|assoc)/B:8/C:1024/T:(256|1024|4096)/'}
 export GRIFFIN_DB=${GRIFFIN_DB:-results/griffin.sqlite}
 G="$BUILD/griffin"
+BENCH=${NIGHTLY_BENCH:-$BUILD/griffin-bench}
 stamp() { date -u +%H:%M:%S; }
 
 echo "[$(stamp)] nightly: build ($BUILD)"
@@ -64,10 +67,10 @@ before=$("$G" results id latest) || { echo "nightly: cannot read $GRIFFIN_DB"; e
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-if [[ -x "$BUILD/griffin-bench" ]]; then
+if [[ -x "$BENCH" ]]; then
     echo "[$(stamp)] nightly: micro-benchmarks (filter '$FILTER', $REPS repetitions)"
     # shellcheck disable=SC2086
-    if "$BUILD/griffin-bench" --roofline quick --max-T 4096 ${NIGHTLY_BENCH_ARGS:-} \
+    if "$BENCH" --roofline quick --max-T 4096 ${NIGHTLY_BENCH_ARGS:-} \
         --benchmark_filter="$FILTER" --benchmark_repetitions="$REPS" \
         --benchmark_min_time=0.05 --benchmark_min_warmup_time=0.05 --benchmark_format=json --benchmark_out_format=json \
         --benchmark_out="$work/gbench.json" > "$work/gbench.stdout" 2> "$work/gbench.stderr"; then
@@ -76,7 +79,7 @@ if [[ -x "$BUILD/griffin-bench" ]]; then
         echo "nightly: griffin-bench failed (its output below)"; tail -20 "$work/gbench.stdout" "$work/gbench.stderr"
     fi
 else
-    echo "nightly: no $BUILD/griffin-bench (Google Benchmark not installed): no micro-benchmarks tonight"
+    echo "nightly: no $BENCH (Google Benchmark not installed): no micro-benchmarks tonight"
 fi
 
 if [[ "$SUITES" != none && -n "$SUITES" ]]; then

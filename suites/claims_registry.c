@@ -41,6 +41,28 @@
  * result; with fewer the seed spread is not estimated. */
 #define SEEDS_INPUT {"seeds", "count", 1, 1e6, "fewest training seeds behind any input"}
 #define SEEDS_GUARD {"seeds >= 3", "fewer than 3 training seeds"}
+/* The two retrieval claims (MQAR, phonebook): Hawk below MQA and Griffin.
+ * The same inputs (what the accuracy counts differs: `what`), guards and
+ * rules; only the wording of the accuracy and of the learned guard differ. */
+#define RETRIEVAL_INPUTS(what)                                                                              \
+    {{"best", "fraction", 0, 1, "best family's " what " accuracy at the training size (mean over seeds)"},  \
+     {"mqa_acc", "fraction", 0, 1, "MQA " what " accuracy at the training size, mean over seeds"},          \
+     {"mqa_acc_sd", "fraction", 0, 1, "its spread"},                                                        \
+     {"hawk_acc", "fraction", 0, 1, "Hawk, same"},                                                          \
+     {"hawk_acc_sd", "fraction", 0, 1, "its spread"},                                                       \
+     {"griffin_acc", "fraction", 0, 1, "Griffin, same"},                                                    \
+     {"griffin_acc_sd", "fraction", 0, 1, "its spread"},                                                    \
+     SEEDS_INPUT}
+#define RETRIEVAL_GUARDS(right)                                                                             \
+    {SEEDS_GUARD,                                                                                           \
+     {"best >= 0.5", "no family learned the task (half the " right " right at the training size): "         \
+                     "comparing chance-level numbers says nothing"},                                        \
+     {"min(mqa_acc, griffin_acc) >= 0.5 || hawk_acc >= 0.5",                                                \
+      "task not learned by the families compared: Hawk below MQA and Griffin needs both of them to have learned it, " \
+      "Hawk above one of them needs Hawk to have learned it; otherwise the comparison is between chance-level numbers"}}
+#define RETRIEVAL_RULES                                                                                     \
+    "hawk_acc + hawk_acc_sd < min(mqa_acc - mqa_acc_sd, griffin_acc - griffin_acc_sd)",                     \
+    "hawk_acc - hawk_acc_sd > min(mqa_acc + mqa_acc_sd, griffin_acc + griffin_acc_sd)"
 
 const claim_def claims_registry[] = {
     /* ---- throughput: Fig. 3 -------------------------------------------- */
@@ -228,44 +250,18 @@ const claim_def claims_registry[] = {
      "recurrent model fails too (below one half)."},
     {"mqar_hawk_weakest", "copyret", "§6.2 (its retrieval claim, on MQAR after Arora et al. 2023)",
      "On associative recall, Hawk's fixed-size state retrieves worst: below MQA and Griffin.",
-     {{"best", "fraction", 0, 1, "best family's per-query accuracy at the training size (mean over seeds)"},
-      {"mqa_acc", "fraction", 0, 1, "MQA per-query accuracy at the training size, mean over seeds"},
-      {"mqa_acc_sd", "fraction", 0, 1, "its spread"},
-      {"hawk_acc", "fraction", 0, 1, "Hawk, same"},
-      {"hawk_acc_sd", "fraction", 0, 1, "its spread"},
-      {"griffin_acc", "fraction", 0, 1, "Griffin, same"},
-      {"griffin_acc_sd", "fraction", 0, 1, "its spread"},
-      SEEDS_INPUT},
-     {SEEDS_GUARD,
-      {"best >= 0.5", "no family learned the task (half the queries right at the training size): "
-                      "comparing chance-level numbers says nothing"},
-      {"min(mqa_acc, griffin_acc) >= 0.5 || hawk_acc >= 0.5",
-       "task not learned by the families compared: Hawk below MQA and Griffin needs both of them to have learned it, "
-       "Hawk above one of them needs Hawk to have learned it; otherwise the comparison is between chance-level numbers"}},
-     "hawk_acc + hawk_acc_sd < min(mqa_acc - mqa_acc_sd, griffin_acc - griffin_acc_sd)",
-     "hawk_acc - hawk_acc_sd > min(mqa_acc + mqa_acc_sd, griffin_acc + griffin_acc_sd)",
+     RETRIEVAL_INPUTS("per-query"),
+     RETRIEVAL_GUARDS("queries"),
+     RETRIEVAL_RULES,
      "Below both beyond the seed spreads; not reproduced when Hawk is above either of them beyond the spreads. The "
      "learned guards (0.5: twice the 0.25 of a model that answers with a random value of the 4 in its context) keep "
      "chance-level comparisons out: no verdict unless the families a verdict rests on learned the task (one family "
      "learning it while the other two stay at chance would otherwise let their noise decide)."},
     {"phonebook_hawk_weakest", "copyret", "Fig. 6c, §6.2",
      "On phonebook lookup, Hawk retrieves worst (it fails already for short books); MQA and Griffin do better.",
-     {{"best", "fraction", 0, 1, "best family's exact-match accuracy at the training size (mean over seeds)"},
-      {"mqa_acc", "fraction", 0, 1, "MQA exact-match accuracy at the training size, mean over seeds"},
-      {"mqa_acc_sd", "fraction", 0, 1, "its spread"},
-      {"hawk_acc", "fraction", 0, 1, "Hawk, same"},
-      {"hawk_acc_sd", "fraction", 0, 1, "its spread"},
-      {"griffin_acc", "fraction", 0, 1, "Griffin, same"},
-      {"griffin_acc_sd", "fraction", 0, 1, "its spread"},
-      SEEDS_INPUT},
-     {SEEDS_GUARD,
-      {"best >= 0.5", "no family learned the task (half the numbers right at the training size): "
-                      "comparing chance-level numbers says nothing"},
-      {"min(mqa_acc, griffin_acc) >= 0.5 || hawk_acc >= 0.5",
-       "task not learned by the families compared: Hawk below MQA and Griffin needs both of them to have learned it, "
-       "Hawk above one of them needs Hawk to have learned it; otherwise the comparison is between chance-level numbers"}},
-     "hawk_acc + hawk_acc_sd < min(mqa_acc - mqa_acc_sd, griffin_acc - griffin_acc_sd)",
-     "hawk_acc - hawk_acc_sd > min(mqa_acc + mqa_acc_sd, griffin_acc + griffin_acc_sd)",
+     RETRIEVAL_INPUTS("exact-match"),
+     RETRIEVAL_GUARDS("numbers"),
+     RETRIEVAL_RULES,
      "As for MQAR: below both beyond the spreads; not reproduced when above either beyond the spreads; the same "
      "learned guards."},
     /* ---- kernels: App. D, §4.2 ------------------------------------------ */

@@ -240,6 +240,23 @@ typedef struct {
     busy_result seq_busy, assoc_busy;
 } scan_claim_in;
 
+/* A variant's outputs (y: B*Tv*C, h_last: B*C) against the reference's: 1
+ * when both match (rtol 1e-4, atol 1e-5), else 0 and the case failure is
+ * recorded under `kind`, naming the reference (`ref_what`). */
+static int variant_matches(suite_ctx *c, const char *kind, const char *ref_what, const char *variant, int B, int Tv, int C,
+                           const float *y, const float *ry, const float *hl, const float *rhl) {
+    size_t n = (size_t)B * Tv * C, bc = (size_t)B * C;
+    double worst = 0;
+    int ok = matches(y, ry, n, 1e-4, 1e-5, &worst) && matches(hl, rhl, bc, 1e-4, 1e-5, &worst);
+    if (!ok) {
+        char params[160];
+        snprintf(params, sizeof params, "{\"variant\":\"%s\",\"B\":%d,\"C\":%d,\"T\":%d}", variant, B, C, Tv);
+        suite_case_failed(c, 0, kind, params, "differs from the ref %s by %.3g x the tolerance (rtol 1e-4, atol 1e-5)", ref_what,
+                          worst);
+    }
+    return ok;
+}
+
 enum { SV_A, SV_U, SV_H, SV_HL, SV_RH, SV_RHL, SV_N };
 
 /* Validate the linear-scan variants at (B, Tv, C): ok[i] = 1 when v[i] matches ref. */
@@ -257,13 +274,7 @@ static void scan_validate(suite_ctx *c, const scan_variant **v, int nv, int B, i
     for (int i = 0; i < nv; i++) {
         memset(p[SV_H], 0, n * sizeof(float));
         v[i]->forward(p[SV_H], p[SV_HL], p[SV_A], p[SV_U], NULL, B, Tv, C);
-        double worst = 0;
-        ok[i] = matches(p[SV_H], p[SV_RH], n, 1e-4, 1e-5, &worst) && matches(p[SV_HL], p[SV_RHL], bc, 1e-4, 1e-5, &worst);
-        if (!ok[i]) {
-            char params[160];
-            snprintf(params, sizeof params, "{\"variant\":\"%s\",\"B\":%d,\"C\":%d,\"T\":%d}", v[i]->name, B, C, Tv);
-            suite_case_failed(c, 0, "scan", params, "differs from the ref scan by %.3g x the tolerance (rtol 1e-4, atol 1e-5)", worst);
-        }
+        ok[i] = variant_matches(c, "scan", "scan", v[i]->name, B, Tv, C, p[SV_H], p[SV_RH], p[SV_HL], p[SV_RHL]);
     }
     free_all(p, SV_N);
 }
@@ -289,13 +300,7 @@ static void rglru_validate(suite_ctx *c, const rglru_variant **v, int nv, int B,
     for (int i = 0; i < nv; i++) {
         memset(p[RV_Y], 0, n * sizeof(float));
         v[i]->forward(p[RV_Y], p[RV_HL], p[RV_X], p[RV_GX], p[RV_GA], p[RV_AP], pos, NULL, p[RV_W], B, Tv, C);
-        double worst = 0;
-        ok[i] = matches(p[RV_Y], p[RV_RY], n, 1e-4, 1e-5, &worst) && matches(p[RV_HL], p[RV_RHL], bc, 1e-4, 1e-5, &worst);
-        if (!ok[i]) {
-            char params[160];
-            snprintf(params, sizeof params, "{\"variant\":\"%s\",\"B\":%d,\"C\":%d,\"T\":%d}", v[i]->name, B, C, Tv);
-            suite_case_failed(c, 0, "rglru", params, "differs from the ref layer by %.3g x the tolerance (rtol 1e-4, atol 1e-5)", worst);
-        }
+        ok[i] = variant_matches(c, "rglru", "layer", v[i]->name, B, Tv, C, p[RV_Y], p[RV_RY], p[RV_HL], p[RV_RHL]);
     }
     free_all(p, RV_N);
     free(pos);

@@ -15,6 +15,7 @@
 #include "attention.h"
 #include "test.h"
 #include "util.h"
+#include "fd.h"
 
 static rng_t R;
 
@@ -93,21 +94,9 @@ static double attn_loss(void *vc) {
     return L;
 }
 
+/* Max over `probes` random entries of param: tests/fd.h. */
 static double fd_err(attn_ctx *c, double *param, const float *grad, size_t n, int probes) {
-    double gmax = 1e-12, worst = 0, h = 1e-4;
-    for (size_t i = 0; i < n; i++) gmax = fmax(gmax, fabs(grad[i]));
-    for (int p = 0; p < probes; p++) {
-        size_t i = rng_below(&R, (uint32_t)n);
-        double save = param[i];
-        param[i] = save + h;
-        double fp = attn_loss(c);
-        param[i] = save - h;
-        double fm = attn_loss(c);
-        param[i] = save;
-        double fd = (fp - fm) / (2 * h);
-        worst = fmax(worst, fabs(fd - grad[i]) / fmax(gmax, fabs(fd)));
-    }
-    return worst;
+    return fd_max_err(attn_loss, c, param, grad, n, probes, &R);
 }
 
 /* ---- prefill: variants vs ref, ref vs finite differences ------------------------------ */

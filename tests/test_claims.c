@@ -209,6 +209,12 @@ static const vec k_vecs[] = {
     {"scan_memory_bound", "frac_copy=0.1 intensity=0.1667 ridge=7 bytes_over_cache=20 validated=1 reps=3", I, "fewer than 5"},
 };
 
+/* Remove input `name` from v (if present). */
+static void unset_input(claim_values *v, const char *name) {
+    for (int i = 0; i < v->n; i++)
+        if (!strcmp(v->names[i], name)) { v->names[i] = v->names[v->n - 1]; v->values[i] = v->values[v->n - 1]; v->n--; return; }
+}
+
 /* Parse "a=1 b=2" on top of the defaults into v (names point into a
  * static pool that lives as long as the process). */
 static void load(claim_values *v, const char *inputs) {
@@ -233,12 +239,8 @@ static void load(claim_values *v, const char *inputs) {
             used += nl + 1;
             char val[64];
             snprintf(val, sizeof val, "%.*s", (int)(end - eq - 1), eq + 1);
-            if (!strcmp(val, "-")) {
-                for (int i = 0; i < v->n; i++)
-                    if (!strcmp(v->names[i], name)) { v->names[i] = v->names[v->n - 1]; v->values[i] = v->values[v->n - 1]; v->n--; break; }
-            } else {
-                claim_set(v, name, !strcmp(val, "nan") ? NAN : strtod(val, NULL));
-            }
+            if (!strcmp(val, "-")) unset_input(v, name);
+            else claim_set(v, name, !strcmp(val, "nan") ? NAN : strtod(val, NULL));
             p = end;
         }
     }
@@ -300,9 +302,7 @@ static void test_bad_inputs(void) {
                 double x = q == 0 ? NAN : q == 1 ? INFINITY : q == 2 ? -INFINITY : 0;
                 if (q == 3) x = c->inputs[k].max * 2 + 1;
                 if (q < 4) claim_set(&v, name, x);
-                else
-                    for (int i = 0; i < v.n; i++)
-                        if (!strcmp(v.names[i], name)) { v.names[i] = v.names[v.n - 1]; v.values[i] = v.values[v.n - 1]; v.n--; break; }
+                else unset_input(&v, name);
                 char why[2048];
                 claim_verdict got = claims_evaluate(c, &v, why, sizeof why);
                 const char *want_why = q == 0 ? "NaN" : q == 1 ? "+inf" : q == 2 ? "-inf" : q == 3 ? "outside" : "missing";

@@ -64,11 +64,12 @@ if [[ $MODE == ulimit ]]; then
     # the limit binds every file: hold the source database open meanwhile, so
     # its WAL index (32 KiB) already exists and reading it needs no growth
     mkfifo "$D/fifo"
-    sqlite3 "$D/ok.sqlite" <"$D/fifo" >/dev/null &
+    sqlite3 "$D/ok.sqlite" <"$D/fifo" >"$D/holder.out" &
     holder=$!
     exec 9>"$D/fifo"
     echo 'SELECT count(*) FROM run;' >&9
-    sleep 0.3
+    # it has read the database once it answers (at most 30 s: not a fixed sleep)
+    for _ in $(seq 600); do [[ -s "$D/holder.out" ]] && break; sleep 0.05; done
 fi
 fill
 limited "$G" "${train[@]}" --o "$M/ck.safetensors" >/dev/null 2>"$D/e1"; rc=$?

@@ -103,25 +103,27 @@ rank_pid() { # rank_pid PID RANK: the pid of that rank (a child of mpirun, itsel
         tr '\0' '\n' <"/proc/$c/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && { echo "$c"; return; }
     done
 }
-wait_ckpt() { for _ in $(seq 100); do [[ -f "$1.train" ]] && return 0; sleep 0.1; done; return 1; }
+wait_ckpt() { for _ in $(seq 600); do [[ -f "$1.train" ]] && return 0; sleep 0.1; done; return 1; } # at most 60 s
 ckpt_step() { head -c 65536 "$1" | grep -ao '"train_step":"[0-9]*"' | grep -o '[0-9]*'; }
 resumes() {
     local s; s=$(ckpt_step "$1")
     [[ -n "$s" ]] && one --preset tiny-hawk --corpus $C --seq 64 --threads 1 --no-db --quiet --seed 3 --batch 6 --steps 100000 \
         --stop-at $((s + 1)) --resume "$1" --o "$1" 2>/dev/null
 }
+# how long the job takes to end is timed from the signal (not from the launch:
+# a loaded machine starts slower, and the deadline under test starts at the signal)
 for how in KILL STOP; do
     f="$D/die-$how.st"
-    t0=$SECONDS
-    timeout 60 "${MPI[@]}" -np 2 "$G" train --preset tiny-hawk "${text[@]}" --batch 6 --steps 100000 --ckpt-every 1 --comm-timeout 3 --o "$f" 2>"$f.err" &
+    timeout 120 "${MPI[@]}" -np 2 "$G" train --preset tiny-hawk "${text[@]}" --batch 6 --steps 100000 --ckpt-every 1 --comm-timeout 3 --o "$f" 2>"$f.err" &
     mp=$!
     wait_ckpt "$f"; sleep 0.5
     victim=$(rank_pid $mp 1)
+    t0=$SECONDS
     [[ -n "$victim" ]] && kill -$how "$victim"
     wait $mp; rc=$?
     [[ -n "$victim" ]] && kill -CONT "$victim" 2>/dev/null
     el=$((SECONDS - t0))
-    [[ -n "$victim" && $rc -ne 0 && $rc -ne 124 && $el -lt 40 ]]; ok $? "rank 1 got SIG$how: the job exits non-zero within the timeout (rc $rc, ${el}s)"
+    [[ -n "$victim" && $rc -ne 0 && $rc -ne 124 && $el -lt 30 ]]; ok $? "rank 1 got SIG$how: the job exits non-zero within 30 s of the signal (rc $rc, ${el}s; --comm-timeout 3)"
     grep -Eq "rank 1( |\b)" "$f.err"; ok $? "SIG$how: the error names rank 1 ($(grep -m2 -E 'rank|error' "$f.err" | head -c 300))"
     resumes "$f"; ok $? "SIG$how: the checkpoint left behind (step $(ckpt_step "$f")) resumes"
 done
@@ -165,16 +167,16 @@ runs=$(sqlite3 "$D/s2.sqlite" "select count(*) || ' ' || sum(status = 'ok') || '
 
 # a rank that dies or stops mid-suite ends the run non-zero, naming it
 for how in KILL STOP; do
-    t0=$SECONDS
-    timeout 60 "$G" run copyret --preset smoke --no-plot --no-db --threads 1 --ranks 2 --comm-timeout 3 >/dev/null 2>"$D/sk.err" &
+    timeout 120 "$G" run copyret --preset smoke --no-plot --no-db --threads 1 --ranks 2 --comm-timeout 3 >/dev/null 2>"$D/sk.err" &
     mp=$!
-    for _ in $(seq 50); do victim=$(rank_pid $mp 1); [[ -n "$victim" ]] && break; sleep 0.1; done
+    for _ in $(seq 300); do victim=$(rank_pid $mp 1); [[ -n "$victim" ]] && break; sleep 0.1; done
     sleep 1
+    t0=$SECONDS
     [[ -n "$victim" ]] && kill -$how "$victim"
     wait $mp; rc=$?
     [[ -n "$victim" ]] && kill -CONT "$victim" 2>/dev/null
     el=$((SECONDS - t0))
-    [[ -n "$victim" && $rc -ne 0 && $rc -ne 124 && $el -lt 30 ]]; ok $? "suite, rank 1 got SIG$how: exits non-zero within the timeout (rc $rc, ${el}s)"
+    [[ -n "$victim" && $rc -ne 0 && $rc -ne 124 && $el -lt 25 ]]; ok $? "suite, rank 1 got SIG$how: exits non-zero within 25 s of the signal (rc $rc, ${el}s; --comm-timeout 3)"
     grep -Eq "rank 1( |\b)" "$D/sk.err"; ok $? "suite SIG$how: the error names rank 1 ($(grep -m2 -E 'rank|error' "$D/sk.err" | head -c 300))"
 done
 

@@ -14,6 +14,7 @@
 #include "ops.h"
 #include "test.h"
 #include "util.h"
+#include "fd.h"
 
 static rng_t R;
 
@@ -48,25 +49,9 @@ static void make_pos(int32_t *pos, int T, const int *starts, int ns) {
 
 typedef double (*loss_fn)(void *ctx);
 
-/* Max over `probes` random entries of |fd - grad| / max|grad| (central
- * differences on the double array `param`, step 1e-4). */
-static double fd_err(loss_fn f, void *ctx, double *param, const float *grad, size_t n,
-                     int probes) {
-    double gmax = 1e-12, worst = 0;
-    for (size_t i = 0; i < n; i++) gmax = fmax(gmax, fabs(grad[i]));
-    const double h = 1e-4;
-    for (int p = 0; p < probes; p++) {
-        size_t i = rng_below(&R, (uint32_t)n);
-        double save = param[i];
-        param[i] = save + h;
-        double fp = f(ctx);
-        param[i] = save - h;
-        double fm = f(ctx);
-        param[i] = save;
-        double fd = (fp - fm) / (2 * h);
-        worst = fmax(worst, fabs(fd - grad[i]) / fmax(gmax, fabs(fd)));
-    }
-    return worst;
+/* Max over `probes` random entries of param: tests/fd.h. */
+static double fd_err(loss_fn f, void *ctx, double *param, const float *grad, size_t n, int probes) {
+    return fd_max_err(f, ctx, param, grad, n, probes, &R);
 }
 
 /* ---- conv1d ------------------------------------------------------------------------ */

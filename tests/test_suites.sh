@@ -115,7 +115,7 @@ echo "not a database" > "$D/bad.sqlite"
 # Ctrl-C keeps finished cases and marks the run interrupted
 "$G" run throughput --preset smoke --reps 2 --db "$D/int.sqlite" --no-plot --quiet > /dev/null 2>&1 &
 pid=$!
-for i in $(seq 1 50); do
+for i in $(seq 1 300); do # until 3 cases are stored (at most 60 s: a loaded machine is slower)
     sleep 0.2
     n=$("$G" results list --db "$D/int.sqlite" 2>/dev/null | awk '$3=="throughput"{print $(NF-1)}' | head -1)
     [[ -n "$n" && "$n" -gt 2 ]] && break

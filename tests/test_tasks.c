@@ -18,6 +18,16 @@ static batch batch_new(int B, int T) {
 }
 static void batch_free(batch *b) { free(b->x); free(b->y); free(b->m); }
 
+/* A batch of B sequences of T tokens of task k drawn from seed (its
+ * generation checked; `what` names it in the message). */
+static batch generated(task_kind k, const task_params *p, uint64_t seed, int B, int T, const char *what) {
+    batch b = batch_new(B, T);
+    rng_t r;
+    rng_seed(&r, seed);
+    TEST_CHECK(task_generate(k, p, &r, B, T, b.x, b.y, b.m) == 0, "%s generate: %s", what, util_last_error());
+    return b;
+}
+
 static int mask_ok(const batch *b, int B, int T) {
     for (size_t i = 0; i < (size_t)B * T; i++)
         if (b->m[i] != (b->y[i] >= 0 ? 1.0f : 0.0f)) return 0;
@@ -63,10 +73,7 @@ static void test_selective_copy(int A, int M, int T, int B) {
     task_params_default(TASK_SELECTIVE_COPY, &p);
     p.vocab = A;
     p.n_tokens = M;
-    batch b = batch_new(B, T);
-    rng_t r;
-    rng_seed(&r, 7);
-    TEST_CHECK(task_generate(TASK_SELECTIVE_COPY, &p, &r, B, T, b.x, b.y, b.m) == 0, "sc generate: %s", util_last_error());
+    batch b = generated(TASK_SELECTIVE_COPY, &p, 7, B, T, "sc");
     int N = T - M, bad_count = 0, bad_range = 0, bad_marker = 0, bad_target = 0, bad_unscored = 0;
     double pos_sum = 0;
     int64_t hist[256] = {0};
@@ -112,10 +119,7 @@ static void test_induction(int V, int T, int B) {
     task_params p;
     task_params_default(TASK_INDUCTION, &p);
     p.vocab = V;
-    batch b = batch_new(B, T);
-    rng_t r;
-    rng_seed(&r, 11);
-    TEST_CHECK(task_generate(TASK_INDUCTION, &p, &r, B, T, b.x, b.y, b.m) == 0, "ih generate: %s", util_last_error());
+    batch b = generated(TASK_INDUCTION, &p, 11, B, T, "ih");
     int bad_trig = 0, bad_ans = 0, bad_range = 0, bad_scored = 0, pmin = T, pmax = -1;
     for (int s = 0; s < B; s++) {
         const int32_t *x = b.x + (size_t)s * T, *y = b.y + (size_t)s * T;
@@ -146,10 +150,7 @@ static void test_mqar(int V, int N, int T, int B) {
     task_params_default(TASK_MQAR, &p);
     p.vocab = V;
     p.n_tokens = N;
-    batch b = batch_new(B, T);
-    rng_t r;
-    rng_seed(&r, 5);
-    TEST_CHECK(task_generate(TASK_MQAR, &p, &r, B, T, b.x, b.y, b.m) == 0, "mqar generate: %s", util_last_error());
+    batch b = generated(TASK_MQAR, &p, 5, B, T, "mqar");
     int bad_keys = 0, bad_vals = 0, bad_query = 0, bad_count = 0, bad_range = 0, ctx = 2 * N, S = (T - ctx) / 2;
     int64_t early = 0, total = 0;
     for (int s = 0; s < B; s++) {
@@ -234,10 +235,7 @@ static void test_phonebook(int n_entries, int n_ex, int T, int B) {
     task_params_default(TASK_PHONEBOOK, &p);
     p.n_tokens = n_entries;
     p.n_examples = n_ex;
-    batch b = batch_new(B, T);
-    rng_t r;
-    rng_seed(&r, 3);
-    TEST_CHECK(task_generate(TASK_PHONEBOOK, &p, &r, B, T, b.x, b.y, b.m) == 0, "pb generate: %s", util_last_error());
+    batch b = generated(TASK_PHONEBOOK, &p, 3, B, T, "pb");
     int bad_fmt = 0, bad_dup = 0, bad_n = 0, bad_ex = 0, bad_q = 0, bad_y = 0, bad_pad = 0, loose = 0;
     int starts[4096];
     for (int s = 0; s < B; s++) {

@@ -44,6 +44,20 @@ static int load_golden(const char *fam, model *m, st_file *g, batch *b) {
 
 static void free_batch(batch *b) { free(b->tok); free(b->pos); free(b->tgt); }
 
+/* Activations and gradients for b's shape. */
+static void pass_alloc(model *m, const batch *b, model_acts *a, model_grads *gr) {
+    model_acts_alloc(a, m, b->B, b->T, 1);
+    model_grads_alloc(gr, m, b->B, b->T);
+}
+
+/* One training pass on b from zeroed gradients: forward, loss, backward
+ * (model_loss_backward's return code). */
+static int train_pass(model *m, model_acts *a, model_grads *gr, const batch *b, float *loss) {
+    model_zero_grad(gr, m);
+    model_forward(m, a, b->tok, b->pos, NULL);
+    return model_loss_backward(m, a, gr, b->tok, b->pos, b->tgt, loss);
+}
+
 static float *golden_f32(const st_file *g, const char *name, size_t *n) {
     const st_tensor *t = st_find(g, name);
     if (!t) return NULL;
@@ -71,12 +85,9 @@ static void test_golden_grads(const char *fam) {
         snprintf(m.attn, sizeof m.attn, "%s", avn[ai]);
         model_acts a;
         model_grads gr;
-        model_acts_alloc(&a, &m, b.B, b.T, 1);
-        model_grads_alloc(&gr, &m, b.B, b.T);
-        model_zero_grad(&gr, &m);
-        model_forward(&m, &a, b.tok, b.pos, NULL);
+        pass_alloc(&m, &b, &a, &gr);
         float loss;
-        int rc = model_loss_backward(&m, &a, &gr, b.tok, b.pos, b.tgt, &loss);
+        int rc = train_pass(&m, &a, &gr, &b, &loss);
         TEST_CHECK(rc == 0, "backward %s", fam);
         size_t n;
         float *l0 = golden_f32(&g, "loss0", &n);
@@ -129,16 +140,13 @@ static void test_golden_adamw(const char *fam) {
     adamw_init(&opt, &m, &oc);
     model_acts a;
     model_grads gr;
-    model_acts_alloc(&a, &m, b.B, b.T, 1);
-    model_grads_alloc(&gr, &m, b.B, b.T);
+    pass_alloc(&m, &b, &a, &gr);
     size_t n;
     float *losses = golden_f32(&g, "losses", &n), *lrs = golden_f32(&g, "lrs", &n);
     double worst = 0, worst_lr = 0;
     for (int s = 0; s < steps; s++) {
-        model_zero_grad(&gr, &m);
-        model_forward(&m, &a, b.tok, b.pos, NULL);
         float loss;
-        model_loss_backward(&m, &a, &gr, b.tok, b.pos, b.tgt, &loss);
+        train_pass(&m, &a, &gr, &b, &loss);
         double e = fabs(loss - losses[s]) / fabs(losses[s]);
         if (e > worst) worst = e;
         double el = fabs(adamw_lr(&oc, s) - lrs[s]) / lrs[s];
@@ -176,12 +184,9 @@ static void test_finite_differences(const char *fam) {
     snprintf(m.attn, sizeof m.attn, "ref");
     model_acts a;
     model_grads gr;
-    model_acts_alloc(&a, &m, b.B, b.T, 1);
-    model_grads_alloc(&gr, &m, b.B, b.T);
-    model_zero_grad(&gr, &m);
-    model_forward(&m, &a, b.tok, b.pos, NULL);
+    pass_alloc(&m, &b, &a, &gr);
     float loss;
-    model_loss_backward(&m, &a, &gr, b.tok, b.pos, b.tgt, &loss);
+    train_pass(&m, &a, &gr, &b, &loss);
     rng_t r;
     rng_seed(&r, 99);
     double worst = 0;
@@ -233,8 +238,7 @@ static void test_bad_target(void) {
     if (load_golden("hawk", &m, &g, &b) != 0) return;
     model_acts a;
     model_grads gr;
-    model_acts_alloc(&a, &m, b.B, b.T, 1);
-    model_grads_alloc(&gr, &m, b.B, b.T);
+    pass_alloc(&m, &b, &a, &gr);
     model_forward(&m, &a, b.tok, b.pos, NULL);
     b.tgt[b.B * b.T - 1] = m.cfg.vocab; /* the last row: past the buffer if read */
     float loss = 0;

@@ -37,9 +37,17 @@ grep -Eq "step [0-9]+: (loss|gradient norm) is (NaN|infinite)" "$D/nan.err"; ok 
 "$G" generate --m "$D/nan.safetensors" --n 4 --quiet 2>/dev/null; ok $? "last good checkpoint still loads"
 
 # 4) SIGINT saves and exits
+# the signal goes in once the trainer has used 1.5 s of CPU (it is training
+# by then): CPU time, unlike a sleep, does not shrink on a loaded machine
 "$G" train "${common[@]}" --steps 100000 --o "$D/int.safetensors" &
 pid=$!
-sleep 2; kill -INT $pid; wait $pid; rc=$?
+t0=$SECONDS
+while kill -0 $pid 2>/dev/null && (( SECONDS - t0 < 120 )); do
+    read -r -a st < /proc/$pid/stat 2>/dev/null || break
+    (( st[13] + st[14] >= 150 * $(getconf CLK_TCK) / 100 )) && break # utime + stime
+    sleep 0.05
+done
+kill -INT $pid; wait $pid; rc=$?
 [[ $rc -eq 130 && -f "$D/int.safetensors" && -f "$D/int.safetensors.train" ]]; ok $? "SIGINT saves and exits 130 (rc $rc)"
 
 # 5) synthetic task + eval
