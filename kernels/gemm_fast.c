@@ -1012,52 +1012,82 @@ static void smallm_ns(int M, int n0, int n1, int K, const float *xs, const void 
 #undef GF_NS_SWEEP
 }
 
+/* One small-M product laid out as work items: gemm_small_m runs one plan,
+ * gemm_fast_group the items of several in one parallel region. */
+typedef struct {
+    int M, N, K, transB, mode, stream, tiled, ldb, ldc;
+    const void *xs, *B;
+    float beta, *C;
+    int unit, nunits, nitems;
+} sm_plan;
+
+/* The form of x = alpha * op(A) a product needs: fp32 (0), fp32 rounded to
+ * bf16 values (1: dp in the row-streaming form), bf16 pairs (2: dp tiles). */
+static int sm_xform(int tiled, int transB, int M, int mode) {
+    if (mode != GF_DP) return 0;
+    return !tiled && !transB && M <= GF_NS_M ? 1 : 2;
+}
+static size_t sm_xs_floats(int M, int K, int xform) {
+    return xform == 2 ? ((size_t)M * (size_t)(K + (K & 1)) + 1) / 2 : (size_t)M * K;
+}
+
 /* tiled: the form before row streaming and prefetch (variants fast-tiled,
- * bf16-widen-tiled), kept to compare against. */
-static void gemm_small_m(int nth, int tiled, int transA, int transB, int M, int N, int K, float alpha, const float *A,
-                         int lda, const void *B, int mode, int ldb, float beta, float *C, int ldc) {
+ * bf16-widen-tiled), kept to compare against. nth: the team the items are
+ * sized for (1: one item). */
+static void sm_prepare(sm_plan *p, int nth, int tiled, int transA, int transB, int M, int N, int K, float alpha,
+                       const float *A, int lda, const void *B, int mode, int ldb, float beta, float *C, int ldc,
+                       float *xbuf, int fill_x) {
     /* the row-streaming form is memory bound at its M: for dp it widens the
      * weights and multiplies in fp32 too, with x rounded to bf16 as dp rounds
      * it (products of two bf16 are exact in fp32), so that decode (this form)
      * and prefill (dp tiles) round the same way */
-    int stream = !tiled && !transB && M <= GF_NS_M, round_x = 0;
-    if (stream && mode == GF_DP) mode = GF_W16, round_x = 1;
+    int stream = !tiled && !transB && M <= GF_NS_M, round_x = sm_xform(tiled, transB, M, mode) == 1;
+    if (round_x) mode = GF_W16;
     /* x = alpha * op(A), contiguous (M,K): folds alpha and transA away; for
-     * dp rounded to bf16, rows of even length (zero pad). */
-    void *xs;
-    if (mode == GF_DP) {
+     * dp rows of bf16 of even length (zero pad). fill_x = 0: xbuf already
+     * holds it (a group's products of one input). */
+    if (fill_x && mode == GF_DP) {
         int Kp = K + (K & 1);
-        uint16_t *x16 = (uint16_t *)buf_get(&tl_x, ((size_t)M * Kp + 1) / 2);
+        uint16_t *x16 = (uint16_t *)xbuf;
         for (int i = 0; i < M; i++) {
             for (int k = 0; k < K; k++)
                 x16[(size_t)i * Kp + k] = f32_to_bf16(alpha * (transA ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]));
             if (Kp > K) x16[(size_t)i * Kp + K] = 0;
         }
-        xs = x16;
-    } else {
-        float *xf = buf_get(&tl_x, (size_t)M * K);
+    } else if (fill_x) {
         for (int i = 0; i < M; i++)
             for (int k = 0; k < K; k++)
-                xf[(size_t)i * K + k] = alpha * (transA ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]);
+                xbuf[(size_t)i * K + k] = alpha * (transA ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]);
         if (round_x)
-            for (size_t i = 0; i < (size_t)M * K; i++) xf[i] = bf16_to_f32(f32_to_bf16(xf[i]));
-        xs = xf;
+            for (size_t i = 0; i < (size_t)M * K; i++) xbuf[i] = bf16_to_f32(f32_to_bf16(xbuf[i]));
     }
     /* Work items: contiguous runs of W rows (transB) or columns, about 8 per
      * thread, handed out dynamically (robust to a preempted thread); each item
      * streams its own part of W. */
-    int unit = transB ? 4 : stream ? GF_NS_W : GF_NN_UNIT;
-    int nunits = (N + unit - 1) / unit;
-    int nitems = nth > 1 ? gf_imin(nunits, (stream ? GF_NS_ITEMS : 8) * nth) : 1;
+    *p = (sm_plan){.M = M, .N = N, .K = K, .transB = transB, .mode = mode, .stream = stream, .tiled = tiled,
+                   .ldb = ldb, .ldc = ldc, .xs = xbuf, .B = B, .beta = beta, .C = C};
+    p->unit = transB ? 4 : stream ? GF_NS_W : GF_NN_UNIT;
+    p->nunits = (N + p->unit - 1) / p->unit;
+    p->nitems = nth > 1 ? gf_imin(p->nunits, (stream ? GF_NS_ITEMS : 8) * nth) : 1;
+}
+
+static void sm_item(const sm_plan *p, int it) {
+    int u0 = (int)((long)p->nunits * it / p->nitems), u1 = (int)((long)p->nunits * (it + 1) / p->nitems);
+    int n0 = u0 * p->unit, n1 = gf_imin(p->N, u1 * p->unit);
+    if (n0 >= n1) return;
+    if (p->transB) smallm_nt(p->M, n0, n1, p->K, p->xs, p->B, p->mode, !p->tiled, p->ldb, p->beta, p->C, p->ldc);
+    else if (p->stream)
+        smallm_ns(p->M, n0, n1, p->K, (const float *)p->xs, p->B, p->mode != GF_F32, p->ldb, p->beta, p->C, p->ldc);
+    else smallm_nn(p->M, n0, n1, p->K, p->xs, p->B, p->mode, p->ldb, p->beta, p->C, p->ldc);
+}
+
+static void gemm_small_m(int nth, int tiled, int transA, int transB, int M, int N, int K, float alpha, const float *A,
+                         int lda, const void *B, int mode, int ldb, float beta, float *C, int ldc) {
+    sm_plan p;
+    sm_prepare(&p, nth, tiled, transA, transB, M, N, K, alpha, A, lda, B, mode, ldb, beta, C, ldc,
+               buf_get(&tl_x, sm_xs_floats(M, K, sm_xform(tiled, transB, M, mode))), 1);
 #pragma omp parallel for num_threads(nth) schedule(dynamic, 1) if (nth > 1)
-    for (int it = 0; it < nitems; it++) {
-        int u0 = (int)((long)nunits * it / nitems), u1 = (int)((long)nunits * (it + 1) / nitems);
-        int n0 = u0 * unit, n1 = gf_imin(N, u1 * unit);
-        if (n0 >= n1) continue;
-        if (transB) smallm_nt(M, n0, n1, K, xs, B, mode, !tiled, ldb, beta, C, ldc);
-        else if (stream) smallm_ns(M, n0, n1, K, (const float *)xs, B, mode != GF_F32, ldb, beta, C, ldc);
-        else smallm_nn(M, n0, n1, K, xs, B, mode, ldb, beta, C, ldc);
-    }
+    for (int it = 0; it < p.nitems; it++) sm_item(&p, it);
 }
 
 /* ---- entry points ------------------------------------------------------ */
@@ -1105,4 +1135,75 @@ int gemm_bf16_dp_available(void) { return GF_HAVE_DP; }
 void gemm_bf16_dp(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                   const uint16_t *B, int ldb, float beta, float *C, int ldc) {
     gemm_fast_any(0, transA, transB, M, N, K, alpha, A, lda, B, GF_HAVE_DP ? GF_DP : GF_W16, ldb, beta, C, ldc);
+}
+
+/* ---- groups: several small-M products in one parallel region ------------- */
+
+/* How many products one group call plans at a time (larger groups run in
+ * chunks of this many). */
+#define GF_GROUP_MAX 64
+
+void gemm_fast_group(int M, int count, const gemm_op *ops, int dp) {
+    if (count <= 0 || M <= 0) return;
+    int nth = util_threads();
+#ifdef _OPENMP
+    if (omp_in_parallel()) nth = 1;
+#else
+    nth = 1;
+#endif
+    if (nth < 1) nth = 1;
+    if (count > GF_GROUP_MAX) {
+        for (int i = 0; i < count; i += GF_GROUP_MAX) gemm_fast_group(M, gf_imin(GF_GROUP_MAX, count - i), ops + i, dp);
+        return;
+    }
+    /* Larger M takes the packed path, one product at a time (each already
+     * one team); so does a group of one. */
+    double flops = 0;
+    int degenerate = 0;
+    for (int i = 0; i < count; i++) {
+        flops += 2.0 * M * ops[i].N * ops[i].K;
+        degenerate |= ops[i].N <= 0 || ops[i].K <= 0;
+    }
+    if (M > GF_SMALL_M || count == 1 || nth == 1 || degenerate || flops < GF_PAR_MIN_FLOPS) {
+        for (int i = 0; i < count; i++) {
+            const gemm_op *o = &ops[i];
+            int mode = o->B16 ? (dp && GF_HAVE_DP ? GF_DP : GF_W16) : GF_F32;
+            gemm_fast_any(0, 0, o->transB, M, o->N, o->K, 1.0f, o->A, o->lda, o->B16 ? (const void *)o->B16 : o->B,
+                          mode, o->ldb, o->beta, o->C, o->ldc);
+        }
+        return;
+    }
+    /* Plan every product (one too small for a team is one item, as it would
+     * run alone), x prepared once for the products that share it (same A,
+     * lda, K and x form), then every item of every product from one queue. */
+    sm_plan plans[GF_GROUP_MAX];
+    int modes[GF_GROUP_MAX], xf[GF_GROUP_MAX], share[GF_GROUP_MAX], first[GF_GROUP_MAX + 1];
+    size_t off[GF_GROUP_MAX], total = 0;
+    for (int i = 0; i < count; i++) {
+        const gemm_op *o = &ops[i];
+        modes[i] = o->B16 ? (dp && GF_HAVE_DP ? GF_DP : GF_W16) : GF_F32;
+        xf[i] = sm_xform(0, o->transB, M, modes[i]);
+        share[i] = -1;
+        for (int j = 0; j < i && share[i] < 0; j++)
+            if (ops[j].A == o->A && ops[j].lda == o->lda && ops[j].K == o->K && xf[j] == xf[i]) share[i] = j;
+        off[i] = share[i] >= 0 ? off[share[i]] : total;
+        if (share[i] < 0) total += sm_xs_floats(M, o->K, xf[i]) + 16;
+    }
+    float *xbuf = buf_get(&tl_x, total);
+    first[0] = 0;
+    for (int i = 0; i < count; i++) {
+        const gemm_op *o = &ops[i];
+        int pn = 2.0 * M * o->N * o->K < GF_PAR_MIN_FLOPS ? 1 : nth;
+        sm_prepare(&plans[i], pn, 0, 0, o->transB, M, o->N, o->K, 1.0f, o->A, o->lda,
+                   o->B16 ? (const void *)o->B16 : (const void *)o->B, modes[i], o->ldb, o->beta, o->C, o->ldc,
+                   xbuf + off[i], share[i] < 0);
+        first[i + 1] = first[i] + plans[i].nitems;
+    }
+    const int nitems = first[count];
+#pragma omp parallel for num_threads(nth) schedule(dynamic, 1)
+    for (int it = 0; it < nitems; it++) {
+        int i = 0;
+        while (first[i + 1] <= it) i++;
+        sm_item(&plans[i], it - first[i]);
+    }
 }
