@@ -601,6 +601,82 @@ static void gemm_blocked(int nth, int transA, int transB, int M, int N, int K, f
     }
 }
 
+/* ---- medium M: B packed strip by strip and used at once -----------------
+ * For GF_SMALL_M < M <= GF_STRIP_M (decode at batch 64, short prompts) the
+ * blocked path packs a KC x NC panel of B shared by the team (12 MB, beyond
+ * L2) once per call, writes it out and reads it back, to use it for only a few
+ * row strips of A. Here op(A) is packed once for every K block (shared by the
+ * team: at most 128 x K), and a work item, a run of G column strips, packs one
+ * kc x NR strip of B at a time into its thread's buffer (L1/L2) and runs every
+ * row strip of A over it at once: B is read from memory once, as it is, and
+ * never written back. transB = 1 (W rows contiguous): one strip per item, 32
+ * whole rows of W; transB = 0: 4 strips per item, 512-byte runs of each row. */
+#define GF_STRIP_M 128
+#ifndef GF_STRIP_G
+#define GF_STRIP_G 4 /* column strips per work item (at most) */
+#endif
+
+/* Part `part` of `nparts` of the cache lines of op(B)'s kc x nr block at (pc,
+ * j) into L2: the next block's, while the kernels run on this one. */
+static inline void prefetch_b_block(int transB, const void *B, size_t esz, int ldb, int pc, int kc, int j, int nr,
+                                    int part, int nparts) {
+    int r0 = transB ? j : pc, nrows = transB ? nr : kc, c0 = transB ? pc : j, len = transB ? kc : nr;
+    int a = r0 + (int)((long)nrows * part / nparts), b = r0 + (int)((long)nrows * (part + 1) / nparts);
+    size_t bytes = (size_t)len * esz;
+    for (int r = a; r < b; r++) {
+        const char *row = (const char *)B + ((size_t)r * ldb + c0) * esz;
+        for (size_t o = 0; o < bytes; o += 64) _mm_prefetch(row + o, _MM_HINT_T1);
+        _mm_prefetch(row + bytes - 1, _MM_HINT_T1);
+    }
+}
+
+static void gemm_strips(int nth, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                        const void *B, int mode, int ldb, float beta, float *C, int ldc) {
+    int nkb = (K + g_kc - 1) / g_kc;
+    int KC = (K + nkb - 1) / nkb;
+    if (mode == GF_DP) KC += KC & 1;
+    nkb = (K + KC - 1) / KC;
+    const int kstmax = mode == GF_DP ? KC / 2 : KC, nms = (M + GF_MR - 1) / GF_MR;
+    const size_t ablk = (size_t)nms * GF_MR * kstmax, esz = mode == GF_F32 ? 4 : 2;
+    float *apack = buf_get(&tl_a, ablk * nkb); /* the caller's buffer, read by the team */
+    const int nstrips = (N + GF_NR - 1) / GF_NR;
+    const int G = gf_imin(GF_STRIP_G, (nstrips + 4 * nth - 1) / (4 * nth));
+    const int nitems = (nstrips + G - 1) / G;
+#pragma omp parallel num_threads(nth) if (nth > 1)
+    {
+#pragma omp for schedule(static)
+        for (int w = 0; w < nkb * nms; w++) {
+            int kb = w / nms, is = w % nms, pc = kb * KC, kc = gf_imin(KC, K - pc);
+            int kst = mode == GF_DP ? (kc + 1) / 2 : kc;
+            blk_pack_a(mode, transA, A, lda, is * GF_MR, gf_imin(GF_MR, M - is * GF_MR), pc, kc,
+                       apack + kb * ablk + (size_t)is * GF_MR * kst);
+        }
+        float *bstrip = buf_get(&tl_b, (size_t)kstmax * GF_NR);
+#pragma omp for schedule(dynamic, 1)
+        for (int it = 0; it < nitems; it++) {
+            int s0 = it * G, s1 = gf_imin(nstrips, s0 + G);
+            /* blocks in order: transB = 1 a strip's K blocks (its W rows
+             * end to end), transB = 0 each K block's strips (along W rows) */
+            int nblk = (s1 - s0) * nkb;
+            for (int q = 0; q < nblk; q++) {
+                int s = transB ? s0 + q / nkb : s0 + q % (s1 - s0), kb = transB ? q % nkb : q / (s1 - s0);
+                int qn = q + 1, sn = transB ? s0 + qn / nkb : s0 + qn % (s1 - s0), kn = transB ? qn % nkb : qn / (s1 - s0);
+                int pc = kb * KC, kc = gf_imin(KC, K - pc), kst = mode == GF_DP ? (kc + 1) / 2 : kc;
+                int j = s * GF_NR, nr = gf_imin(GF_NR, N - j);
+                blk_pack_b(mode, transB, B, ldb, pc, kc, j, nr, bstrip);
+                float be = kb == 0 ? beta : 1.0f;
+                for (int is = 0; is < nms; is++) {
+                    if (qn < nblk)
+                        prefetch_b_block(transB, B, esz, ldb, kn * KC, gf_imin(KC, K - kn * KC), sn * GF_NR,
+                                         gf_imin(GF_NR, N - sn * GF_NR), is, nms);
+                    blk_kernel(mode, kst, apack + kb * ablk + (size_t)is * GF_MR * kst, bstrip,
+                               C + (size_t)is * GF_MR * ldc + j, ldc, gf_imin(GF_MR, M - is * GF_MR), nr, alpha, be);
+                }
+            }
+        }
+    }
+}
+
 /* ---- small-M path -------------------------------------------------------
  * xs (M,K) holds alpha * op(A), contiguous. B is fp32 or (w16) bf16. */
 
@@ -1107,6 +1183,7 @@ static void gemm_fast_any(int tiled, int transA, int transB, int M, int N, int K
     if (2.0 * M * N * K < GF_PAR_MIN_FLOPS) nth = 1;
     if (nth < 1) nth = 1;
     if (M <= GF_SMALL_M) gemm_small_m(nth, tiled, transA, transB, M, N, K, alpha, A, lda, B, mode, ldb, beta, C, ldc);
+    else if (M <= GF_STRIP_M && !tiled) gemm_strips(nth, transA, transB, M, N, K, alpha, A, lda, B, mode, ldb, beta, C, ldc);
     else gemm_blocked(nth, transA, transB, M, N, K, alpha, A, lda, B, mode, ldb, beta, C, ldc);
 }
 

@@ -254,6 +254,32 @@ static void decode_shapes(void) {
             }
 }
 
+/* Medium M (48 < M <= 128: decode at batch 64, short prompts) takes the
+ * strip path (B packed one kc x NR strip at a time, A packed once for every K
+ * block): M around the row-strip and range edges, N around the 32-column
+ * strips and the 4-strip work items, K one and two K blocks with an odd tail
+ * (769: two blocks of 385), both transposes of A and B, beta 0 over NaN, 1
+ * and 0.5, on 1 and 2 threads; fp32, bf16-widen and bf16-dp against gemm_ref. */
+static void medium_shapes(void) {
+    rng_t r;
+    rng_seed(&r, 51);
+    static const int Ms[] = {49, 64, 113, 128}, Ns[] = {33, 129, 300}, Ks[] = {17, 769};
+    const float betas[3] = {0.0f, 1.0f, 0.5f};
+    int c = 0;
+    for (int mi = 0; mi < 4; mi++)
+        for (int ni = 0; ni < 3; ni++)
+            for (int ki = 0; ki < 2; ki++, c++) {
+                int M = Ms[mi], N = Ns[ni], K = Ks[ki], tA = (c >> 1) & 1, tB = c & 1, pad = c % 3 ? 0 : 3;
+                float beta = betas[c % 3];
+                util_set_threads(1 + ((c >> 2) & 1));
+                check_case(gemm_fast, "fast-medium", &r, tA, tB, M, N, K, pad, 1.0f, beta);
+                check_case(gemm_fast, "fast-medium", &r, tA, !tB, M, N, K, pad, -0.5f, beta);
+                check_case16(gemm_bf16_fast, "bf16-widen-medium", 1e-5, BF16_TOL, &r, tA, tB, M, N, K, pad, 1.0f, beta);
+                if (gemm_bf16_dp_available())
+                    check_case16(gemm_bf16_dp, "bf16-dp-medium", BF16_TOL, BF16_TOL2, &r, tA, !tB, M, N, K, pad, 1.0f, beta);
+            }
+}
+
 /* gemm_group: products of one M (decode's projections of one input, the
  * MLP's two up branches, gate blocks of one input at column offsets) with
  * fp32 and bf16 weights mixed, both transposes, shared and separate inputs,
@@ -462,6 +488,7 @@ int main(void) {
     gemm_fast_set_blocking(0, 0, 0); /* defaults */
     nested();
     decode_shapes();
+    medium_shapes();
     group_shapes();
     sweep(gemm_blas, "blas", 12, 3);
     dispatch();
