@@ -31,6 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "matmul.h" /* gemm_op */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -122,6 +124,11 @@ typedef struct backend {
     int (*gemm_strided_bf16)(int transA, int transB, int M, int N, int K, float alpha, const float *A,
                              int lda, long long sA, const uint16_t *B, int ldb, long long sB, float beta,
                              float *C, int ldc, long long sC, int count);
+    /* `count` independent GEMMs of the same M (gemm_op, matmul.h: C = A .
+     * op(B) + beta C each, B fp32 or bf16, dev pointers), e.g. a decode
+     * step's projections of one input: cpu runs their work in one parallel
+     * region (gemm_group), cuda one after another. */
+    int (*gemm_group)(int M, int count, const gemm_op *ops);
 
     /* ---- RMSNorm, GeGLU, soft-cap, RoPE (ops.h) -------------------------- */
     int (*rmsnorm_forward)(float *y, float *rstd, const float *x, const float *scale, int N, int C, float eps);
@@ -221,7 +228,7 @@ const char *backend_names(void);
     X(variant_check) X(variant_list) X(gemm_select) X(alloc) X(free) X(upload) X(download) X(copy)       \
     X(memset) X(sync) X(graph_begin) X(graph_end) X(graph_launch) X(graph_free) X(fill_rows) X(add)      \
     X(embed) X(embed_bf16) X(embed_backward) X(colsum) X(gemm)                                           \
-    X(gemm_bf16) X(gemm_strided) X(gemm_strided_bf16) X(rmsnorm_forward) X(rmsnorm_backward)             \
+    X(gemm_bf16) X(gemm_strided) X(gemm_strided_bf16) X(gemm_group) X(rmsnorm_forward) X(rmsnorm_backward)             \
     X(geglu_forward) X(geglu_backward) X(softcap_forward) X(softcap_backward) X(rope_forward)            \
     X(rope_backward) X(conv1d_forward) X(conv1d_backward) X(conv1d_step) X(rglru_forward)               \
     X(rglru_backward) X(rglru_step) X(attn_forward) X(attn_backward) X(attn_decode) X(kv_write)          \

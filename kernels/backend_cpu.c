@@ -188,6 +188,11 @@ static int cpu_gemm_strided_bf16(int tA, int tB, int M, int N, int K, float alph
     return 0;
 }
 
+static int cpu_gemm_group(int M, int count, const gemm_op *ops) {
+    gemm_group(M, count, ops);
+    return 0;
+}
+
 /* ---- element-wise / row-wise ops ------------------------------------------------ */
 
 static int cpu_rmsnorm_forward(float *y, float *rstd, const float *x, const float *scale, int N, int C, float eps) {
@@ -423,6 +428,7 @@ const backend backend_cpu = {
     .gemm_bf16 = cpu_gemm_bf16,
     .gemm_strided = cpu_gemm_strided,
     .gemm_strided_bf16 = cpu_gemm_strided_bf16,
+    .gemm_group = cpu_gemm_group,
     .rmsnorm_forward = cpu_rmsnorm_forward,
     .rmsnorm_backward = cpu_rmsnorm_backward,
     .geglu_forward = cpu_geglu_forward,

@@ -167,6 +167,17 @@ static int cuda_gemm_strided_bf16(int tA, int tB, int M, int N, int K, float alp
     return 0;
 }
 
+/* A group is its GEMMs one after another on the stream (each one cuBLAS call). */
+static int cuda_gemm_group(int M, int count, const gemm_op *ops) {
+    for (int i = 0; i < count; i++) {
+        const gemm_op *o = &ops[i];
+        int rc = o->B16 ? cuda_gemm_bf16(0, o->transB, M, o->N, o->K, 1.0f, o->A, o->lda, o->B16, o->ldb, o->beta, o->C, o->ldc)
+                        : cuda_gemm(0, o->transB, M, o->N, o->K, 1.0f, o->A, o->lda, o->B, o->ldb, o->beta, o->C, o->ldc);
+        if (rc != 0) return -1;
+    }
+    return 0;
+}
+
 /* ---- embedding ------------------------------------------------------------------- */
 
 static int cuda_embed_backward(float *dE, const float *dx, const int32_t *tok, int N, int D, int V, float scale) {
@@ -257,6 +268,7 @@ const backend backend_cuda = {
     .gemm_bf16 = cuda_gemm_bf16,
     .gemm_strided = cuda_gemm_strided,
     .gemm_strided_bf16 = cuda_gemm_strided_bf16,
+    .gemm_group = cuda_gemm_group,
     .rmsnorm_forward = gpu_rmsnorm_forward,
     .rmsnorm_backward = gpu_rmsnorm_backward,
     .geglu_forward = gpu_geglu_forward,

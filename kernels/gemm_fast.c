@@ -601,6 +601,82 @@ static void gemm_blocked(int nth, int transA, int transB, int M, int N, int K, f
     }
 }
 
+/* ---- medium M: B packed strip by strip and used at once -----------------
+ * For GF_SMALL_M < M <= GF_STRIP_M (decode at batch 64, short prompts) the
+ * blocked path packs a KC x NC panel of B shared by the team (12 MB, beyond
+ * L2) once per call, writes it out and reads it back, to use it for only a few
+ * row strips of A. Here op(A) is packed once for every K block (shared by the
+ * team: at most 128 x K), and a work item, a run of G column strips, packs one
+ * kc x NR strip of B at a time into its thread's buffer (L1/L2) and runs every
+ * row strip of A over it at once: B is read from memory once, as it is, and
+ * never written back. transB = 1 (W rows contiguous): one strip per item, 32
+ * whole rows of W; transB = 0: 4 strips per item, 512-byte runs of each row. */
+#define GF_STRIP_M 128
+#ifndef GF_STRIP_G
+#define GF_STRIP_G 4 /* column strips per work item (at most) */
+#endif
+
+/* Part `part` of `nparts` of the cache lines of op(B)'s kc x nr block at (pc,
+ * j) into L2: the next block's, while the kernels run on this one. */
+static inline void prefetch_b_block(int transB, const void *B, size_t esz, int ldb, int pc, int kc, int j, int nr,
+                                    int part, int nparts) {
+    int r0 = transB ? j : pc, nrows = transB ? nr : kc, c0 = transB ? pc : j, len = transB ? kc : nr;
+    int a = r0 + (int)((long)nrows * part / nparts), b = r0 + (int)((long)nrows * (part + 1) / nparts);
+    size_t bytes = (size_t)len * esz;
+    for (int r = a; r < b; r++) {
+        const char *row = (const char *)B + ((size_t)r * ldb + c0) * esz;
+        for (size_t o = 0; o < bytes; o += 64) _mm_prefetch(row + o, _MM_HINT_T1);
+        _mm_prefetch(row + bytes - 1, _MM_HINT_T1);
+    }
+}
+
+static void gemm_strips(int nth, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                        const void *B, int mode, int ldb, float beta, float *C, int ldc) {
+    int nkb = (K + g_kc - 1) / g_kc;
+    int KC = (K + nkb - 1) / nkb;
+    if (mode == GF_DP) KC += KC & 1;
+    nkb = (K + KC - 1) / KC;
+    const int kstmax = mode == GF_DP ? KC / 2 : KC, nms = (M + GF_MR - 1) / GF_MR;
+    const size_t ablk = (size_t)nms * GF_MR * kstmax, esz = mode == GF_F32 ? 4 : 2;
+    float *apack = buf_get(&tl_a, ablk * nkb); /* the caller's buffer, read by the team */
+    const int nstrips = (N + GF_NR - 1) / GF_NR;
+    const int G = gf_imin(GF_STRIP_G, (nstrips + 4 * nth - 1) / (4 * nth));
+    const int nitems = (nstrips + G - 1) / G;
+#pragma omp parallel num_threads(nth) if (nth > 1)
+    {
+#pragma omp for schedule(static)
+        for (int w = 0; w < nkb * nms; w++) {
+            int kb = w / nms, is = w % nms, pc = kb * KC, kc = gf_imin(KC, K - pc);
+            int kst = mode == GF_DP ? (kc + 1) / 2 : kc;
+            blk_pack_a(mode, transA, A, lda, is * GF_MR, gf_imin(GF_MR, M - is * GF_MR), pc, kc,
+                       apack + kb * ablk + (size_t)is * GF_MR * kst);
+        }
+        float *bstrip = buf_get(&tl_b, (size_t)kstmax * GF_NR);
+#pragma omp for schedule(dynamic, 1)
+        for (int it = 0; it < nitems; it++) {
+            int s0 = it * G, s1 = gf_imin(nstrips, s0 + G);
+            /* blocks in order: transB = 1 a strip's K blocks (its W rows
+             * end to end), transB = 0 each K block's strips (along W rows) */
+            int nblk = (s1 - s0) * nkb;
+            for (int q = 0; q < nblk; q++) {
+                int s = transB ? s0 + q / nkb : s0 + q % (s1 - s0), kb = transB ? q % nkb : q / (s1 - s0);
+                int qn = q + 1, sn = transB ? s0 + qn / nkb : s0 + qn % (s1 - s0), kn = transB ? qn % nkb : qn / (s1 - s0);
+                int pc = kb * KC, kc = gf_imin(KC, K - pc), kst = mode == GF_DP ? (kc + 1) / 2 : kc;
+                int j = s * GF_NR, nr = gf_imin(GF_NR, N - j);
+                blk_pack_b(mode, transB, B, ldb, pc, kc, j, nr, bstrip);
+                float be = kb == 0 ? beta : 1.0f;
+                for (int is = 0; is < nms; is++) {
+                    if (qn < nblk)
+                        prefetch_b_block(transB, B, esz, ldb, kn * KC, gf_imin(KC, K - kn * KC), sn * GF_NR,
+                                         gf_imin(GF_NR, N - sn * GF_NR), is, nms);
+                    blk_kernel(mode, kst, apack + kb * ablk + (size_t)is * GF_MR * kst, bstrip,
+                               C + (size_t)is * GF_MR * ldc + j, ldc, gf_imin(GF_MR, M - is * GF_MR), nr, alpha, be);
+                }
+            }
+        }
+    }
+}
+
 /* ---- small-M path -------------------------------------------------------
  * xs (M,K) holds alpha * op(A), contiguous. B is fp32 or (w16) bf16. */
 
@@ -1012,52 +1088,82 @@ static void smallm_ns(int M, int n0, int n1, int K, const float *xs, const void 
 #undef GF_NS_SWEEP
 }
 
+/* One small-M product laid out as work items: gemm_small_m runs one plan,
+ * gemm_fast_group the items of several in one parallel region. */
+typedef struct {
+    int M, N, K, transB, mode, stream, tiled, ldb, ldc;
+    const void *xs, *B;
+    float beta, *C;
+    int unit, nunits, nitems;
+} sm_plan;
+
+/* The form of x = alpha * op(A) a product needs: fp32 (0), fp32 rounded to
+ * bf16 values (1: dp in the row-streaming form), bf16 pairs (2: dp tiles). */
+static int sm_xform(int tiled, int transB, int M, int mode) {
+    if (mode != GF_DP) return 0;
+    return !tiled && !transB && M <= GF_NS_M ? 1 : 2;
+}
+static size_t sm_xs_floats(int M, int K, int xform) {
+    return xform == 2 ? ((size_t)M * (size_t)(K + (K & 1)) + 1) / 2 : (size_t)M * K;
+}
+
 /* tiled: the form before row streaming and prefetch (variants fast-tiled,
- * bf16-widen-tiled), kept to compare against. */
-static void gemm_small_m(int nth, int tiled, int transA, int transB, int M, int N, int K, float alpha, const float *A,
-                         int lda, const void *B, int mode, int ldb, float beta, float *C, int ldc) {
+ * bf16-widen-tiled), kept to compare against. nth: the team the items are
+ * sized for (1: one item). */
+static void sm_prepare(sm_plan *p, int nth, int tiled, int transA, int transB, int M, int N, int K, float alpha,
+                       const float *A, int lda, const void *B, int mode, int ldb, float beta, float *C, int ldc,
+                       float *xbuf, int fill_x) {
     /* the row-streaming form is memory bound at its M: for dp it widens the
      * weights and multiplies in fp32 too, with x rounded to bf16 as dp rounds
      * it (products of two bf16 are exact in fp32), so that decode (this form)
      * and prefill (dp tiles) round the same way */
-    int stream = !tiled && !transB && M <= GF_NS_M, round_x = 0;
-    if (stream && mode == GF_DP) mode = GF_W16, round_x = 1;
+    int stream = !tiled && !transB && M <= GF_NS_M, round_x = sm_xform(tiled, transB, M, mode) == 1;
+    if (round_x) mode = GF_W16;
     /* x = alpha * op(A), contiguous (M,K): folds alpha and transA away; for
-     * dp rounded to bf16, rows of even length (zero pad). */
-    void *xs;
-    if (mode == GF_DP) {
+     * dp rows of bf16 of even length (zero pad). fill_x = 0: xbuf already
+     * holds it (a group's products of one input). */
+    if (fill_x && mode == GF_DP) {
         int Kp = K + (K & 1);
-        uint16_t *x16 = (uint16_t *)buf_get(&tl_x, ((size_t)M * Kp + 1) / 2);
+        uint16_t *x16 = (uint16_t *)xbuf;
         for (int i = 0; i < M; i++) {
             for (int k = 0; k < K; k++)
                 x16[(size_t)i * Kp + k] = f32_to_bf16(alpha * (transA ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]));
             if (Kp > K) x16[(size_t)i * Kp + K] = 0;
         }
-        xs = x16;
-    } else {
-        float *xf = buf_get(&tl_x, (size_t)M * K);
+    } else if (fill_x) {
         for (int i = 0; i < M; i++)
             for (int k = 0; k < K; k++)
-                xf[(size_t)i * K + k] = alpha * (transA ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]);
+                xbuf[(size_t)i * K + k] = alpha * (transA ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]);
         if (round_x)
-            for (size_t i = 0; i < (size_t)M * K; i++) xf[i] = bf16_to_f32(f32_to_bf16(xf[i]));
-        xs = xf;
+            for (size_t i = 0; i < (size_t)M * K; i++) xbuf[i] = bf16_to_f32(f32_to_bf16(xbuf[i]));
     }
     /* Work items: contiguous runs of W rows (transB) or columns, about 8 per
      * thread, handed out dynamically (robust to a preempted thread); each item
      * streams its own part of W. */
-    int unit = transB ? 4 : stream ? GF_NS_W : GF_NN_UNIT;
-    int nunits = (N + unit - 1) / unit;
-    int nitems = nth > 1 ? gf_imin(nunits, (stream ? GF_NS_ITEMS : 8) * nth) : 1;
+    *p = (sm_plan){.M = M, .N = N, .K = K, .transB = transB, .mode = mode, .stream = stream, .tiled = tiled,
+                   .ldb = ldb, .ldc = ldc, .xs = xbuf, .B = B, .beta = beta, .C = C};
+    p->unit = transB ? 4 : stream ? GF_NS_W : GF_NN_UNIT;
+    p->nunits = (N + p->unit - 1) / p->unit;
+    p->nitems = nth > 1 ? gf_imin(p->nunits, (stream ? GF_NS_ITEMS : 8) * nth) : 1;
+}
+
+static void sm_item(const sm_plan *p, int it) {
+    int u0 = (int)((long)p->nunits * it / p->nitems), u1 = (int)((long)p->nunits * (it + 1) / p->nitems);
+    int n0 = u0 * p->unit, n1 = gf_imin(p->N, u1 * p->unit);
+    if (n0 >= n1) return;
+    if (p->transB) smallm_nt(p->M, n0, n1, p->K, p->xs, p->B, p->mode, !p->tiled, p->ldb, p->beta, p->C, p->ldc);
+    else if (p->stream)
+        smallm_ns(p->M, n0, n1, p->K, (const float *)p->xs, p->B, p->mode != GF_F32, p->ldb, p->beta, p->C, p->ldc);
+    else smallm_nn(p->M, n0, n1, p->K, p->xs, p->B, p->mode, p->ldb, p->beta, p->C, p->ldc);
+}
+
+static void gemm_small_m(int nth, int tiled, int transA, int transB, int M, int N, int K, float alpha, const float *A,
+                         int lda, const void *B, int mode, int ldb, float beta, float *C, int ldc) {
+    sm_plan p;
+    sm_prepare(&p, nth, tiled, transA, transB, M, N, K, alpha, A, lda, B, mode, ldb, beta, C, ldc,
+               buf_get(&tl_x, sm_xs_floats(M, K, sm_xform(tiled, transB, M, mode))), 1);
 #pragma omp parallel for num_threads(nth) schedule(dynamic, 1) if (nth > 1)
-    for (int it = 0; it < nitems; it++) {
-        int u0 = (int)((long)nunits * it / nitems), u1 = (int)((long)nunits * (it + 1) / nitems);
-        int n0 = u0 * unit, n1 = gf_imin(N, u1 * unit);
-        if (n0 >= n1) continue;
-        if (transB) smallm_nt(M, n0, n1, K, xs, B, mode, !tiled, ldb, beta, C, ldc);
-        else if (stream) smallm_ns(M, n0, n1, K, (const float *)xs, B, mode != GF_F32, ldb, beta, C, ldc);
-        else smallm_nn(M, n0, n1, K, xs, B, mode, ldb, beta, C, ldc);
-    }
+    for (int it = 0; it < p.nitems; it++) sm_item(&p, it);
 }
 
 /* ---- entry points ------------------------------------------------------ */
@@ -1077,6 +1183,7 @@ static void gemm_fast_any(int tiled, int transA, int transB, int M, int N, int K
     if (2.0 * M * N * K < GF_PAR_MIN_FLOPS) nth = 1;
     if (nth < 1) nth = 1;
     if (M <= GF_SMALL_M) gemm_small_m(nth, tiled, transA, transB, M, N, K, alpha, A, lda, B, mode, ldb, beta, C, ldc);
+    else if (M <= GF_STRIP_M && !tiled) gemm_strips(nth, transA, transB, M, N, K, alpha, A, lda, B, mode, ldb, beta, C, ldc);
     else gemm_blocked(nth, transA, transB, M, N, K, alpha, A, lda, B, mode, ldb, beta, C, ldc);
 }
 
@@ -1105,4 +1212,75 @@ int gemm_bf16_dp_available(void) { return GF_HAVE_DP; }
 void gemm_bf16_dp(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                   const uint16_t *B, int ldb, float beta, float *C, int ldc) {
     gemm_fast_any(0, transA, transB, M, N, K, alpha, A, lda, B, GF_HAVE_DP ? GF_DP : GF_W16, ldb, beta, C, ldc);
+}
+
+/* ---- groups: several small-M products in one parallel region ------------- */
+
+/* How many products one group call plans at a time (larger groups run in
+ * chunks of this many). */
+#define GF_GROUP_MAX 64
+
+void gemm_fast_group(int M, int count, const gemm_op *ops, int dp) {
+    if (count <= 0 || M <= 0) return;
+    int nth = util_threads();
+#ifdef _OPENMP
+    if (omp_in_parallel()) nth = 1;
+#else
+    nth = 1;
+#endif
+    if (nth < 1) nth = 1;
+    if (count > GF_GROUP_MAX) {
+        for (int i = 0; i < count; i += GF_GROUP_MAX) gemm_fast_group(M, gf_imin(GF_GROUP_MAX, count - i), ops + i, dp);
+        return;
+    }
+    /* Larger M takes the packed path, one product at a time (each already
+     * one team); so does a group of one. */
+    double flops = 0;
+    int degenerate = 0;
+    for (int i = 0; i < count; i++) {
+        flops += 2.0 * M * ops[i].N * ops[i].K;
+        degenerate |= ops[i].N <= 0 || ops[i].K <= 0;
+    }
+    if (M > GF_SMALL_M || count == 1 || nth == 1 || degenerate || flops < GF_PAR_MIN_FLOPS) {
+        for (int i = 0; i < count; i++) {
+            const gemm_op *o = &ops[i];
+            int mode = o->B16 ? (dp && GF_HAVE_DP ? GF_DP : GF_W16) : GF_F32;
+            gemm_fast_any(0, 0, o->transB, M, o->N, o->K, 1.0f, o->A, o->lda, o->B16 ? (const void *)o->B16 : o->B,
+                          mode, o->ldb, o->beta, o->C, o->ldc);
+        }
+        return;
+    }
+    /* Plan every product (one too small for a team is one item, as it would
+     * run alone), x prepared once for the products that share it (same A,
+     * lda, K and x form), then every item of every product from one queue. */
+    sm_plan plans[GF_GROUP_MAX];
+    int modes[GF_GROUP_MAX], xf[GF_GROUP_MAX], share[GF_GROUP_MAX], first[GF_GROUP_MAX + 1];
+    size_t off[GF_GROUP_MAX], total = 0;
+    for (int i = 0; i < count; i++) {
+        const gemm_op *o = &ops[i];
+        modes[i] = o->B16 ? (dp && GF_HAVE_DP ? GF_DP : GF_W16) : GF_F32;
+        xf[i] = sm_xform(0, o->transB, M, modes[i]);
+        share[i] = -1;
+        for (int j = 0; j < i && share[i] < 0; j++)
+            if (ops[j].A == o->A && ops[j].lda == o->lda && ops[j].K == o->K && xf[j] == xf[i]) share[i] = j;
+        off[i] = share[i] >= 0 ? off[share[i]] : total;
+        if (share[i] < 0) total += sm_xs_floats(M, o->K, xf[i]) + 16;
+    }
+    float *xbuf = buf_get(&tl_x, total);
+    first[0] = 0;
+    for (int i = 0; i < count; i++) {
+        const gemm_op *o = &ops[i];
+        int pn = 2.0 * M * o->N * o->K < GF_PAR_MIN_FLOPS ? 1 : nth;
+        sm_prepare(&plans[i], pn, 0, 0, o->transB, M, o->N, o->K, 1.0f, o->A, o->lda,
+                   o->B16 ? (const void *)o->B16 : (const void *)o->B, modes[i], o->ldb, o->beta, o->C, o->ldc,
+                   xbuf + off[i], share[i] < 0);
+        first[i + 1] = first[i] + plans[i].nitems;
+    }
+    const int nitems = first[count];
+#pragma omp parallel for num_threads(nth) schedule(dynamic, 1)
+    for (int it = 0; it < nitems; it++) {
+        int i = 0;
+        while (first[i + 1] <= it) i++;
+        sm_item(&plans[i], it - first[i]);
+    }
 }

@@ -96,6 +96,23 @@ void gemm_bf16(int transA, int transB, int M, int N, int K, float alpha, const f
     g_gemm_variants[g_variant16].fn16(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+void gemm_group(int M, int count, const gemm_op *ops) {
+    /* one region when every product runs a fast kernel with the same bf16 form */
+    int fast = 1, dp = g_gemm_variants[g_variant16].fn16 == gemm_bf16_dp;
+    for (int i = 0; i < count && fast; i++)
+        fast = ops[i].B16 ? (dp || g_gemm_variants[g_variant16].fn16 == gemm_bf16_fast)
+                          : g_gemm_variants[g_variant].fn == gemm_fast;
+    if (fast) {
+        gemm_fast_group(M, count, ops, dp);
+        return;
+    }
+    for (int i = 0; i < count; i++) {
+        const gemm_op *o = &ops[i];
+        if (o->B16) gemm_bf16(0, o->transB, M, o->N, o->K, 1.0f, o->A, o->lda, o->B16, o->ldb, o->beta, o->C, o->ldc);
+        else gemm(0, o->transB, M, o->N, o->K, 1.0f, o->A, o->lda, o->B, o->ldb, o->beta, o->C, o->ldc);
+    }
+}
+
 int gemm_set_variant(const char *name) {
     for (int i = 0; name && i < V_N; i++) {
         if (strcmp(name, g_gemm_variants[i].name)) continue;

@@ -78,6 +78,31 @@ void gemm_bf16_dp(int transA, int transB, int M, int N, int K, float alpha, cons
  * avx512_bf16), else 0. */
 int gemm_bf16_dp_available(void);
 
+/* Groups: several independent products with the same M (transA = 0, alpha
+ * = 1), C (M,N) = A (M,K) . op(B) + beta C each, B fp32 (B) or bf16 (B16):
+ * exactly one of them set. gemm_group runs them as gemm / gemm_bf16 would one
+ * after another, with the selected variants; where those are "fast",
+ * "bf16-widen" or "bf16-dp" and M is in the small-M range, the work items of
+ * every product are handed out from one queue in one parallel region (a
+ * decode step's projections of one input: one fork/join instead of one per
+ * product, and no thread waits at the end of each). Products of a group must
+ * not write what another reads. Same results as the calls one by one. */
+typedef struct gemm_op {
+    int transB, N, K;
+    const float *A;
+    int lda;
+    const float *B;
+    const uint16_t *B16;
+    int ldb;
+    float beta;
+    float *C;
+    int ldc;
+} gemm_op;
+void gemm_group(int M, int count, const gemm_op *ops);
+/* gemm_fast's group form (bf16 products: dp != 0 the bf16-dp kernels, else
+ * widening). */
+void gemm_fast_group(int M, int count, const gemm_op *ops, int dp);
+
 /* Select variants by name. fp32 names: "auto", "fast", "fast-tiled", "blas",
  * "ref"; "auto", "fast", "fast-tiled" and "ref" also set the bf16 kernel (auto,
  * widen, widen-tiled, ref); "blas" leaves it (OpenBLAS has no fp32 x bf16

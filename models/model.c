@@ -541,6 +541,34 @@ static int linear(const backend *be, float *out, const float *in, wmat W, const 
     return wgemm(be, 1, N, O, I, in, I, W, 0, I, bias ? 1.0f : 0.0f, out, O);
 }
 
+/* Linear layers whose inputs have the same N rows (typically one input: a
+ * block's two branches, or q, k and v), as one gemm_group call (the cpu runs
+ * them in one parallel region). */
+typedef struct {
+    float *out;
+    const float *in;
+    wmat W;
+    const float *bias;
+    int I, O;
+} lin;
+
+/* C (M,N) = A (M,K) . op(W + woff) + beta C as one product of a group. */
+static gemm_op wop(int transB, int N, int K, const float *A, int lda, wmat W, size_t woff, int ldw, float beta, float *C,
+                   int ldc) {
+    return (gemm_op){.transB = transB, .N = N, .K = K, .A = A, .lda = lda, .B = W.f ? W.f + woff : NULL,
+                     .B16 = W.h ? W.h + woff : NULL, .ldb = ldw, .beta = beta, .C = C, .ldc = ldc};
+}
+
+static int linears(const backend *be, int N, int n, const lin *l) {
+    gemm_op ops[3];
+    if (n > 3) { util_error("linears: %d layers (at most 3)", n); return -1; }
+    for (int i = 0; i < n; i++) {
+        if (l[i].bias) TRY(be->fill_rows(l[i].out, NULL, l[i].bias, N, l[i].O));
+        ops[i] = wop(1, l[i].O, l[i].I, l[i].in, l[i].I, l[i].W, 0, l[i].I, l[i].bias ? 1.0f : 0.0f, l[i].out, l[i].O);
+    }
+    return be->gemm_group(N, n, ops);
+}
+
 /* Block-diagonal gate: out[:, j*bw:(j+1)*bw] = in[:, block j] . w[j] + b[j]. */
 static int block_diag(const backend *be, float *out, const float *in, wmat w, const float *b, int N, int C, int nb) {
     int bw = C / nb;
@@ -554,11 +582,13 @@ static int block_diag(const backend *be, float *out, const float *in, wmat w, co
 static int mlp_forward(const backend *be, float *out, const float *res, float *up, float *gated, const float *n2,
                        const layer_view *w, const layer_view16 *w16, int N, int D, int MD) {
     size_t NM = (size_t)N * MD;
+    gemm_op ops[2];
     for (int br = 0; br < 2; br++) {
         float *u = up + (size_t)br * NM;
         TRY(be->fill_rows(u, NULL, w->up_b + (size_t)br * MD, N, MD));
-        TRY(wgemm(be, 0, N, MD, D, n2, D, WMAT(w, w16, up_w), (size_t)br * D * MD, MD, 1.0f, u, MD));
+        ops[br] = wop(0, MD, D, n2, D, WMAT(w, w16, up_w), (size_t)br * D * MD, MD, 1.0f, u, MD);
     }
+    TRY(be->gemm_group(N, 2, ops));
     TRY(be->geglu_forward(gated, up, up + NM, NM));
     TRY(be->fill_rows(out, res, w->down_b, N, D));
     return wgemm(be, 1, N, D, MD, gated, MD, WMAT(w, w16, down_w), 0, MD, 1.0f, out, D);
@@ -662,8 +692,8 @@ int model_forward(model *m, model_acts *a, const int32_t *tokens, const int32_t 
         if (l->x_in != x) TRY(be->copy(l->x_in, x, (size_t)N * D * sizeof(float)));
         TRY(be->rmsnorm_forward(l->n1, l->rstd1, l->x_in, w->pre_norm, N, D, c->eps));
         if (w->type == 'R') {
-            TRY(linear(be, l->ybr, l->n1, WMAT(w, w16, wy), w->by, N, D, L));
-            TRY(linear(be, l->xbr, l->n1, WMAT(w, w16, wx), w->bx, N, D, L));
+            const lin br[2] = {{l->ybr, l->n1, WMAT(w, w16, wy), w->by, D, L}, {l->xbr, l->n1, WMAT(w, w16, wx), w->bx, D, L}};
+            TRY(linears(be, N, 2, br));
             TRY(be->conv1d_forward(l->conv, l->xbr, w->conv_w, w->conv_b, dpos, B, T, L, c->conv_width));
             TRY(block_diag(be, l->gx, l->conv, WMAT(w, w16, gi_w), w->gi_b, N, L, c->gate_blocks));
             TRY(block_diag(be, l->ga, l->conv, WMAT(w, w16, ga_w), w->ga_b, N, L, c->gate_blocks));
@@ -672,9 +702,9 @@ int model_forward(model *m, model_acts *a, const int32_t *tokens, const int32_t 
             TRY(be->geglu_forward(l->prod, l->ybr, l->h, (size_t)N * L));
             TRY(linear(be, a->tout, l->prod, WMAT(w, w16, wout), w->bout, N, L, D));
         } else {
-            TRY(linear(be, l->q, l->n1, WMAT(w, w16, wq), NULL, N, D, HD));
-            TRY(linear(be, l->k, l->n1, WMAT(w, w16, wk), NULL, N, D, dh));
-            TRY(linear(be, l->v, l->n1, WMAT(w, w16, wv), NULL, N, D, dh));
+            const lin qkv[3] = {{l->q, l->n1, WMAT(w, w16, wq), NULL, D, HD}, {l->k, l->n1, WMAT(w, w16, wk), NULL, D, dh},
+                                {l->v, l->n1, WMAT(w, w16, wv), NULL, D, dh}};
+            TRY(linears(be, N, 3, qkv));
             TRY(be->rope_forward(l->q, dpos, N, H, dh, rot, c->rope_base));
             TRY(be->rope_forward(l->k, dpos, N, 1, dh, rot, c->rope_base));
             int window = w->type == 'L' ? c->window : -1;
@@ -792,8 +822,8 @@ static int decode_compute(model *m, decode_state *s, const uint8_t *act, float *
         const layer_view16 *w16 = view16(m, i);
         TRY(be->rmsnorm_forward(s->n1, NULL, s->x, w->pre_norm, B, D, c->eps));
         if (w->type == 'R') {
-            TRY(linear(be, s->ybr, s->n1, WMAT(w, w16, wy), w->by, B, D, L));
-            TRY(linear(be, s->xbr, s->n1, WMAT(w, w16, wx), w->bx, B, D, L));
+            const lin br[2] = {{s->ybr, s->n1, WMAT(w, w16, wy), w->by, D, L}, {s->xbr, s->n1, WMAT(w, w16, wx), w->bx, D, L}};
+            TRY(linears(be, B, 2, br));
             /* inactive sequences keep their conv and RG-LRU state */
             TRY(be->conv1d_step(s->cv, s->conv[i], s->xbr, w->conv_w, w->conv_b, act, B, L, c->conv_width));
             TRY(block_diag(be, s->gx, s->cv, WMAT(w, w16, gi_w), w->gi_b, B, L, c->gate_blocks));
@@ -802,9 +832,9 @@ static int decode_compute(model *m, decode_state *s, const uint8_t *act, float *
             TRY(be->geglu_forward(s->hh, s->ybr, s->hh, (size_t)B * L));
             TRY(linear(be, s->tout, s->hh, WMAT(w, w16, wout), w->bout, B, L, D));
         } else {
-            TRY(linear(be, s->q, s->n1, WMAT(w, w16, wq), NULL, B, D, HD));
-            TRY(linear(be, s->kk, s->n1, WMAT(w, w16, wk), NULL, B, D, dh));
-            TRY(linear(be, s->vv, s->n1, WMAT(w, w16, wv), NULL, B, D, dh));
+            const lin qkv[3] = {{s->q, s->n1, WMAT(w, w16, wq), NULL, D, HD}, {s->kk, s->n1, WMAT(w, w16, wk), NULL, D, dh},
+                                {s->vv, s->n1, WMAT(w, w16, wv), NULL, D, dh}};
+            TRY(linears(be, B, 3, qkv));
             TRY(be->rope_forward(s->q, s->pos, B, H, dh, rot, c->rope_base));
             TRY(be->rope_forward(s->kk, s->pos, B, 1, dh, rot, c->rope_base));
             const int local = w->type == 'L';

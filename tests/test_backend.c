@@ -394,6 +394,16 @@ static int fk_gemms16(int tA, int tB, int M, int N, int K, float al, const float
                       int ldb, long long sB, float be, float *C, int ldc, long long sC, int count) {
     FK(gemms16, tA, tB, M, N, K, al, A, lda, sA, B, ldb, sB, be, C, ldc, sC, count);
 }
+/* A group is recorded as its GEMMs one by one (as the cuda backend issues it). */
+static int fk_group(int M, int count, const gemm_op *ops) {
+    for (int i = 0; i < count; i++) {
+        const gemm_op *o = &ops[i];
+        if ((o->B16 ? fk_gemm16(0, o->transB, M, o->N, o->K, 1.0f, o->A, o->lda, o->B16, o->ldb, o->beta, o->C, o->ldc)
+                    : fk_gemm(0, o->transB, M, o->N, o->K, 1.0f, o->A, o->lda, o->B, o->ldb, o->beta, o->C, o->ldc)) != 0)
+            return -1;
+    }
+    return 0;
+}
 typedef struct { float *y, *rstd; const float *x, *scale; int N, C; float eps; } rms_a;
 FK_RUN(rms, rmsnorm_forward(a->y, a->rstd, a->x, a->scale, a->N, a->C, a->eps))
 static int fk_rms(float *y, float *rstd, const float *x, const float *sc, int N, int C, float eps) { FK(rms, y, rstd, x, sc, N, C, eps); }
@@ -439,7 +449,8 @@ static backend fake_backend(void) {
     f.memset = fk_memset; f.sync = fk_sync;
     f.graph_begin = fk_graph_begin; f.graph_end = fk_graph_end; f.graph_launch = fk_graph_launch; f.graph_free = fk_graph_free;
     f.fill_rows = fk_fill_rows; f.add = fk_add; f.embed = fk_embed; f.embed_bf16 = fk_embed16; f.gemm = fk_gemm;
-    f.gemm_bf16 = fk_gemm16; f.gemm_strided = fk_gemms; f.gemm_strided_bf16 = fk_gemms16; f.rmsnorm_forward = fk_rms;
+    f.gemm_bf16 = fk_gemm16; f.gemm_strided = fk_gemms; f.gemm_strided_bf16 = fk_gemms16; f.gemm_group = fk_group;
+    f.rmsnorm_forward = fk_rms;
     f.geglu_forward = fk_geglu; f.softcap_forward = fk_softcap; f.rope_forward = fk_rope; f.conv1d_step = fk_conv;
     f.rglru_step = fk_lru; f.attn_decode = fk_dec; f.kv_write = fk_kvw; f.decode_positions = fk_dpos;
     f.decode_advance = fk_adv;

@@ -254,6 +254,126 @@ static void decode_shapes(void) {
             }
 }
 
+/* Medium M (48 < M <= 128: decode at batch 64, short prompts) takes the
+ * strip path (B packed one kc x NR strip at a time, A packed once for every K
+ * block): M around the row-strip and range edges, N around the 32-column
+ * strips and the 4-strip work items, K one and two K blocks with an odd tail
+ * (769: two blocks of 385), both transposes of A and B, beta 0 over NaN, 1
+ * and 0.5, on 1 and 2 threads; fp32, bf16-widen and bf16-dp against gemm_ref. */
+static void medium_shapes(void) {
+    rng_t r;
+    rng_seed(&r, 51);
+    static const int Ms[] = {49, 64, 113, 128}, Ns[] = {33, 129, 300}, Ks[] = {17, 769};
+    const float betas[3] = {0.0f, 1.0f, 0.5f};
+    int c = 0;
+    for (int mi = 0; mi < 4; mi++)
+        for (int ni = 0; ni < 3; ni++)
+            for (int ki = 0; ki < 2; ki++, c++) {
+                int M = Ms[mi], N = Ns[ni], K = Ks[ki], tA = (c >> 1) & 1, tB = c & 1, pad = c % 3 ? 0 : 3;
+                float beta = betas[c % 3];
+                util_set_threads(1 + ((c >> 2) & 1));
+                check_case(gemm_fast, "fast-medium", &r, tA, tB, M, N, K, pad, 1.0f, beta);
+                check_case(gemm_fast, "fast-medium", &r, tA, !tB, M, N, K, pad, -0.5f, beta);
+                check_case16(gemm_bf16_fast, "bf16-widen-medium", 1e-5, BF16_TOL, &r, tA, tB, M, N, K, pad, 1.0f, beta);
+                if (gemm_bf16_dp_available())
+                    check_case16(gemm_bf16_dp, "bf16-dp-medium", BF16_TOL, BF16_TOL2, &r, tA, !tB, M, N, K, pad, 1.0f, beta);
+            }
+}
+
+/* gemm_group: products of one M (decode's projections of one input, the
+ * MLP's two up branches, gate blocks of one input at column offsets) with
+ * fp32 and bf16 weights mixed, both transposes, shared and separate inputs,
+ * one product big enough to split into many work items and tiny ones that run
+ * as one item, beta 0 over NaN and 1, padded C with sentinels. Each variant's
+ * group must equal the same products called one by one bit for bit (the same
+ * work items), and each product gemm_ref on its (widened) weights: 1e-5 of
+ * max|C| for fp32 and bf16-widen, 2^-7 for bf16-dp (it rounds A). M = 49
+ * takes the packed path, one product at a time; "ref" and "fast-tiled" run
+ * the products one by one. */
+enum { GR_N = 6 };
+static void group_case(rng_t *r, const char *variant, int M) {
+    static const int Ns[GR_N] = {1031, 5, 65, 33, 130, 7}, Ks[GR_N] = {1029, 300, 17, 33, 33, 33};
+    static const int tBs[GR_N] = {1, 0, 1, 0, 0, 1}, b16[GR_N] = {0, 1, 1, 0, 1, 0}, shareA[GR_N] = {0, 0, 0, 1, 1, 1};
+    const int dp = !strcmp(variant, "bf16-dp");
+    gemm_op ops[GR_N], one[GR_N];
+    float *A[GR_N], *B[GR_N], *Bw[GR_N], *C[GR_N], *C1[GR_N], *R[GR_N];
+    uint16_t *B16[GR_N];
+    /* products 3..5 read one A (K = 33) */
+    float *Ash = make_mat(r, M, 33, 33 + 3, NAN);
+    for (int i = 0; i < GR_N; i++) {
+        int N = Ns[i], K = Ks[i], tB = tBs[i], pad = i % 2 ? 3 : 0;
+        int share = shareA[i], lda = share ? 33 + 3 : K + pad, ldb = (tB ? K : N) + pad, ldc = N + pad;
+        size_t nb = (size_t)(tB ? N : K) * ldb + 16, nc = (size_t)M * ldc + 16;
+        A[i] = share ? Ash : make_mat(r, M, K, lda, NAN);
+        B[i] = make_mat(r, tB ? N : K, tB ? K : N, ldb, NAN);
+        B16[i] = (uint16_t *)util_alloc(nb * sizeof(uint16_t));
+        Bw[i] = (float *)util_alloc(nb * sizeof(float));
+        bf16_from_f32(B16[i], B[i], nb);
+        bf16_to_f32_array(Bw[i], B16[i], nb);
+        C[i] = make_mat(r, M, N, ldc, SENTINEL);
+        float beta = i % 3 == 1 ? 0.0f : 1.0f;
+        if (beta == 0.0f)
+            for (int m = 0; m < M; m++)
+                for (int j = 0; j < N; j++) C[i][(size_t)m * ldc + j] = NAN;
+        C1[i] = (float *)util_alloc(nc * sizeof(float));
+        R[i] = (float *)util_alloc(nc * sizeof(float));
+        memcpy(C1[i], C[i], nc * sizeof(float));
+        memcpy(R[i], C[i], nc * sizeof(float));
+        int w16 = b16[i];
+        ops[i] = (gemm_op){.transB = tB, .N = N, .K = K, .A = A[i], .lda = lda, .B = w16 ? NULL : B[i],
+                           .B16 = w16 ? B16[i] : NULL, .ldb = ldb, .beta = beta, .C = C[i], .ldc = ldc};
+        one[i] = ops[i];
+        one[i].C = C1[i];
+        gemm_ref(0, tB, M, N, K, 1.0f, A[i], lda, w16 ? Bw[i] : B[i], ldb, beta, R[i], ldc);
+    }
+    gemm_group(M, GR_N, ops);
+    for (int i = 0; i < GR_N; i++) {
+        const gemm_op *o = &one[i];
+        if (o->B16) gemm_bf16(0, o->transB, M, o->N, o->K, 1.0f, o->A, o->lda, o->B16, o->ldb, o->beta, o->C, o->ldc);
+        else gemm(0, o->transB, M, o->N, o->K, 1.0f, o->A, o->lda, o->B, o->ldb, o->beta, o->C, o->ldc);
+    }
+    for (int i = 0; i < GR_N; i++) {
+        char what[160];
+        snprintf(what, sizeof what, "group %s M=%d product %d (tB=%d N=%d K=%d %s) t=%d", variant, M, i, tBs[i], Ns[i],
+                 Ks[i], ops[i].B16 ? "bf16" : "f32", util_threads());
+        size_t bad = 0;
+        for (int m = 0; m < M; m++)
+            for (int j = 0; j < Ns[i]; j++) {
+                size_t o = (size_t)m * ops[i].ldc + j;
+                bad += memcmp(&C[i][o], &C1[i][o], sizeof(float)) != 0;
+            }
+        TEST_CHECK(bad == 0, "%s: %zu elements differ from the products one by one", what, bad);
+        TEST_CLOSE(region_err(C[i], R[i], M, Ns[i], ops[i].ldc), ops[i].B16 && dp ? BF16_TOL : 1e-5, what);
+        TEST_CHECK(gaps_intact(C[i], M, Ns[i], ops[i].ldc), "%s: C gap/tail sentinel overwritten", what);
+        if (A[i] != Ash) util_free(A[i]);
+        util_free(B[i]);
+        util_free(B16[i]);
+        util_free(Bw[i]);
+        util_free(C[i]);
+        util_free(C1[i]);
+        util_free(R[i]);
+    }
+    util_free(Ash);
+}
+
+static void group_shapes(void) {
+    rng_t r;
+    rng_seed(&r, 41);
+    const char *vars[] = {"fast", "bf16-widen", "bf16-dp", "ref", "fast-tiled"};
+    const int Ms[] = {1, 2, 4, 5, 17, 49};
+    int c = 0;
+    for (int v = 0; v < 5; v++) {
+        if (!strcmp(vars[v], "bf16-dp") && !gemm_bf16_dp_available()) continue;
+        TEST_CHECK(gemm_set_variant(vars[v]) == 0, "select %s", vars[v]);
+        for (int i = 0; i < (int)(sizeof Ms / sizeof Ms[0]); i++, c++) {
+            if (!strcmp(vars[v], "ref") && Ms[i] > 5) continue; /* the oracle's speed */
+            util_set_threads(Ms[i] == 1 ? 2 : 1 + (c & 1)); /* M = 1 on 2 threads always */
+            group_case(&r, vars[v], Ms[i]);
+        }
+    }
+    gemm_set_variant("auto");
+}
+
 /* Called from inside a parallel region: each thread its own C, one team only. */
 static void nested(void) {
     enum { M = 97, N = 130, K = 64, T = 2 };
@@ -368,6 +488,8 @@ int main(void) {
     gemm_fast_set_blocking(0, 0, 0); /* defaults */
     nested();
     decode_shapes();
+    medium_shapes();
+    group_shapes();
     sweep(gemm_blas, "blas", 12, 3);
     dispatch();
     /* bf16 weights */
