@@ -150,6 +150,12 @@ $(BUILD)/tests/%: tests/%.c tests/test.h tests/fd.h $(BUILD)/libgriffin.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libgriffin.a -o $@ $(LDLIBS)
 
+# the tests that drive the recording fake device link tests/fake_backend.c
+FAKE_TESTS := $(BUILD)/tests/test_backend $(BUILD)/tests/test_devsuites
+$(FAKE_TESTS): $(BUILD)/tests/%: tests/%.c tests/test.h tests/fake_backend.c tests/fake_backend.h $(BUILD)/libgriffin.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< tests/fake_backend.c $(BUILD)/libgriffin.a -o $@ $(LDLIBS)
+
 $(BUILD)/tools/%: scripts/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@ $(LDLIBS)

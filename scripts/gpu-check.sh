@@ -17,12 +17,16 @@
 #             (logits within 1e-3), griffin run throughput and latency
 #             --device cuda --preset smoke (validated against the cpu
 #             before timing);
+#   suites    griffin run longctx and copyret --preset smoke --device cuda
+#             against --device cpu (same seeds; every stored result: losses
+#             within 1e-2 relative, accuracies within 0.05; the same claims
+#             and verdicts);
 #   bench     tests/gpu_bench (RG-LRU scans, decode attention split-K vs
 #             one block per row, attention backward, the 400M/1B models:
 #             decode with and without graphs, prefill), each validated
 #             before it is timed.
 # Budget: under 10 minutes on one H200 (build ~1-2 min, tests ~20 s, cli
-# ~1 min, bench ~3-5 min).
+# ~1 min, suites ~1 min, bench ~3-5 min).
 #
 #   bash scripts/gpu-check.sh                     everything
 #   bash scripts/gpu-check.sh --quick             reduced benchmark shapes
@@ -44,7 +48,7 @@ NOBUILD=0
 BENCH_ARGS=()
 while (($#)); do
     case "$1" in
-        -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
         --dry-run) DRY=1 ;;
         --require-device) REQUIRE=1 ;;
         --no-build) NOBUILD=1 ;;
@@ -152,6 +156,64 @@ else
     if grep -q '^SKIP' "$log/cli"; then row cli SKIP "$(grep -m1 '^SKIP' "$log/cli" | cut -c7-)"
     elif (( rc == 0 )); then row cli ok "$line"
     else row cli FAIL "${line:-exit $rc}"; fail=1; fi
+fi
+
+# suites: longctx and copyret trained and evaluated on the device against the
+# cpu, same seeds, smoke scale, each into its own results store; every stored
+# result compared: losses within 1e-2 relative, accuracies within 0.05 (of the
+# counted items), the same claims with the same verdicts
+suites() {
+    local d; d=$(mktemp -d)
+    local n=0 bad=0
+    for s in longctx copyret; do
+        if ! "$G" run "$s" --preset smoke --device cuda --db "$d/$s-cuda.db" --no-plot --quiet 2>"$d/err"; then
+            if grep -q "cannot run here" "$d/err"; then echo "SKIP: $(head -c 300 "$d/err")"; echo "0 passed, 0 failed, 1 skipped"; rm -rf "$d"; return 0; fi
+            echo "FAIL: run $s --device cuda: $(tail -c 400 "$d/err")"; bad=$((bad + 1)); continue
+        fi
+        "$G" run "$s" --preset smoke --device cpu --db "$d/$s-cpu.db" --no-plot --quiet 2>/dev/null || { echo "FAIL: run $s --device cpu"; bad=$((bad + 1)); continue; }
+        if python3 - "$s" "$d/$s-cuda.db" "$d/$s-cpu.db" <<'PY'
+import sqlite3, sys
+suite, dev, cpu = sys.argv[1:4]
+def rows(path, strip):
+    c = sqlite3.connect(path)
+    out = {}
+    for name, params, metric, med, ok, n in c.execute(
+            "SELECT bc.name, bc.params, r.metric, r.median, r.successes, r.trials FROM result r "
+            "JOIN bench_case bc ON bc.id = r.case_id WHERE r.metric NOT LIKE '%per_s'"):
+        out[(name, params.replace(strip, ""), metric)] = (med, ok, n)
+    claims = sorted(c.execute("SELECT claim_id, verdict FROM claim"))
+    return out, claims
+d, dc = rows(dev, '"device":"cuda",')
+c, cc = rows(cpu, "")
+bad = 0
+for k, (med, ok, n) in sorted(d.items()):
+    if k not in c: print(f"{suite}: {k}: no cpu result"); bad += 1; continue
+    m2, ok2, n2 = c[k]
+    if n is not None and n2:
+        if n != n2 or abs(ok / n - ok2 / n2) > 0.05: print(f"{suite}: {k}: {ok}/{n} on cuda vs {ok2}/{n2} on the cpu"); bad += 1
+    elif med is None or m2 is None or abs(med - m2) > 1e-2 * max(1.0, abs(m2)):
+        print(f"{suite}: {k}: {med} on cuda vs {m2} on the cpu (tol 1e-2 relative)"); bad += 1
+if len(d) != len(c): print(f"{suite}: {len(d)} results on cuda, {len(c)} on the cpu"); bad += 1
+if dc != cc: print(f"{suite}: claims differ: cuda {dc}, cpu {cc}"); bad += 1
+print(f"{suite} cuda vs cpu: {len(d)} results, {len(dc)} claims compared, {bad} differ")
+sys.exit(1 if bad or not d else 0)
+PY
+        then n=$((n + 1)); else bad=$((bad + 1)); fi
+    done
+    rm -rf "$d"
+    echo "$n passed, $bad failed"
+    (( bad == 0 ))
+}
+if (( DRY )); then
+    row suites plan "$G run longctx|copyret --preset smoke --device cuda vs --device cpu (results within 1e-2 / 0.05, same claims)"
+else
+    echo "== suites"
+    suites >"$log/suites" 2>&1; rc=$?
+    tail -n 40 "$log/suites"
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log/suites" | tail -1)
+    if grep -q '^SKIP' "$log/suites"; then row suites SKIP "$(grep -m1 '^SKIP' "$log/suites" | cut -c7-)"
+    elif (( rc == 0 )); then row suites ok "$line"
+    else row suites FAIL "${line:-exit $rc}"; fail=1; fi
 fi
 
 run bench 600 "$BUILD/tests/gpu_bench" "${BENCH_ARGS[@]}" || fail=1

@@ -87,7 +87,7 @@ int cmd_run(int argc, char **argv) {
         {"no-plot", FLAG_BOOL, &no_plot, "0", "do not render figures"},
         {"yes", FLAG_BOOL, &yes, "0", "do not ask before a long paper-scale run"},
         {"quiet", FLAG_BOOL, &quiet, "0", "no progress output"},
-        {"device", FLAG_STR, &device, "cpu", "cpu | cuda: where the timed models run (cuda: throughput and latency)"},
+        {"device", FLAG_STR, &device, "cpu", "cpu | cuda: where the models run (cuda: every suite but kernels; one process, no --ranks)"},
         {"ranks", FLAG_INT, &ranks, "0", "train longctx/copyret data parallel over N ranks: relaunches under mpirun "
                                          "(extra mpirun options from $GRIFFIN_MPIRUN_ARGS; 0 = as launched)", "[0,65536]"},
         {"comm-timeout", FLAG_FLOAT, &comm_timeout, "300", "under --ranks: seconds a rank waits for another before the job is aborted", "(0,1e6]"},
@@ -129,6 +129,12 @@ int cmd_run(int argc, char **argv) {
             if (!strcmp(s->name, pos[i])) found = s;
         if (!found) { fprintf(stderr, "error: unknown suite '%s' (throughput, latency, longctx, copyret, kernels, all)\n", pos[i]); return 2; }
         if (nch < 8) chosen[nch++] = found;
+    }
+    const int nr0 = ranks > 0 ? ranks : comm_launched_size();
+    if (nr0 > 1 && device && strcmp(device, "cpu")) {
+        fprintf(stderr, "error: --ranks %d with --device %s: data-parallel training reduces the gradients in host memory on the cpu "
+                        "backend only; on a device run one process (one device) without --ranks\n", nr0, device);
+        return 2;
     }
     const backend *dev[8];
     for (int i = 0; i < nch; i++)

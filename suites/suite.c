@@ -191,7 +191,7 @@ void suite_progress_done(suite_ctx *c) {
 
 /* ---- devices ------------------------------------------------------------------- */
 
-const char *suite_device_suites(void) { return "throughput, latency"; }
+const char *suite_device_suites(void) { return "throughput, latency, longctx, copyret"; }
 
 int suite_device_open(const char *device, const char *suite, const backend **be) {
     *be = NULL;
@@ -584,7 +584,8 @@ double suite_median(const double *v, int n) {
 void suite_parallel_jobs(suite_ctx *c, int n, suite_job_fn fn, void *arg) {
 #ifdef _OPENMP
     int nt = c->threads < n ? c->threads : n;
-    if (nt >= 2 && suite_ranks(c) == 1) {
+    /* on a device the jobs take turns: one stream, and its models share it */
+    if (nt >= 2 && suite_ranks(c) == 1 && (!c->be || c->be->host_memory)) {
         /* nested regions inside a job run on that job's thread alone */
         omp_set_max_active_levels(1);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)

@@ -56,7 +56,9 @@ typedef struct {
  * (NULL for the cpu). 0, or 2 after printing why: an unknown device, one
  * this build or machine cannot run (with the backend's reason), or a suite
  * that runs on the cpu only (throughput and latency time models on a
- * device; the others train through a loop with no device path yet).
+ * device; longctx and copyret train and evaluate there: suite_parallel_jobs
+ * then runs their jobs one after another, not side by side; kernels times
+ * the cpu kernels).
  * suite_to_device moves a model to c->be (nothing on the cpu): 0 or -1
  * with util_last_error(). On a device, cases are recorded with
  * "device":"NAME" in their parameters (cpu cases are unchanged), so device

@@ -150,6 +150,12 @@ static void cr_job_run(suite_ctx *c, int i, void *arg) {
         return;
     }
     model_init_weights(&m, c->seed + 1 + 7919ULL * (uint64_t)j->seed_i + 31ULL * (uint64_t)j->k);
+    if (suite_to_device(c, &m) != 0) { /* --device: the weights uploaded once; training and evaluation run there */
+        j->rc = 1;
+        snprintf(j->err, sizeof j->err, "%s", util_last_error());
+        model_free(&m);
+        return;
+    }
     batch_source src;
     source_init_task(&src, j->k, &j->tp, c->seed + 101 + 1000ULL * (uint64_t)j->seed_i + 17ULL * (uint64_t)j->k);
     adamw_config oc;

@@ -105,6 +105,12 @@ static void lc_job_run(suite_ctx *c, int i, void *arg) {
     model m;
     if (model_create(&m, &cfg) != 0) { j->rc = 1; snprintf(j->err, sizeof j->err, "%s", util_last_error()); return; }
     model_init_weights(&m, c->seed + 7919ULL * (uint64_t)j->seed_i);
+    if (suite_to_device(c, &m) != 0) { /* --device: the weights uploaded once; training and evaluation run there */
+        j->rc = 1;
+        snprintf(j->err, sizeof j->err, "%s", util_last_error());
+        model_free(&m);
+        return;
+    }
     batch_source src;
     if (source_init_text_filtered(&src, run->corpus, s->split, s->drop, count_names(s->drop, 6), 0,
                                   c->seed + 1000ULL * (uint64_t)j->seed_i) != 0) {

@@ -29,6 +29,8 @@
 #include "attention.h"
 #include "backend.h"
 #include "bf16.h"
+#include "fake_backend.h"
+#include "model_fixture.h"
 #include "model.h"
 #include "optim.h"
 #include "scan.h"
@@ -208,261 +210,12 @@ static void test_model(void) {
 
 /* ---- the model on cuda --------------------------------------------------------- */
 
-/* A tiny model with non-zero biases and norm scales (as test_model.c). */
-static int make_model(model *m, const char *preset, uint64_t seed) {
-    model_config c;
-    if (config_preset(preset, &c) != 0 || model_create(m, &c) != 0) return -1;
-    model_init_weights(m, seed);
-    rng_t r;
-    rng_seed(&r, seed + 77);
-    for (int i = 0; i < m->ntensors; i++) {
-        tensor_desc *t = &m->tensors[i];
-        if (t->init == INIT_ZERO)
-            for (size_t j = 0; j < t->numel; j++) m->params[t->offset + j] = (float)(0.1 * rng_normal(&r));
-    }
-    return 0;
-}
+/* A tiny model with non-zero biases and norm scales (tests/model_fixture.h). */
+static int make_model(model *m, const char *preset, uint64_t seed) { return fixture_model(m, preset, seed, -1, WEIGHTS_F32); }
 
 #define OK(call) TEST_CHECK((call) == 0, "%s: %s", #call, util_last_error())
 
-/* ---- graph decode on the cpu: a recording fake device ----------------------------
- * `fake` is backend_cpu's kernels behind wrappers, with host_memory = 0 (the
- * model treats it as a device: counters and logits are staged) and graphs =
- * 1. Outside a capture every wrapped call is logged, then run. Between
- * graph_begin and graph_end a kernel call is recorded with its arguments and
- * not run; a copy, alloc, free or sync fails the capture (as on CUDA).
- * graph_launch runs the record with the recorded arguments (what a CUDA
- * graph does: a value the model changes per step but baked into a capture
- * would replay stale), or answers 1 (stale) once fake memory was freed
- * after the capture. */
-
-enum { FK_MAXLOG = 1 << 14 };
-static const char *const fk_names[] = {"upload", "download", "copy", "memset", "sync", "alloc", "free", "kernel"};
-enum { FK_UPLOAD, FK_DOWNLOAD, FK_COPY, FK_MEMSET, FK_SYNC, FK_ALLOC, FK_FREE, FK_KERNEL };
-
-typedef struct {
-    int (*run)(const void *);
-    unsigned char a[160];
-} fk_rec;
-
-typedef struct {
-    fk_rec *rec;
-    int n;
-    unsigned long epoch;
-} fk_graph;
-
-static struct {
-    int capturing, bad;        /* in a capture; non-kernel calls refused in one */
-    fk_graph *cur;             /* the capture being recorded */
-    unsigned long epoch;       /* moves on every free */
-    int log[FK_MAXLOG], nlog;  /* what ran outside graphs: FK_* per call */
-    size_t up_bytes, down_bytes; /* bytes of the last upload / download */
-    long launches, replayed, stale;
-} fk;
-
-static void fk_log(int what) {
-    if (fk.nlog < FK_MAXLOG) fk.log[fk.nlog++] = what;
-}
-
-/* A kernel call: recorded inside a capture, else logged and run. */
-static int fk_kernel(int (*run)(const void *), const void *a, size_t n) {
-    if (!fk.capturing) {
-        fk_log(FK_KERNEL);
-        return run(a);
-    }
-    fk_graph *g = fk.cur;
-    fk_rec *r = realloc(g->rec, (size_t)(g->n + 1) * sizeof *r);
-    CHECK_ALLOC(r);
-    g->rec = r;
-    r[g->n].run = run;
-    memcpy(r[g->n].a, a, n);
-    g->n++;
-    return 0;
-}
-#define FK(name, ...)                                                             \
-    do {                                                                          \
-        const name##_a a_ = {__VA_ARGS__};                                        \
-        _Static_assert(sizeof a_ <= sizeof((fk_rec *)0)->a, #name " args");        \
-        return fk_kernel(name##_run, &a_, sizeof a_);                             \
-    } while (0)
-#define FK_RUN(name, call) \
-    static int name##_run(const void *p) { const name##_a *a = p; return backend_cpu.call; }
-
-/* A call no capture may contain. */
-static int fk_plain(int what) {
-    if (fk.capturing) {
-        fk.bad++;
-        util_error("fake: %s inside a graph capture", fk_names[what]);
-        return -1;
-    }
-    fk_log(what);
-    return 0;
-}
-
-static void *fk_alloc(size_t n) { return fk_plain(FK_ALLOC) ? NULL : backend_cpu.alloc(n); }
-static void fk_free(void *p) {
-    if (fk_plain(FK_FREE)) return;
-    fk.epoch++;
-    backend_cpu.free(p);
-}
-static int fk_upload(void *d, const void *s, size_t n) {
-    fk.up_bytes = n;
-    return fk_plain(FK_UPLOAD) ? -1 : backend_cpu.upload(d, s, n);
-}
-static int fk_download(void *d, const void *s, size_t n) {
-    fk.down_bytes = n;
-    return fk_plain(FK_DOWNLOAD) ? -1 : backend_cpu.download(d, s, n);
-}
-static int fk_copy(void *d, const void *s, size_t n) { return fk_plain(FK_COPY) ? -1 : backend_cpu.copy(d, s, n); }
-static int fk_memset(void *d, int v, size_t n) { return fk_plain(FK_MEMSET) ? -1 : backend_cpu.memset(d, v, n); }
-static int fk_sync(void) { return fk_plain(FK_SYNC); }
-
-static int fk_graph_begin(void) {
-    if (fk.capturing) { util_error("fake: nested capture"); return -1; }
-    fk.cur = calloc(1, sizeof *fk.cur);
-    CHECK_ALLOC(fk.cur);
-    fk.cur->epoch = fk.epoch;
-    fk.capturing = 1;
-    fk.bad = 0;
-    return 0;
-}
-static void *fk_graph_end(void) {
-    fk_graph *g = fk.cur;
-    fk.capturing = 0;
-    fk.cur = NULL;
-    if (fk.bad) {
-        free(g->rec);
-        free(g);
-        util_error("fake: the capture held %d uncapturable calls", fk.bad);
-        return NULL;
-    }
-    return g;
-}
-static int fk_graph_launch(void *p) {
-    fk_graph *g = p;
-    if (g->epoch != fk.epoch) {
-        fk.stale++;
-        return 1;
-    }
-    fk.launches++;
-    for (int i = 0; i < g->n; i++) {
-        fk.replayed++;
-        if (g->rec[i].run(g->rec[i].a) != 0) return -1;
-    }
-    return 0;
-}
-static void fk_graph_free(void *p) {
-    fk_graph *g = p;
-    if (g) free(g->rec);
-    free(g);
-}
-
-/* The kernel entries of a decode step (the rest of the table is the cpu's). */
-typedef struct { float *out; const float *res, *bias; int N, O; } fill_rows_a;
-FK_RUN(fill_rows, fill_rows(a->out, a->res, a->bias, a->N, a->O))
-static int fk_fill_rows(float *out, const float *res, const float *bias, int N, int O) { FK(fill_rows, out, res, bias, N, O); }
-typedef struct { float *y; const float *x; size_t n; } add_a;
-FK_RUN(add, add(a->y, a->x, a->n))
-static int fk_add(float *y, const float *x, size_t n) { FK(add, y, x, n); }
-typedef struct { float *x; const float *E; const int32_t *tok; int N, D; float scale; } embed_a;
-FK_RUN(embed, embed(a->x, a->E, a->tok, a->N, a->D, a->scale))
-static int fk_embed(float *x, const float *E, const int32_t *tok, int N, int D, float s) { FK(embed, x, E, tok, N, D, s); }
-typedef struct { float *x; const uint16_t *E; const int32_t *tok; int N, D; float scale; } embed16_a;
-FK_RUN(embed16, embed_bf16(a->x, a->E, a->tok, a->N, a->D, a->scale))
-static int fk_embed16(float *x, const uint16_t *E, const int32_t *tok, int N, int D, float s) { FK(embed16, x, E, tok, N, D, s); }
-typedef struct { int tA, tB, M, N, K; float alpha; const float *A; int lda; const float *B; int ldb; float beta; float *C; int ldc; } gemm_a;
-FK_RUN(gemm, gemm(a->tA, a->tB, a->M, a->N, a->K, a->alpha, a->A, a->lda, a->B, a->ldb, a->beta, a->C, a->ldc))
-static int fk_gemm(int tA, int tB, int M, int N, int K, float al, const float *A, int lda, const float *B, int ldb,
-                   float be, float *C, int ldc) { FK(gemm, tA, tB, M, N, K, al, A, lda, B, ldb, be, C, ldc); }
-typedef struct { int tA, tB, M, N, K; float alpha; const float *A; int lda; const uint16_t *B; int ldb; float beta; float *C; int ldc; } gemm16_a;
-FK_RUN(gemm16, gemm_bf16(a->tA, a->tB, a->M, a->N, a->K, a->alpha, a->A, a->lda, a->B, a->ldb, a->beta, a->C, a->ldc))
-static int fk_gemm16(int tA, int tB, int M, int N, int K, float al, const float *A, int lda, const uint16_t *B, int ldb,
-                     float be, float *C, int ldc) { FK(gemm16, tA, tB, M, N, K, al, A, lda, B, ldb, be, C, ldc); }
-typedef struct { int tA, tB, M, N, K; float alpha; const float *A; int lda; long long sA; const float *B; int ldb; long long sB;
-                 float beta; float *C; int ldc; long long sC; int count; } gemms_a;
-FK_RUN(gemms, gemm_strided(a->tA, a->tB, a->M, a->N, a->K, a->alpha, a->A, a->lda, a->sA, a->B, a->ldb, a->sB, a->beta, a->C,
-                           a->ldc, a->sC, a->count))
-static int fk_gemms(int tA, int tB, int M, int N, int K, float al, const float *A, int lda, long long sA, const float *B,
-                    int ldb, long long sB, float be, float *C, int ldc, long long sC, int count) {
-    FK(gemms, tA, tB, M, N, K, al, A, lda, sA, B, ldb, sB, be, C, ldc, sC, count);
-}
-typedef struct { int tA, tB, M, N, K; float alpha; const float *A; int lda; long long sA; const uint16_t *B; int ldb; long long sB;
-                 float beta; float *C; int ldc; long long sC; int count; } gemms16_a;
-FK_RUN(gemms16, gemm_strided_bf16(a->tA, a->tB, a->M, a->N, a->K, a->alpha, a->A, a->lda, a->sA, a->B, a->ldb, a->sB, a->beta,
-                                  a->C, a->ldc, a->sC, a->count))
-static int fk_gemms16(int tA, int tB, int M, int N, int K, float al, const float *A, int lda, long long sA, const uint16_t *B,
-                      int ldb, long long sB, float be, float *C, int ldc, long long sC, int count) {
-    FK(gemms16, tA, tB, M, N, K, al, A, lda, sA, B, ldb, sB, be, C, ldc, sC, count);
-}
-/* A group is recorded as its GEMMs one by one (as the cuda backend issues it). */
-static int fk_group(int M, int count, const gemm_op *ops) {
-    for (int i = 0; i < count; i++) {
-        const gemm_op *o = &ops[i];
-        if ((o->B16 ? fk_gemm16(0, o->transB, M, o->N, o->K, 1.0f, o->A, o->lda, o->B16, o->ldb, o->beta, o->C, o->ldc)
-                    : fk_gemm(0, o->transB, M, o->N, o->K, 1.0f, o->A, o->lda, o->B, o->ldb, o->beta, o->C, o->ldc)) != 0)
-            return -1;
-    }
-    return 0;
-}
-typedef struct { float *y, *rstd; const float *x, *scale; int N, C; float eps; } rms_a;
-FK_RUN(rms, rmsnorm_forward(a->y, a->rstd, a->x, a->scale, a->N, a->C, a->eps))
-static int fk_rms(float *y, float *rstd, const float *x, const float *sc, int N, int C, float eps) { FK(rms, y, rstd, x, sc, N, C, eps); }
-typedef struct { float *out; const float *a, *b; size_t n; } geglu_a;
-FK_RUN(geglu, geglu_forward(a->out, a->a, a->b, a->n))
-static int fk_geglu(float *out, const float *x, const float *y, size_t n) { FK(geglu, out, x, y, n); }
-typedef struct { float *x; size_t n; float c; } softcap_a;
-FK_RUN(softcap, softcap_forward(a->x, a->n, a->c))
-static int fk_softcap(float *x, size_t n, float c) { FK(softcap, x, n, c); }
-typedef struct { float *x; const int32_t *pos; int N, H, dh, rot; float base; } rope_a;
-FK_RUN(rope, rope_forward(a->x, a->pos, a->N, a->H, a->dh, a->rot, a->base))
-static int fk_rope(float *x, const int32_t *pos, int N, int H, int dh, int rot, float base) { FK(rope, x, pos, N, H, dh, rot, base); }
-typedef struct { float *y, *state; const float *x, *w, *b; const uint8_t *active; int B, C, K; } conv_a;
-FK_RUN(conv, conv1d_step(a->y, a->state, a->x, a->w, a->b, a->active, a->B, a->C, a->K))
-static int fk_conv(float *y, float *st, const float *x, const float *w, const float *b, const uint8_t *act, int B, int C, int K) {
-    FK(conv, y, st, x, w, b, act, B, C, K);
-}
-typedef struct { const char *v; float *y, *h; const float *x, *gx, *ga, *ap; const int32_t *pos; const uint8_t *act; int B, C; } lru_a;
-FK_RUN(lru, rglru_step(a->v, a->y, a->h, a->x, a->gx, a->ga, a->ap, a->pos, a->act, a->B, a->C))
-static int fk_lru(const char *v, float *y, float *h, const float *x, const float *gx, const float *ga, const float *ap,
-                  const int32_t *pos, const uint8_t *act, int B, int C) { FK(lru, v, y, h, x, gx, ga, ap, pos, act, B, C); }
-typedef struct { float *out; const float *q, *kc, *vc; const int32_t *nv; const float *kn, *vn; int B, H, dh, S; } dec_a;
-FK_RUN(dec, attn_decode(a->out, a->q, a->kc, a->vc, a->nv, a->kn, a->vn, a->B, a->H, a->dh, a->S))
-static int fk_dec(float *out, const float *q, const float *kc, const float *vc, const int32_t *nv, const float *kn,
-                  const float *vn, int B, int H, int dh, int S) { FK(dec, out, q, kc, vc, nv, kn, vn, B, H, dh, S); }
-typedef struct { float *kc, *vc; const float *kn, *vn; const int32_t *n; const uint8_t *act; int B, S, dh, ring; } kvw_a;
-FK_RUN(kvw, kv_write(a->kc, a->vc, a->kn, a->vn, a->n, a->act, a->B, a->S, a->dh, a->ring))
-static int fk_kvw(float *kc, float *vc, const float *kn, const float *vn, const int32_t *n, const uint8_t *act, int B, int S,
-                  int dh, int ring) { FK(kvw, kc, vc, kn, vn, n, act, B, S, dh, ring); }
-typedef struct { int32_t *pos, *nv; const int32_t *n; int keep, B; } dpos_a;
-FK_RUN(dpos, decode_positions(a->pos, a->nv, a->n, a->keep, a->B))
-static int fk_dpos(int32_t *pos, int32_t *nv, const int32_t *n, int keep, int B) { FK(dpos, pos, nv, n, keep, B); }
-typedef struct { int32_t *n; const uint8_t *act; int B; } adv_a;
-FK_RUN(adv, decode_advance(a->n, a->act, a->B))
-static int fk_adv(int32_t *n, const uint8_t *act, int B) { FK(adv, n, act, B); }
-
-static backend fake_backend(void) {
-    backend f = backend_cpu;
-    f.name = "fake";
-    f.host_memory = 0;
-    f.graphs = 1;
-    f.alloc = fk_alloc; f.free = fk_free; f.upload = fk_upload; f.download = fk_download; f.copy = fk_copy;
-    f.memset = fk_memset; f.sync = fk_sync;
-    f.graph_begin = fk_graph_begin; f.graph_end = fk_graph_end; f.graph_launch = fk_graph_launch; f.graph_free = fk_graph_free;
-    f.fill_rows = fk_fill_rows; f.add = fk_add; f.embed = fk_embed; f.embed_bf16 = fk_embed16; f.gemm = fk_gemm;
-    f.gemm_bf16 = fk_gemm16; f.gemm_strided = fk_gemms; f.gemm_strided_bf16 = fk_gemms16; f.gemm_group = fk_group;
-    f.rmsnorm_forward = fk_rms;
-    f.geglu_forward = fk_geglu; f.softcap_forward = fk_softcap; f.rope_forward = fk_rope; f.conv1d_step = fk_conv;
-    f.rglru_step = fk_lru; f.attn_decode = fk_dec; f.kv_write = fk_kvw; f.decode_positions = fk_dpos;
-    f.decode_advance = fk_adv;
-    return f;
-}
-
-/* Count the log's entries of kind `what`. */
-static int fk_count(int what) {
-    int n = 0;
-    for (int i = 0; i < fk.nlog; i++) n += fk.log[i] == what;
-    return n;
-}
+/* ---- graph decode on the cpu: the recording fake device (tests/fake_backend.h) -- */
 
 /* Decode `steps` steps of preset on the cpu and on the fake (graphs on, and
  * off), from the same weights; a mask idles row 1 at step 4; after step
@@ -471,7 +224,7 @@ static int fk_count(int what) {
 static void graph_case(const char *preset, weights_dtype wd) {
     static backend fake;
     fake = fake_backend();
-    memset(&fk, 0, sizeof fk);
+    fake_reset();
     model_config c;
     model mc, mf, mn;
     if (config_preset(preset, &c) != 0 || model_create_dtype(&mc, &c, wd) != 0 || model_create_dtype(&mf, &c, wd) != 0 ||
@@ -581,7 +334,7 @@ static int bad_add(float *y, const float *x, size_t n) {
 static void test_suite_validate_device(void) {
     static backend fake;
     fake = fake_backend();
-    memset(&fk, 0, sizeof fk);
+    fake_reset();
     model m;
     if (make_model(&m, "tiny-griffin", 8) != 0) {
         TEST_CHECK(0, "tiny-griffin: %s", util_last_error());

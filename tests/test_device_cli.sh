@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_device_cli.sh — --device on every command that runs a model and on
-# the suites: an unknown device, a suite that runs on the cpu only, and
+# the suites: an unknown device, a suite that runs on the cpu only (kernels),
+# --ranks with a device (one process per device), and
 # (where this machine has no usable CUDA device) --device cuda are refused
 # with the reason and exit 2; --device cpu runs as before. Where a device
 # is present the no-device refusals are skipped (scripts/gpu-check.sh and
@@ -25,8 +26,9 @@ C=/usr/share/common-licenses
 # device-independent refusals
 refused "run throughput --device tpu" "unknown device 'tpu'" "$G" run throughput --preset smoke --device tpu --no-db --quiet
 refused "forward --device tpu" "unknown device 'tpu'" "$G" forward --m "$D/m.safetensors" --text hi --device tpu --o "$D/l.npy"
+refused "run kernels --device cuda" "the kernels suite runs on the cpu only" "$G" run kernels --preset smoke --device cuda --no-db --quiet
 for s in longctx copyret; do
-    refused "run $s --device cuda" "runs on the cpu only" "$G" run "$s" --preset smoke --device cuda --no-db --quiet
+    refused "run $s --ranks 2 --device cuda" "run one process (one device) without --ranks" "$G" run "$s" --preset smoke --ranks 2 --device cuda --no-db --quiet
 done
 "$G" run --help 2>&1 | grep -q -- "--device"; ok $? "run --help documents --device"
 
@@ -40,6 +42,10 @@ else
     why="cannot run here"
     refused "run throughput --device cuda" "$why" "$G" run throughput --preset smoke --device cuda --no-db --quiet
     refused "run latency --device cuda" "$why" "$G" run latency --preset smoke --device cuda --no-db --quiet
+    for s in longctx copyret; do # they run on a device now: refused here only for want of one
+        refused "run $s --device cuda" "$why" "$G" run "$s" --preset smoke --device cuda --no-db --quiet
+        grep -q "runs on the cpu only" "$D/err"; [[ $? -ne 0 ]]; ok $? "run $s --device cuda: not refused as a cpu-only suite"
+    done
     refused "forward --device cuda" "$why" "$G" forward --m "$D/m.safetensors" --text hi --device cuda --o "$D/l.npy"
     refused "generate --device cuda" "$why" "$G" generate --m "$D/m.safetensors" --n 2 --device cuda --quiet
     refused "eval --device cuda" "$why" "$G" eval --m "$D/m.safetensors" --task text --corpus "$C" --lengths 64 --device cuda

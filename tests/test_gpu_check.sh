@@ -14,7 +14,7 @@ D=$(mktemp -d)
 trap 'rm -rf "$D"' EXIT
 bash -n "$S"; ok $? "gpu-check.sh parses"
 bash "$S" --dry-run >"$D/dry" 2>&1; ok $? "--dry-run exits 0"
-for c in build ops model cli bench; do
+for c in build ops model cli suites bench; do
     grep -qE "^$c +\| plan" "$D/dry"; ok $? "--dry-run plans '$c'"
 done
 grep -q "DRY RUN, nothing ran" "$D/dry"; ok $? "--dry-run says nothing ran"
@@ -29,7 +29,7 @@ if "$B/griffin" info 2>/dev/null | grep -qE '^gpu +\(none\)'; then
     grep -qE '^model +\| PART +\| [0-9]+ passed, 0 failed, [0-9]+ skipped; .+' "$D/real"; ok $? "model row: the cpu half of test_backend ran and passed, the cuda half skipped with the reason: $(grep -E '^model ' "$D/real")"
     BUILD="$B" bash "$S" --quick --no-build --require-device >/dev/null 2>&1; rc=$?
     [[ $rc -eq 1 ]]; ok $? "--require-device without a device fails (got $rc): a skip is never a pass"
-    for c in ops cli bench; do
+    for c in ops cli suites bench; do
         grep -qE "^$c +\| SKIP +\| .+" "$D/real"; ok $? "$c row is SKIP with a reason: $(grep -E "^$c " "$D/real")"
     done
 else

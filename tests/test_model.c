@@ -26,6 +26,7 @@
 #include "matmul.h"
 #include "model.h"
 #include "test.h"
+#include "model_fixture.h"
 #include "train.h"
 #include "util.h"
 
@@ -153,17 +154,9 @@ static void test_golden(const char *fam) {
 
 /* A tiny model with non-zero biases and norm scales so every parameter matters. */
 static void make_model_full(model *m, const char *preset, uint64_t seed, int window, weights_dtype wd) {
-    model_config c;
-    config_preset(preset, &c);
-    if (window >= 0) { c.window = window; config_finalize(&c); }
-    model_create_dtype(m, &c, wd);
-    model_init_weights(m, seed);
-    rng_t r;
-    rng_seed(&r, seed + 77);
-    for (int i = 0; i < m->ntensors; i++) {
-        tensor_desc *t = &m->tensors[i];
-        if (t->init == INIT_ZERO)
-            for (size_t j = 0; j < t->numel; j++) m->params[t->offset + j] = (float)(0.1 * rng_normal(&r));
+    if (fixture_model(m, preset, seed, window, wd) != 0) {
+        fprintf(stderr, "fixture_model %s: %s\n", preset, util_last_error());
+        exit(1);
     }
 }
 
