@@ -625,8 +625,8 @@ static inline void prefetch_b_block(int transB, const void *B, size_t esz, int l
     size_t bytes = (size_t)len * esz;
     for (int r = a; r < b; r++) {
         const char *row = (const char *)B + ((size_t)r * ldb + c0) * esz;
-        for (size_t o = 0; o < bytes; o += 64) _mm_prefetch(row + o, _MM_HINT_T1);
-        _mm_prefetch(row + bytes - 1, _MM_HINT_T1);
+        for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(row + o, 0, 2);
+        __builtin_prefetch(row + bytes - 1, 0, 2);
     }
 }
 
