@@ -1167,6 +1167,17 @@ static void gemm_small_m(int nth, int tiled, int transA, int transB, int M, int 
 }
 
 /* ---- entry points ------------------------------------------------------ */
+/* Threads a top-level call may use: one inside a parallel region (or without
+ * OpenMP), else the pool's size. */
+static int gf_outer_threads(void) {
+#ifdef _OPENMP
+    int n = omp_in_parallel() ? 1 : util_threads();
+    return n < 1 ? 1 : n;
+#else
+    return 1;
+#endif
+}
+
 static void gemm_fast_any(int tiled, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                           const void *B, int mode, int ldb, float beta, float *C, int ldc) {
     if (M <= 0 || N <= 0) return;
@@ -1174,14 +1185,8 @@ static void gemm_fast_any(int tiled, int transA, int transB, int M, int N, int K
         scale_c(M, N, beta, C, ldc);
         return;
     }
-    int nth = util_threads();
-#ifdef _OPENMP
-    if (omp_in_parallel()) nth = 1;
-#else
-    nth = 1;
-#endif
+    int nth = gf_outer_threads();
     if (2.0 * M * N * K < GF_PAR_MIN_FLOPS) nth = 1;
-    if (nth < 1) nth = 1;
     if (M <= GF_SMALL_M) gemm_small_m(nth, tiled, transA, transB, M, N, K, alpha, A, lda, B, mode, ldb, beta, C, ldc);
     else if (M <= GF_STRIP_M && !tiled) gemm_strips(nth, transA, transB, M, N, K, alpha, A, lda, B, mode, ldb, beta, C, ldc);
     else gemm_blocked(nth, transA, transB, M, N, K, alpha, A, lda, B, mode, ldb, beta, C, ldc);
@@ -1222,12 +1227,7 @@ void gemm_bf16_dp(int transA, int transB, int M, int N, int K, float alpha, cons
 
 void gemm_fast_group(int M, int count, const gemm_op *ops, int dp) {
     if (count <= 0 || M <= 0) return;
-    int nth = util_threads();
-#ifdef _OPENMP
-    if (omp_in_parallel()) nth = 1;
-#else
-    nth = 1;
-#endif
+    int nth = gf_outer_threads();
     if (nth < 1) nth = 1;
     if (count > GF_GROUP_MAX) {
         for (int i = 0; i < count; i += GF_GROUP_MAX) gemm_fast_group(M, gf_imin(GF_GROUP_MAX, count - i), ops + i, dp);

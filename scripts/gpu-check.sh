@@ -65,6 +65,20 @@ log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 rows=()
 row() { rows+=("$(printf '%-7s | %-6s | %s' "$1" "$2" "$3")"); }
+# step_row NAME PLAN: under --dry-run the plan row; else run the function NAME
+# into $log/NAME and make its row from its last "N passed, N failed" line (SKIP
+# with the reason when it printed one).
+step_row() {
+    local name=$1 plan=$2 rc line
+    if (( DRY )); then row "$name" plan "$plan"; return; fi
+    echo "== $name"
+    "$name" >"$log/$name" 2>&1; rc=$?
+    tail -n 40 "$log/$name"
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log/$name" | tail -1)
+    if grep -q '^SKIP' "$log/$name"; then row "$name" SKIP "$(grep -m1 '^SKIP' "$log/$name" | cut -c7-)"
+    elif (( rc == 0 )); then row "$name" ok "$line"
+    else row "$name" FAIL "${line:-exit $rc}"; fail=1; fi
+}
 
 # run NAME TIMEOUT CMD...: the step's output in $log/NAME; its status row from
 # the program's "N passed, N failed[, N skipped]" line (bench: its validation)
@@ -146,17 +160,7 @@ PY
     echo "$n passed, $bad failed"
     (( bad == 0 ))
 }
-if (( DRY )); then
-    row cli plan "$G forward --device cuda vs cpu (tiny-griffin); $G run throughput|latency --preset smoke --device cuda"
-else
-    echo "== cli"
-    cli >"$log/cli" 2>&1; rc=$?
-    tail -n 40 "$log/cli"
-    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log/cli" | tail -1)
-    if grep -q '^SKIP' "$log/cli"; then row cli SKIP "$(grep -m1 '^SKIP' "$log/cli" | cut -c7-)"
-    elif (( rc == 0 )); then row cli ok "$line"
-    else row cli FAIL "${line:-exit $rc}"; fail=1; fi
-fi
+step_row cli "$G forward --device cuda vs cpu (tiny-griffin); $G run throughput|latency --preset smoke --device cuda"
 
 # suites: longctx and copyret trained and evaluated on the device against the
 # cpu, same seeds, smoke scale, each into its own results store; every stored
@@ -204,17 +208,7 @@ PY
     echo "$n passed, $bad failed"
     (( bad == 0 ))
 }
-if (( DRY )); then
-    row suites plan "$G run longctx|copyret --preset smoke --device cuda vs --device cpu (results within 1e-2 / 0.05, same claims)"
-else
-    echo "== suites"
-    suites >"$log/suites" 2>&1; rc=$?
-    tail -n 40 "$log/suites"
-    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log/suites" | tail -1)
-    if grep -q '^SKIP' "$log/suites"; then row suites SKIP "$(grep -m1 '^SKIP' "$log/suites" | cut -c7-)"
-    elif (( rc == 0 )); then row suites ok "$line"
-    else row suites FAIL "${line:-exit $rc}"; fail=1; fi
-fi
+step_row suites "$G run longctx|copyret --preset smoke --device cuda vs --device cpu (results within 1e-2 / 0.05, same claims)"
 
 run bench 600 "$BUILD/tests/gpu_bench" "${BENCH_ARGS[@]}" || fail=1
 
