@@ -6,10 +6,7 @@
 # usage errors. Measures nothing (the measurement itself is scripts/ab-speed.sh).
 set -u
 S="bash scripts/ab-speed.sh"
-D=$(mktemp -d)
-trap 'rm -rf "$D"' EXIT
-pass=0; fail=0; skip=0
-ok() { if [[ $1 -eq 0 ]]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $2"; fi; }
+. tests/lib.sh ab-speed
 
 $S --help > "$D/help.txt"; ok $? "--help exits 0"
 grep -q "established when the interval lies inside" "$D/help.txt"; ok $? "--help states the rule"
@@ -17,8 +14,7 @@ $S --bogus > /dev/null 2>&1; [[ $? -eq 2 ]]; ok $? "unknown option exits 2"
 $S --rounds 0 > /dev/null 2>&1; [[ $? -eq 2 ]]; ok $? "--rounds 0 exits 2"
 $S --report --raw "$D/none.tsv" 2> "$D/e.txt"; [[ $? -eq 2 ]] && grep -q "none.tsv" "$D/e.txt"; ok $? "report without data: exit 2 naming the file"
 if ! command -v python3 > /dev/null; then
-    skip=$((skip + 9)); echo "SKIP: no python3: the report is not tested (9)"
-    echo "$pass passed, $fail failed, $skip skipped"; [[ $fail -eq 0 ]]; exit
+    skipped "no python3: the report is not tested" 9; finish
 fi
 # preset P, pair k: before = 10, after = 10 x ratio (ms/step: ratio = after / before);
 # 12 pairs per preset; p-ok ratios 0.99..1.01, p-slow 1.09..1.11, p-fast 0.89..0.91,
@@ -60,5 +56,4 @@ grep -v "p-slow\|p-fast" "$D/raw.tsv" | grep -v "p-wide\|p-few" > "$D/ok.tsv"
 $S --report --raw "$D/ok.tsv" > "$D/rep-ok.txt"
 grep -q "^verdict: established (2 of 2" "$D/rep-ok.txt"; ok $? "overall: established when every case is"
 grep -q "^pooled (secondary): .*: established" "$D/rep-ok.txt" && grep -q "^pooled (secondary): .*: inconclusive" "$D/rep.txt"; ok $? "pooled line judged by the same rule"
-echo "$pass passed, $fail failed, $skip skipped"
-[[ $fail -eq 0 ]]
+finish

@@ -2,11 +2,7 @@
 # test_claims_cli.sh — `griffin claims`, `--json` and `evaluate FILE.json`:
 # the table, the JSON shape, verdicts with reasons, and clear usage errors.
 set -u
-G=${GRIFFIN_BIN:-build/griffin}
-D=$(mktemp -d)
-trap 'rm -rf "$D"' EXIT
-pass=0; fail=0
-ok() { if [[ $1 -eq 0 ]]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $2"; fi; }
+. tests/lib.sh claims-cli
 
 "$G" claims > "$D/table.txt"; ok $? "griffin claims exits 0"
 grep -q "^train_step_vs_T" "$D/table.txt" && grep -q "reproduced" "$D/table.txt"; ok $? "table lists claims with rules"
@@ -45,5 +41,4 @@ printf '{"train_step_vs_T": {' > "$D/bad3.json"
 "$G" claims evaluate "$D/bad3.json" 2> "$D/e3.txt"; [[ $? -eq 2 ]] && grep -q "not valid JSON" "$D/e3.txt"; ok $? "truncated JSON exits 2"
 "$G" claims evaluate "$D/none.json" 2> /dev/null; [[ $? -eq 2 ]]; ok $? "missing file exits 2"
 "$G" claims frobnicate 2> /dev/null; [[ $? -eq 2 ]]; ok $? "unknown subcommand exits 2"
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish

@@ -18,18 +18,15 @@
 # their wall time is only printed).
 #   GRIFFIN_BIN=build/griffin bash tests/test_cli_fuzz.sh
 set -u
-G=${GRIFFIN_BIN:-build/griffin}
+. tests/lib.sh fuzz
 [[ $G == /* ]] || G=$PWD/$G
 RANDOM=${GRIFFIN_FUZZ_SEED:-7}
 CASES=${GRIFFIN_FUZZ_CASES:-300}
-D=$(mktemp -d "${TMPDIR:-/tmp}/griffin-fuzz.XXXXXX")
-trap 'chmod -R u+rwx "$D" 2>/dev/null; rm -rf "$D"' EXIT
-pass=0; fail=0
+cleanup() { chmod -R u+rwx "$D" 2>/dev/null; }
 HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
 # CPU ticks (user + system) of the children this shell has waited for
 child_ticks() { local st; read -r -a st < /proc/$$/stat; echo $(( st[15] + st[16] )); }
 retried=0 # runs killed at their limit and run again with 6x the limit
-ok() { if [[ $1 -eq 0 ]]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $2"; fi; }
 export ASAN_OPTIONS=exitcode=86 UBSAN_OPTIONS=halt_on_error=1:exitcode=86
 SENT=--zz-sentinel
 
@@ -141,5 +138,4 @@ ok $bad_msg "every failure prints one error line naming the flag or its value ($
 el=$((SECONDS - t0)); cpu=$(( ($(child_ticks) - c0) / HZ ))
 echo "  $CASES cases: ${cpu}s of CPU, ${el}s of wall time, $retried runs killed at their limit and run again"
 [[ $cpu -le 120 ]]; ok $? "$CASES cases used ${cpu}s of CPU, at most 120 (each start of griffin costs ~0.1 s here; ${el}s of wall time, $retried runs killed at their limit and run again)"
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish

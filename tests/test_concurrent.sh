@@ -8,11 +8,7 @@
 # process exited 0 and no "database is locked" / SQLITE_BUSY reached a user.
 #   GRIFFIN_BIN=build/griffin bash tests/test_concurrent.sh
 set -u
-G=${GRIFFIN_BIN:-build/griffin}
-D=$(mktemp -d "${TMPDIR:-/tmp}/griffin-conc.XXXXXX")
-trap 'rm -rf "$D"' EXIT
-pass=0; fail=0
-ok() { if [[ $1 -eq 0 ]]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $2"; fi; }
+. tests/lib.sh conc
 command -v sqlite3 >/dev/null || { echo "FAIL: the sqlite3 shell is needed (scripts/deps.sh installs it)"; echo "0 passed, 1 failed"; exit 1; }
 run=(run throughput --preset smoke --no-plot --quiet --threads 1 --reps 1)
 train=(train --preset tiny-hawk --task selective-copy --seq 32 --batch 2 --steps 20 --quiet --threads 1)
@@ -51,5 +47,4 @@ n_tr=$(q "SELECT count(*) FROM run r WHERE r.suite='train' AND EXISTS(SELECT 1 F
 n_gb=$(q "SELECT count(*) FROM run r WHERE r.suite='gbench' AND (SELECT count(*) FROM sample s JOIN result x ON x.id=s.result_id WHERE x.run_id=r.id) = 10")
 [[ $n_gb -eq 6 ]]; ok $? "every import stored its 2 metrics x 5 repetitions ($n_gb of 6)"
 [[ $(q "SELECT count(*) FROM result r WHERE r.n != (SELECT count(*) FROM sample s WHERE s.result_id = r.id)") -eq 0 ]]; ok $? "every result has all its samples"
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish

@@ -6,17 +6,14 @@
 #   bash tests/test_corpus.sh          (uses $GRIFFIN_BUILD/tools/rdb_extract, default build/)
 set -u
 TOOL=${GRIFFIN_BUILD:-build}/tools/rdb_extract
-pass=0; fail=0
-check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
-finish() { echo "$pass passed, $fail failed"; [ "$fail" = 0 ] && [ "$pass" -gt 0 ]; exit $?; }
+. tests/lib.sh rdb
 if [ ! -x "$TOOL" ]; then echo "FAIL: $TOOL not built"; fail=1; finish; fi
 if ! command -v python3 >/dev/null; then
     # the fixture is written with python3 (scripts/deps.sh installs it): a loud skip, never a pass
-    echo "SKIP: python3 not found, rdb_extract not tested"; echo "$pass passed, $fail failed, 1 skipped"; exit 0
+    skipped "python3 not found, rdb_extract not tested"; finish
 fi
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/griffin-rdb.XXXXXX")
-trap 'rm -rf "$W"' EXIT
+W=$D
 # Sanitizer findings get their own exit code so they cannot pass as "clean error".
 export ASAN_OPTIONS=exitcode=86:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:exitcode=86
 

@@ -14,13 +14,9 @@
 #      with its matching optimizer state).
 #   GRIFFIN_BIN=build/griffin bash tests/test_crash.sh   (seed: GRIFFIN_CRASH_SEED, default 12)
 set -u
-G=${GRIFFIN_BIN:-build/griffin}
 REPS=${GRIFFIN_CRASH_REPS:-50}
 RANDOM=${GRIFFIN_CRASH_SEED:-12}
-D=$(mktemp -d "${TMPDIR:-/tmp}/griffin-crash.XXXXXX")
-trap 'rm -rf "$D"' EXIT
-pass=0; fail=0
-ok() { if [[ $1 -eq 0 ]]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $2"; fi; }
+. tests/lib.sh crash
 command -v sqlite3 >/dev/null || { echo "FAIL: the sqlite3 shell is needed (scripts/deps.sh installs it)"; echo "0 passed, 1 failed"; exit 1; }
 # seconds, uniform below $1 ms (any length; RANDOM is 15 bits, so combine two)
 delay() { local ms=$(( (RANDOM * 32768 + RANDOM) % $1 )); printf '%d.%03d' $((ms / 1000)) $((ms % 1000)); }
@@ -117,5 +113,4 @@ ok $bad_load "train: the checkpoint left by every kill loads ($bad_load bad)"
 ok $bad_resume "train: resume after every kill succeeds ($bad_resume bad)"
 ok $bad_same "train: resumed runs end bit-identical to the uninterrupted one ($bad_same bad)"
 [[ $tkilled -ge $((REPS / 2)) ]]; ok $? "train: most repetitions were killed mid-run ($tkilled of $REPS)"
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish

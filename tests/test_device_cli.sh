@@ -7,11 +7,7 @@
 # is present the no-device refusals are skipped (scripts/gpu-check.sh and
 # tests/test_gpu.c cover the device itself).
 set -u
-G=${GRIFFIN_BIN:-build/griffin}
-D=$(mktemp -d)
-trap 'rm -rf "$D"' EXIT
-pass=0; fail=0; skip=0
-ok() { if [[ $1 -eq 0 ]]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $2"; fi; }
+. tests/lib.sh device-cli
 # refused CMD...: exit 2 and stderr naming the device with a reason ($want)
 refused() {
     local what=$1 want=$2; shift 2
@@ -36,8 +32,7 @@ done
 "$G" forward --m "$D/m.safetensors" --text "hello" --device cpu --o "$D/l.npy" >/dev/null 2>&1; ok $? "forward --device cpu"
 
 if "$G" forward --m "$D/m.safetensors" --text hi --device cuda --o "$D/l.npy" >/dev/null 2>&1; then
-    skip=1
-    echo "SKIP: forward --device cuda runs here (a device): the no-device refusals do not apply (scripts/gpu-check.sh covers the device)"
+    skipped "forward --device cuda runs here (a device): the no-device refusals do not apply (scripts/gpu-check.sh covers the device)"
 else
     why="cannot run here"
     refused "run throughput --device cuda" "$why" "$G" run throughput --preset smoke --device cuda --no-db --quiet
@@ -53,5 +48,4 @@ else
     refused "bench-model --device cuda" "$why" "$G" bench-model --preset tiny-hawk --device cuda
     [[ ! -e "$D/t.safetensors" ]]; ok $? "a refused train writes no checkpoint"
 fi
-if (( skip )); then echo "$pass passed, $fail failed, $skip skipped"; else echo "$pass passed, $fail failed"; fi
-(( fail == 0 ))
+finish

@@ -11,15 +11,11 @@
 # SIGXFSZ, so writes fail with EFBIG "File too large").
 #   GRIFFIN_BIN=build/griffin bash tests/test_disk_full.sh   (GRIFFIN_FULL_MODE=ulimit forces the fallback)
 set -u
-G=${GRIFFIN_BIN:-build/griffin}
-D=$(mktemp -d "${TMPDIR:-/tmp}/griffin-full.XXXXXX")
+. tests/lib.sh full
 M=$D/full
 mkdir -p "$M"
 MOUNTED=0
-cleanup() { [[ $MOUNTED -eq 1 ]] && umount "$M" 2>/dev/null; rm -rf "$D"; }
-trap cleanup EXIT
-pass=0; fail=0
-ok() { if [[ $1 -eq 0 ]]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $2"; fi; }
+cleanup() { if [[ $MOUNTED -eq 1 ]]; then umount "$M" 2>/dev/null; fi; }
 if [[ ${GRIFFIN_FULL_MODE:-} != ulimit && $(id -u) -eq 0 ]] && mount -t tmpfs -o size=3m tmpfs "$M" 2>/dev/null; then
     MOUNTED=1; MODE=tmpfs; ERRNO="No space left on device"
     echo "mode: tmpfs of 3 MiB at $M, filled before each write"
@@ -91,7 +87,7 @@ if [[ $have_plot -eq 1 ]]; then
     # ulimit also limits gnuplot itself: then the message names the figure, not an errno
     expect "figure" $rc "$D/e5" "$M/figs/fig3_train_step.svg" "$fig" $([[ $MODE == tmpfs ]] && echo 1 || echo 0)
 else
-    echo "SKIP: gnuplot or sqlite3 missing: the figure write was not tested"; skipped=1
+    skipped "gnuplot or sqlite3 missing: the figure write was not tested"
 fi
 unfill
 [[ -n ${holder:-} ]] && { exec 9>&-; wait $holder 2>/dev/null; }
@@ -103,5 +99,4 @@ n_after=$(sqlite3 "$M/r.sqlite" "SELECT count(*) FROM result WHERE run_id = 1")
 st=$(sqlite3 "$M/r.sqlite" "SELECT group_concat(status) FROM run WHERE id > 1")
 [[ -z $st || $st != *ok* ]]; ok $? "database: the run on the full disk is not shown finished ($st)"
 "$G" "${run[@]}" --db "$M/r.sqlite" >/dev/null 2>&1; ok $? "database: a run succeeds once there is space again"
-if [[ ${skipped:-0} -eq 1 ]]; then echo "$pass passed, $fail failed, 1 skipped"; else echo "$pass passed, $fail failed"; fi
-[[ $fail -eq 0 ]]
+finish

@@ -20,15 +20,9 @@
 # summation order); Adam's normalised update turns a rounding difference in
 # a tiny gradient into at most a fraction of one step's lr.
 set -u
-G=${GRIFFIN_BIN:-build/griffin}
 BUILD=${GRIFFIN_BUILD:-build}
 DIFF=$BUILD/tools/st_diff
-D=$(mktemp -d)
-trap 'rm -rf "$D"' EXIT
-pass=0; fail=0; skip=0
-ok() { if [[ $1 -eq 0 ]]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $2"; fi; }
-skipped() { skip=$((skip+1)); echo "SKIP: $1"; }
-done_() { echo "$pass passed, $fail failed, $skip skipped"; [[ $fail -eq 0 ]]; exit; }
+. tests/lib.sh dist
 LTOL=2e-5; PTOL=1e-4; ETOL=1e-5
 C=/usr/share/common-licenses
 
@@ -40,11 +34,11 @@ if ! ldd "$G" 2>/dev/null | grep -q libmpi; then
     "$G" run longctx --preset smoke --ranks 2 --no-db --quiet 2>"$D/e"; rc=$?
     [[ $rc -eq 2 ]] && grep -q "no MPI" "$D/e"; ok $? "no-MPI build: run --ranks 2 exits 2 saying so (rc $rc: $(head -c 200 "$D/e"))"
     skipped "data-parallel runs: this build has no MPI (install libopenmpi-dev openmpi-bin, rebuild: make reports MPI ✓)"
-    done_
+    finish
 fi
 if ! command -v mpirun >/dev/null; then
     skipped "data-parallel runs: no mpirun on PATH (install openmpi-bin)"
-    done_
+    finish
 fi
 [[ $(id -u) -eq 0 ]] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 MPI=(mpirun --oversubscribe --bind-to none --mca btl self,vader)
@@ -192,4 +186,4 @@ ok $? "tensor-parallel recurrent block on 2 ranks equals one process (rc $rc: $(
 mkdir -p "$D/nopath"
 PATH="$D/nopath" "$G" run longctx --preset smoke --ranks 2 --no-db 2>"$D/u.err"; rc=$?
 [[ $rc -eq 2 ]] && grep -q "no mpirun on PATH" "$D/u.err"; ok $? "run --ranks 2 without mpirun on PATH: exit 2 saying so (rc $rc)"
-done_
+finish

@@ -7,11 +7,8 @@
 # exit 0. On a machine with a device the real run is skipped here (it takes
 # minutes there: run the script itself).
 set -u
-pass=0; fail=0; skip=0
-ok() { if [[ $1 -eq 0 ]]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $2"; fi; }
 S=scripts/gpu-check.sh
-D=$(mktemp -d)
-trap 'rm -rf "$D"' EXIT
+. tests/lib.sh gpu-check
 bash -n "$S"; ok $? "gpu-check.sh parses"
 bash "$S" --dry-run >"$D/dry" 2>&1; ok $? "--dry-run exits 0"
 for c in build ops model cli suites bench; do
@@ -33,8 +30,6 @@ if "$B/griffin" info 2>/dev/null | grep -qE '^gpu +\(none\)'; then
         grep -qE "^$c +\| SKIP +\| .+" "$D/real"; ok $? "$c row is SKIP with a reason: $(grep -E "^$c " "$D/real")"
     done
 else
-    skip=1
-    echo "SKIP: a GPU is present: run scripts/gpu-check.sh itself (minutes)"
+    skipped "a GPU is present: run scripts/gpu-check.sh itself (minutes)"
 fi
-if (( skip )); then echo "$pass passed, $fail failed, $skip skipped"; else echo "$pass passed, $fail failed"; fi
-(( fail == 0 ))
+finish

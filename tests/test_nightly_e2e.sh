@@ -40,15 +40,11 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${GRIFFIN_BUILD:-$ROOT/build}
-pass=0; fail=0; skip=0
-ok() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; return 1; fi; }
-skipped() { skip=$((skip + $2)); echo "SKIP: $1 ($2 checks skipped)"; }
-finish() { echo "$pass passed, $fail failed, $skip skipped"; [[ $fail -eq 0 ]] && exit 0 || exit 1; }
+. "$ROOT/tests/lib.sh" nightly
+T=$D
 if "$B/griffin" results list --db /dev/null/x 2>&1 | grep -q "built without SQLite"; then
-    echo "SKIP: griffin was built without SQLite (1 skipped)"; echo "0 passed, 0 failed, 1 skipped"; exit 0
+    skipped "griffin was built without SQLite"; finish
 fi
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
 export NIGHTLY_SUITES=none NIGHTLY_PLOT=0 NIGHTLY_REPS=5
 export NIGHTLY_FILTER='^scan/(seq|chunked)/B:8/C:1024/T:(1024|4096)/'
 export NIGHTLY_BENCH_ARGS="--roofline off --threads 1" NIGHTLY_CHECK_ARGS="--min-effect 0.5"
@@ -96,25 +92,25 @@ for i in "${!plan1[@]}"; do
     rc=$?
     printf '  night %2d (%-2s): exit %s; %s\n' "$n" "$k" "$rc" "$(grep -m1 '^summary:' "$f" | sed 's/^summary: //')"
     if [[ $n -eq 1 ]]; then
-        ok "fake night 1: nothing can be judged yet (exit 2, 'no baseline yet')" '[[ $rc -eq 2 ]] && grep -q "no baseline yet" "$f"' || show "$f"
+        check "fake night 1: nothing can be judged yet (exit 2, 'no baseline yet')" '[[ $rc -eq 2 ]] && grep -q "no baseline yet" "$f"' || show "$f"
         continue
     fi
     case $k in
-    U) ok "fake unchanged night $n: clean (exit 0, nothing regressed, scan/seq and scan/chunked real_time the same at both T)" \
+    U) check "fake unchanged night $n: clean (exit 0, nothing regressed, scan/seq and scan/chunked real_time the same at both T)" \
           '[[ $rc -eq 0 ]] && ! grep -q "^  REGRESSED" "$f" && [[ $(nrows "$f" seq "^  same") -eq 2 && $(nrows "$f" chunked "^  same") -eq 2 ]]' ||
           show "$f" ;;
-    S) ok "fake slowed night $n: exit 1, scan/seq real_time regressed at T=1024 and T=4096" \
+    S) check "fake slowed night $n: exit 1, scan/seq real_time regressed at T=1024 and T=4096" \
           '[[ $rc -eq 1 && $(nrows "$f" seq "^  REGRESSED") -eq 2 ]]' || show "$f"
-       ok "fake slowed night $n: the chunked scan (not slowed) is not flagged" '! rows "$f" scan/chunked | grep -q "^  REGRESSED"' ;;
-    *b) ok "fake busy night $n ($k): nothing judged (exit 2), every real_time row 'machine busy (50% ...)'" \
+       check "fake slowed night $n: the chunked scan (not slowed) is not flagged" '! rows "$f" scan/chunked | grep -q "^  REGRESSED"' ;;
+    *b) check "fake busy night $n ($k): nothing judged (exit 2), every real_time row 'machine busy (50% ...)'" \
           '[[ $rc -eq 2 && $(( $(nrows "$f" seq "machine busy \(50%") + $(nrows "$f" chunked "machine busy \(50%") )) -eq 4 ]] && ! grep -q "^  REGRESSED" "$f"' ||
           show "$f" ;;
     esac
 done
-ok "fake nights: nothing was accepted into the baseline (the clean nights after need no acceptance)" \
+check "fake nights: nothing was accepted into the baseline (the clean nights after need no acceptance)" \
    '[[ $(GRIFFIN_DB="$T/fake.sqlite" "$B/griffin" baseline list | grep -c "^  run") -eq 0 ]]'
 GRIFFIN_DB="$T/fake.sqlite" "$B/griffin" history --metric real_time --case scan/seq > "$T/history.txt" 2>&1
-ok "fake nights: griffin history marks the flagged nights and finds where the slowdown began (run 7)" \
+check "fake nights: griffin history marks the flagged nights and finds where the slowdown began (run 7)" \
    'grep -q "F" "$T/history.txt" && grep -q "change point: a new level from run 7" "$T/history.txt"' || cat "$T/history.txt"
 
 # ---- part 2: a genuinely slowed kernel, real timings ---------------------------
@@ -125,7 +121,7 @@ fi
 echo "part 2: building the slowed variant (-DGRIFFIN_TEST_SLOW_SCAN=6) in $T/slow"
 t0=$SECONDS
 if ! (cd "$ROOT" && CFLAGS="-DGRIFFIN_TEST_SLOW_SCAN=6" make -s -j2 NO_CUDA=1 BUILD="$T/slow" "$T/slow/griffin" "$T/slow/griffin-bench" > "$T/build.log" 2>&1); then
-    tail -20 "$T/build.log"; ok "slowed build" false; finish
+    tail -20 "$T/build.log"; check "slowed build" false; finish
 fi
 echo "  built in $((SECONDS - t0)) s"
 # The bench under a wrapper that measures what other processes took while it
@@ -168,19 +164,19 @@ busy_verdict() {
     absent=$(nrows "$f" seq "absent from the baseline: .* [1-9][0-9]* busy")
     (( now + absent == 0 )) && return 1
     for ((i = 1; i < n; i++)); do [[ ${busy_seen[$i]} -eq 1 ]] || all=0; done
-    ok "real night $n: 'not judged, machine busy' ($now now, $absent for a busy baseline) is right: the wrapper saw others take $o_ticks of $t_ticks CPU ticks (> 1.5%) tonight, or on every earlier night for a busy baseline" \
+    check "real night $n: 'not judged, machine busy' ($now now, $absent for a busy baseline) is right: the wrapper saw others take $o_ticks of $t_ticks CPU ticks (> 1.5%) tonight, or on every earlier night for a busy baseline" \
        '(( now + absent == 2 )) && { (( now == 0 )) || [[ ${busy_seen[$n]} -eq 1 ]]; } && { (( absent == 0 )) || (( all )); }' || show "$f"
     return 0
 }
 busy_seen=() # per night: 1 when the wrapper saw others take > 1.5% while the bench ran
 real_night U
-ok "real night 1: nothing can be judged yet (exit 2, 'no baseline yet')" '[[ $rc -eq 2 ]] && grep -q "no baseline yet" "$T/real.1"' ||
+check "real night 1: nothing can be judged yet (exit 2, 'no baseline yet')" '[[ $rc -eq 2 ]] && grep -q "no baseline yet" "$T/real.1"' ||
     show "$T/real.1"
 judged_u=0
 for try in 1 2 3 4; do
     real_night U
     busy_verdict && continue
-    ok "real unchanged night $n: nothing regressed (a false alarm otherwise), scan/seq real_time judged at both T" \
+    check "real unchanged night $n: nothing regressed (a false alarm otherwise), scan/seq real_time judged at both T" \
        '! grep -q "^  REGRESSED" "$T/real.$n" && [[ $(nrows "$T/real.$n" seq "^  (same|improved)") -eq 2 ]]' || show "$T/real.$n"
     judged_u=1; break
 done
@@ -192,9 +188,9 @@ judged_s=0
 for try in 1 2 3; do
     real_night S
     busy_verdict && continue
-    ok "real slowed night $n: exit 1, scan/seq real_time regressed at T=1024 and T=4096" \
+    check "real slowed night $n: exit 1, scan/seq real_time regressed at T=1024 and T=4096" \
        '[[ $rc -eq 1 && $(nrows "$T/real.$n" seq "^  REGRESSED") -eq 2 ]]' || show "$T/real.$n"
-    ok "real slowed night $n: the chunked scan (not slowed) is not flagged" '! rows "$T/real.$n" scan/chunked | grep -q "^  REGRESSED"'
+    check "real slowed night $n: the chunked scan (not slowed) is not flagged" '! rows "$T/real.$n" scan/chunked | grep -q "^  REGRESSED"'
     judged_s=1; break
 done
 (( judged_s )) || skipped "part 2: the machine was busy on every slowed night (3 tries): the genuine slowdown was not judged" 2

@@ -5,33 +5,29 @@
 # rendering (dumb terminal; PNG/SVG where gnuplot exists).
 # Run: GRIFFIN_BIN=build/griffin bash tests/test_results.sh   (scripts/run-tests.sh sets it)
 set -u
-G=${GRIFFIN_BIN:-$PWD/build/griffin}
+. tests/lib.sh results
+T=$D
 B=${GRIFFIN_BUILD:-$(dirname "$G")}
 H="$B/tests/test_results"   # helper modes: --writer, --hang, --fill
-pass=0; fail=0; skip=0
-ok() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
-skipped() { skip=$((skip + $2)); echo "SKIP: $1 ($2 checks skipped)"; } # never counted as passed
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
 if [[ ! -x "$G" || ! -x "$H" ]]; then echo "missing $G or $H (build first)"; echo "0 passed, 1 failed"; exit 1; fi
 if "$G" results list --db "$T/probe.sqlite" 2>&1 | grep -q "built without SQLite"; then
-    echo "SKIP: griffin was built without SQLite: every check skipped"; echo "0 passed, 0 failed, 1 skipped"; exit 0
+    skipped "griffin was built without SQLite: every check skipped"; finish
 fi
 
 # --help on every command
 for c in results import-gbench check compare baseline plot; do
-    ok "$c --help" '"$G" $c --help > "$T/help.txt" 2>&1 && grep -q "usage:" "$T/help.txt"'
+    check "$c --help" '"$G" $c --help > "$T/help.txt" 2>&1 && grep -q "usage:" "$T/help.txt"'
 done
-ok "unknown flag is a usage error" '"$G" results --nope > /dev/null 2>&1; [[ $? -eq 2 ]]'
+check "unknown flag is a usage error" '"$G" results --nope > /dev/null 2>&1; [[ $? -eq 2 ]]'
 
 # two writer processes at once lose nothing
 DB="$T/conc.sqlite"
 "$H" --writer "$DB" 20 & p1=$!
 "$H" --writer "$DB" 20 & p2=$!
 wait $p1; r1=$?; wait $p2; r2=$?
-ok "concurrent writers exit 0" '[[ $r1 -eq 0 && $r2 -eq 0 ]]'
-ok "40 ok runs" '[[ $("$G" results list --db "$DB" --limit 0 | grep -c " ok ") -eq 40 ]]'
-ok "id latest = 40" '[[ $("$G" results id latest --db "$DB") == 40 ]]'
+check "concurrent writers exit 0" '[[ $r1 -eq 0 && $r2 -eq 0 ]]'
+check "40 ok runs" '[[ $("$G" results list --db "$DB" --limit 0 | grep -c " ok ") -eq 40 ]]'
+check "id latest = 40" '[[ $("$G" results id latest --db "$DB") == 40 ]]'
 
 # many processes creating the same new database at once (the switch to WAL
 # races): repeated, since the race is narrow
@@ -42,20 +38,20 @@ for trial in 1 2 3 4 5 6 7 8; do
     for p in "${pids[@]}"; do wait "$p" || lost=$((lost + 1)); done
     [[ $("$G" results list --db "$DB" --limit 0 | grep -c " ok ") -eq 12 ]] || lost=$((lost + 1))
 done
-ok "6 processes creating one database at once, 8 trials: nothing lost" '[[ $lost -eq 0 ]] || { cat "$T/race.err"; false; }'
+check "6 processes creating one database at once, 8 trials: nothing lost" '[[ $lost -eq 0 ]] || { cat "$T/race.err"; false; }'
 
 # SIGKILL in the middle of a run
 DB="$T/kill.sqlite"
 mkfifo "$T/fifo"
 "$H" --hang "$DB" > "$T/fifo" & hp=$!
 read -r -t 20 line < "$T/fifo"
-ok "writer ready" '[[ "$line" == ready ]]'
+check "writer ready" '[[ "$line" == ready ]]'
 sleep 0.05
 kill -9 $hp; wait $hp 2>/dev/null
-ok "killed run shown interrupted on next open" '"$G" results show 1 --db "$DB" | grep -q "status interrupted"'
-ok "killed run kept its finished cases" '[[ $("$G" results export 1 --csv --db "$DB" | wc -l) -ge 4 ]]'
+check "killed run shown interrupted on next open" '"$G" results show 1 --db "$DB" | grep -q "status interrupted"'
+check "killed run kept its finished cases" '[[ $("$G" results export 1 --csv --db "$DB" | wc -l) -ge 4 ]]'
 if command -v sqlite3 > /dev/null; then
-    ok "integrity after SIGKILL" '[[ $(sqlite3 "$DB" "pragma integrity_check") == ok ]]'
+    check "integrity after SIGKILL" '[[ $(sqlite3 "$DB" "pragma integrity_check") == ok ]]'
 else
     skipped "no sqlite3 shell: integrity check after SIGKILL" 1
 fi
@@ -63,12 +59,12 @@ fi
 # corrupt or non-SQLite --db
 echo "not a database" > "$T/text.sqlite"
 "$G" results list --db "$T/text.sqlite" > /dev/null 2> "$T/err.txt"; rc=$?
-ok "text file: exit 2" '[[ $rc -eq 2 ]]'
-ok "text file: message names the file" 'grep -q "$T/text.sqlite: not an SQLite database" "$T/err.txt"'
+check "text file: exit 2" '[[ $rc -eq 2 ]]'
+check "text file: message names the file" 'grep -q "$T/text.sqlite: not an SQLite database" "$T/err.txt"'
 { printf 'SQLite format 3\0'; head -c 8192 /dev/urandom; } > "$T/garbage.sqlite"
 "$G" check --db "$T/garbage.sqlite" > /dev/null 2> "$T/err.txt"; rc=$?
-ok "garbage after header: exit 2" '[[ $rc -eq 2 ]]'
-ok "garbage: message names the file" 'grep -q "garbage.sqlite" "$T/err.txt"'
+check "garbage after header: exit 2" '[[ $rc -eq 2 ]]'
+check "garbage: message names the file" 'grep -q "garbage.sqlite" "$T/err.txt"'
 
 # import-gbench, export, check exit codes
 gb() { # gb FILE SCALE: 5 repetitions of one benchmark, times scaled
@@ -81,21 +77,21 @@ gb() { # gb FILE SCALE: 5 repetitions of one benchmark, times scaled
 }
 DB="$T/check.sqlite"
 gb "$T/g1.json" 1
-ok "import-gbench" '"$G" import-gbench --db "$DB" "$T/g1.json" > /dev/null'
-ok "check without baseline: exit 2" '"$G" check --db "$DB" > /dev/null 2>&1; [[ $? -eq 2 ]]'
-ok "check --json without baseline: exit 2, nothing judged" '"$G" check --db "$DB" --json > "$T/nj.json" 2>&1; [[ $? -eq 2 ]] && grep -q "\"result\":\"nothing judged\"" "$T/nj.json"'
+check "import-gbench" '"$G" import-gbench --db "$DB" "$T/g1.json" > /dev/null'
+check "check without baseline: exit 2" '"$G" check --db "$DB" > /dev/null 2>&1; [[ $? -eq 2 ]]'
+check "check --json without baseline: exit 2, nothing judged" '"$G" check --db "$DB" --json > "$T/nj.json" 2>&1; [[ $? -eq 2 ]] && grep -q "\"result\":\"nothing judged\"" "$T/nj.json"'
 for i in 2 3 4 5; do "$G" import-gbench --db "$DB" "$T/g1.json" > /dev/null; done
-ok "same numbers: exit 0" '"$G" check --db "$DB" > "$T/check.txt" 2>&1'
+check "same numbers: exit 0" '"$G" check --db "$DB" > "$T/check.txt" 2>&1'
 gb "$T/g2.json" 1.2
 "$G" import-gbench --db "$DB" "$T/g2.json" > /dev/null
 "$G" check --db "$DB" > "$T/check.txt" 2>&1; rc=$?
-ok "20% slower: exit 1" '[[ $rc -eq 1 ]] && grep -q "^  REGRESSED" "$T/check.txt" && grep -q "^result: REGRESSION" "$T/check.txt"'
+check "20% slower: exit 1" '[[ $rc -eq 1 ]] && grep -q "^  REGRESSED" "$T/check.txt" && grep -q "^result: REGRESSION" "$T/check.txt"'
 "$G" check --db "$DB" --json > "$T/check.json" 2> "$T/check.err"; rc=$?
-ok "check --json: exit code unchanged (1)" '[[ $rc -eq 1 ]]'
+check "check --json: exit code unchanged (1)" '[[ $rc -eq 1 ]]'
 "$G" check --db "$DB" --json --run 5 > "$T/clean.json" 2> "$T/check.err"; rc_clean=$?
-ok "check --json clean: exit 0" '[[ $rc_clean -eq 0 ]]'
+check "check --json clean: exit 0" '[[ $rc_clean -eq 0 ]]'
 if command -v python3 > /dev/null; then
-    ok "check --json: the regressed verdict with reason, interval, q and baseline" 'python3 - "$T/check.json" <<'"'"'PY'"'"'
+    check "check --json: the regressed verdict with reason, interval, q and baseline" 'python3 - "$T/check.json" <<'"'"'PY'"'"'
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["result"] == "regression" and d["exit_code"] == 1 and d["summary"]["regressed"] >= 1, d["summary"]
@@ -108,7 +104,7 @@ assert f["q"] is not None and f["q"] <= 0.01 and f["p"] <= f["q"], f
 assert 0 < f["interval"]["lo"] < f["change"] < f["interval"]["hi"] and f["interval"]["level"] == 0.95, f
 assert abs(f["ratio"] - 1.2) < 0.01 and f["baseline_runs"] == 5 and f["reason"] and f["test"].startswith("t("), f
 PY'
-    ok "check --json clean: every judged metric same" 'python3 -c "
+    check "check --json clean: every judged metric same" 'python3 -c "
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d[\"result\"] == \"clean\" and d[\"exit_code\"] == 0
@@ -118,26 +114,26 @@ assert v and set(v) <= {\"same\", \"not judged\"} and \"same\" in v, v
 else
     skipped "no python3: check --json parse" 2
 fi
-ok "check --since checks every new run" '"$G" check --db "$DB" --since 4 > /dev/null 2>&1; [[ $? -eq 1 ]]'
-ok "baseline set + check by name" '"$G" baseline set ref 1 --db "$DB" > /dev/null && "$G" check --db "$DB" --baseline ref --run 2 > /dev/null'
+check "check --since checks every new run" '"$G" check --db "$DB" --since 4 > /dev/null 2>&1; [[ $? -eq 1 ]]'
+check "baseline set + check by name" '"$G" baseline set ref 1 --db "$DB" > /dev/null && "$G" check --db "$DB" --baseline ref --run 2 > /dev/null'
 gb "$T/g3.json" 1.6   # two runs cannot measure the drift: compare assumes 5%, so a 20% change is not enough
 "$G" import-gbench --db "$DB" "$T/g3.json" > /dev/null
-ok "compare: 60% slower flagged" '"$G" compare 1 latest --db "$DB" | grep -q "^  REGRESSED"'
-ok "compare: 20% slower with two runs only is not significant" '"$G" compare 1 6 --db "$DB" | grep -q "^  same .*real_time"'
-ok "export --csv" '[[ $("$G" results export latest --csv --db "$DB" | head -1 | cut -d, -f1) == run ]]'
+check "compare: 60% slower flagged" '"$G" compare 1 latest --db "$DB" | grep -q "^  REGRESSED"'
+check "compare: 20% slower with two runs only is not significant" '"$G" compare 1 6 --db "$DB" | grep -q "^  same .*real_time"'
+check "export --csv" '[[ $("$G" results export latest --csv --db "$DB" | head -1 | cut -d, -f1) == run ]]'
 if command -v python3 > /dev/null; then
-    ok "export --json is JSON with samples" '"$G" results export latest --json --db "$DB" | python3 -c "import json,sys; d=json.load(sys.stdin); assert len(d[\"results\"][0][\"samples\"])==5"'
+    check "export --json is JSON with samples" '"$G" results export latest --json --db "$DB" | python3 -c "import json,sys; d=json.load(sys.stdin); assert len(d[\"results\"][0][\"samples\"])==5"'
 else
     skipped "no python3: JSON export parse" 1
 fi
-ok "bad run spec: exit 2" '"$G" results show nosuchrun --db "$DB" > /dev/null 2>&1; [[ $? -eq 2 ]]'
+check "bad run spec: exit 2" '"$G" results show nosuchrun --db "$DB" > /dev/null 2>&1; [[ $? -eq 2 ]]'
 
 # figures
 figs="scan attention roofline history fig3_train_step fig1b_decode_throughput fig4_latency fig4b_decode_model fig5_longctx fig6_copyret training"
 "$G" plot all --db "$T/empty.sqlite" --out "$T/empty" --term dumb > /dev/null 2> "$T/plot.err"; rc=$?
 if command -v gnuplot > /dev/null && command -v sqlite3 > /dev/null; then
-    ok "empty db: plot all exits 0" '[[ $rc -eq 0 ]]'
-    for f in $figs; do ok "placeholder $f" 'grep -q "no data yet" "$T/empty/$f.txt"'; done
+    check "empty db: plot all exits 0" '[[ $rc -eq 0 ]]'
+    for f in $figs; do check "placeholder $f" 'grep -q "no data yet" "$T/empty/$f.txt"'; done
     # every placeholder names a command that exists: a griffin command (and for
     # `griffin run`, a suite it knows) or a file of the tree
     hint_exists() { # hint_exists "CMD ARGS..."
@@ -151,25 +147,24 @@ if command -v gnuplot > /dev/null && command -v sqlite3 > /dev/null; then
     }
     for f in $figs; do
         hint=$(grep -o "no data yet — run: [^ ]* [^ ]* [^ ]*" "$T/empty/$f.txt" | head -1 | sed 's/^no data yet — run: //')
-        ok "placeholder of $f names an existing command ($hint)" 'hint_exists "$hint"'
+        check "placeholder of $f names an existing command ($hint)" 'hint_exists "$hint"'
     done
-    ok "hint check refuses a command that does not exist" '! hint_exists "griffin run scan" && ! hint_exists "griffin nosuch x" && ! hint_exists "bash scripts/nosuch.sh"'
+    check "hint check refuses a command that does not exist" '! hint_exists "griffin run scan" && ! hint_exists "griffin nosuch x" && ! hint_exists "bash scripts/nosuch.sh"'
     "$H" --fill "$T/full.sqlite"
     "$G" plot all --db "$T/full.sqlite" --out "$T/full" --term dumb,png,svg > /dev/null 2> "$T/plot.err"; rc=$?
-    ok "full db: plot all exits 0" '[[ $rc -eq 0 ]]'
+    check "full db: plot all exits 0" '[[ $rc -eq 0 ]]'
     for f in $figs; do
-        ok "dumb $f drawn" '[[ -s "$T/full/$f.txt" ]] && ! grep -q "no data yet" "$T/full/$f.txt"'
-        ok "png $f non-empty" '[[ $(head -c 4 "$T/full/$f.png" | tail -c 3) == PNG && $(stat -c %s "$T/full/$f.png") -gt 5000 ]]'
-        ok "svg $f" 'grep -q "<svg" "$T/full/$f.svg"'
+        check "dumb $f drawn" '[[ -s "$T/full/$f.txt" ]] && ! grep -q "no data yet" "$T/full/$f.txt"'
+        check "png $f non-empty" '[[ $(head -c 4 "$T/full/$f.png" | tail -c 3) == PNG && $(stat -c %s "$T/full/$f.png") -gt 5000 ]]'
+        check "svg $f" 'grep -q "<svg" "$T/full/$f.svg"'
     done
-    ok "footnote names machine and commit" 'grep -q "commit" "$T/full/fig5_longctx.txt"'
-    ok "unknown figure: exit 2" '"$G" plot nosuch --db "$T/full.sqlite" > /dev/null 2>&1; [[ $? -eq 2 ]]'
+    check "footnote names machine and commit" 'grep -q "commit" "$T/full/fig5_longctx.txt"'
+    check "unknown figure: exit 2" '"$G" plot nosuch --db "$T/full.sqlite" > /dev/null 2>&1; [[ $? -eq 2 ]]'
 else
     skipped "gnuplot or sqlite3 missing: figure rendering" 61
 fi
 PATH=/nonexistent "$G" plot all --db "$T/full.sqlite" --out "$T/x" > /dev/null 2> "$T/nognu.txt"; rc=$?
-ok "no gnuplot: exit 2 with install hint" '[[ $rc -eq 2 ]] && grep -q "apt-get install gnuplot-nox" "$T/nognu.txt" && grep -q "griffin results export" "$T/nognu.txt"'
-ok "nightly.sh parses" 'bash -n scripts/nightly.sh'
+check "no gnuplot: exit 2 with install hint" '[[ $rc -eq 2 ]] && grep -q "apt-get install gnuplot-nox" "$T/nognu.txt" && grep -q "griffin results export" "$T/nognu.txt"'
+check "nightly.sh parses" 'bash -n scripts/nightly.sh'
 
-echo "$pass passed, $fail failed, $skip skipped"
-[[ $fail -eq 0 && $pass -gt 0 ]]
+finish

@@ -4,11 +4,7 @@
 # are too small to reproduce the paper's claims). Also: usage errors, a
 # corrupt database, Ctrl-C keeping finished cases.
 set -u
-G=${GRIFFIN_BIN:-build/griffin}
-D=$(mktemp -d)
-trap 'rm -rf "$D"' EXIT
-pass=0; fail=0; skip=0
-ok() { if [[ $1 -eq 0 ]]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $2"; fi; }
+. tests/lib.sh suites
 
 "$G" run all --preset smoke --reps 2 --threads 2 --db "$D/s.sqlite" --plots-out "$D/out" --quiet > "$D/summary.txt" 2> "$D/err.txt"
 rc=$?
@@ -104,7 +100,7 @@ EOT
     read -r nfam nbad < "$D/colours.n"
     [[ $nfam -ge 50 && $nbad -eq 0 ]]; ok $? "family colours: $nfam family series in the figures, $nbad in another colour $(head -3 "$D/colours.txt")"
 else
-    skip=$((skip + 13)); echo "SKIP: gnuplot or sqlite3 missing: limit lines and colours not checked (13)"
+    skipped "gnuplot or sqlite3 missing: limit lines and colours not checked" 13
 fi
 # usage and setup errors
 "$G" run nosuch --preset smoke --db "$D/s.sqlite" 2>/dev/null; [[ $? -eq 2 ]]; ok $? "unknown suite exits 2"
@@ -123,5 +119,4 @@ done
 kill -INT $pid; wait $pid; rc=$?
 [[ $rc -eq 130 ]]; ok $? "Ctrl-C exits 130 (rc $rc)"
 "$G" results list --db "$D/int.sqlite" | grep -Eq "throughput +smoke +interrupted +.* [1-9][0-9]* +[0-9]+ *$"; ok $? "interrupted run keeps its finished cases: $("$G" results list --db "$D/int.sqlite" | tail -1)"
-echo "$pass passed, $fail failed, $skip skipped"
-[[ $fail -eq 0 ]]
+finish

@@ -4,11 +4,7 @@
 # with an error naming the step and keeps the last good checkpoint, SIGINT
 # saves and exits, bad flags are usage errors.
 set -u
-G=${GRIFFIN_BIN:-build/griffin}
-D=$(mktemp -d)
-trap 'rm -rf "$D"' EXIT
-pass=0; fail=0
-ok() { if [[ $1 -eq 0 ]]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $2"; fi; }
+. tests/lib.sh train-cli
 C=/usr/share/common-licenses
 common=(--preset tiny-hawk --corpus "$C" --seq 64 --batch 4 --threads 2 --no-db --quiet --seed 3)
 
@@ -69,5 +65,4 @@ for bad in "--lr nan" "--lr inf" "--lr -1" "--lr 1e30" "--seq -5" "--batch 0" "-
     "$G" train --preset tiny-hawk --no-db --o "$D/x" $bad 2>"$D/flag.err"; rc=$?
     [[ $rc -eq 2 && $(wc -l <"$D/flag.err") -eq 1 ]] && grep -q -- "${bad%% *}" "$D/flag.err"; ok $? "train $bad: exit 2, one line naming the flag (rc $rc: $(head -c 120 "$D/flag.err"))"
 done
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish
