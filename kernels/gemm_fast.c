@@ -988,7 +988,7 @@ static void smallm_nn(int M, int n0, int n1, int K, const void *xs_, const void 
 #define GF_LN_M 8 /* smallest M that takes this form */
 #define GF_LN_R 16 /* W rows or columns per tile */
 #ifndef GF_LN_PF
-#define GF_LN_PF 512 /* transB = 1: bytes ahead in each row prefetched */
+#define GF_LN_PF 0 /* transB = 1: bytes ahead in each row prefetched (0: none, by measurement) */
 #endif
 #if defined(__AVX512F__)
 #define GF_HAVE_LN 1
@@ -1063,6 +1063,28 @@ static void ln_edge(int transB, const float *xl, int K, const float *W, size_t l
         __m512 xv = _mm512_loadu_ps(xl + (size_t)k * 16);
         const float *p = W + (size_t)k * ks;
         for (int r = 0; r < 16; r++) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(p[off[r]]), xv, acc[r]);
+    }
+}
+
+/* xl = alpha * op(A) in blocks of 16 lanes, zero past M: 16 x 16 register
+ * transposes where A's rows run along k, vector copies where its columns do. */
+static void lanes_fill(int transA, int M, int K, float alpha, const float *A, int lda, float *xl) {
+    __m512 va = _mm512_set1_ps(alpha);
+    for (int b = 0; b < M; b += 16) {
+        int nr = gf_imin(16, M - b);
+        float *x = xl + (size_t)b * K;
+        if (transA) {
+            __mmask16 m = (__mmask16)((1u << nr) - 1);
+            for (int k = 0; k < K; k++)
+                _mm512_storeu_ps(x + (size_t)k * 16, _mm512_mul_ps(va, _mm512_maskz_loadu_ps(m, A + (size_t)k * lda + b)));
+            continue;
+        }
+        const void *rows[16];
+        for (int q = 0; q < 16; q++) rows[q] = A + (size_t)(b + gf_imin(q, nr - 1)) * lda;
+        if (nr < 16) memset(x, 0, (size_t)K * 16 * sizeof(float));
+        pack_transpose(rows, nr, K, x, 16, 0);
+        if (alpha != 1.0f)
+            for (size_t k = 0; k < (size_t)K; k++) _mm512_storeu_ps(x + k * 16, _mm512_mul_ps(va, _mm512_loadu_ps(x + k * 16)));
     }
 }
 
@@ -1296,13 +1318,9 @@ static void sm_prepare(sm_plan *p, int nth, int tiled, int transA, int transB, i
             if (Kp > K) x16[(size_t)i * Kp + K] = 0;
         }
     } else if (fill_x && lanes) {
-        for (int b = 0; b < M; b += 16)
-            for (int k = 0; k < K; k++)
-                for (int l = 0; l < 16; l++) {
-                    int i = b + l;
-                    xbuf[((size_t)b * K + (size_t)k * 16) + l] =
-                        i >= M ? 0.0f : alpha * (transA ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]);
-                }
+#if GF_HAVE_LN
+        lanes_fill(transA, M, K, alpha, A, lda, xbuf);
+#endif
     } else if (fill_x) {
         for (int i = 0; i < M; i++)
             for (int k = 0; k < K; k++)
