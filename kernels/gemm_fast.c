@@ -22,8 +22,11 @@
  * transB=1 as dot products of contiguous W rows (the next rows prefetched into
  * L2), transB=0 as FMAs of W rows into register accumulators; at M <= 4
  * (decode at batch 1..4) transB=0 sweeps whole row segments instead
- * ("row streaming", smallm_ns). gemm_fast_tiled / gemm_bf16_fast_tiled run the
- * small-M path as it was before those two (no prefetch, no row streaming).
+ * ("row streaming", smallm_ns). fp32 weights at 8 <= M <= 128 take the
+ * "lanes" form instead (x in 16-row blocks as vector lanes, broadcast FMAs of
+ * 16 W rows or columns, no packing, no horizontal sums: lanes_nt, lanes_nn).
+ * gemm_fast_tiled / gemm_bf16_fast_tiled run the small-M path as it was
+ * before those (no prefetch, no row streaming, no lanes).
  *
  * bf16 weights (gemm_bf16_fast, the "bf16-widen" variant): the same code with
  * the B operand read as bfloat16 and widened to fp32 as it is loaded (exact),
@@ -976,7 +979,7 @@ static void smallm_nn(int M, int n0, int n1, int K, const void *xs_, const void 
 #undef GF_NN
 }
 
-/* fp32 weights at 8 <= M <= GF_SMALL_M (decode at batch 8..48), "lanes": x is
+/* fp32 weights at 8 <= M <= GF_LN_MAX (decode at batch 8..128), "lanes": x is
  * laid out in blocks of 16 rows, k-major, xl[b][k][l] = x[16b + l][k] (zero
  * past M), so one vector holds one k of 16 rows. A tile takes 16 W rows
  * (transB = 1) or 16 columns (transB = 0) and, at every k, multiplies each of
@@ -986,6 +989,10 @@ static void smallm_nn(int M, int n0, int n1, int K, const void *xs_, const void 
  * dot-product tiles above spend a sum per accumulator), and each FMA needs
  * one scalar load, not a vector load: at M = 16 about twice their rate. */
 #define GF_LN_M 8 /* smallest M that takes this form */
+/* largest: by measurement (hawk-400m shapes, 2 threads) it beats the strip
+ * path up to M = 128 too (M = 64: 186-191 against 147-150 GFLOP/s; M = 128:
+ * 179 against 159), so fp32 products up to here take it (bf16: GF_SMALL_M) */
+#define GF_LN_MAX 128
 #define GF_LN_R 16 /* W rows or columns per tile */
 #ifndef GF_LN_PF
 #define GF_LN_PF 0 /* transB = 1: bytes ahead in each row prefetched (0: none, by measurement) */
@@ -1377,6 +1384,11 @@ static int gf_outer_threads(void) {
 #endif
 }
 
+/* Whether a product takes the small-M path. */
+static int gf_small(int tiled, int M, int mode) {
+    return M <= GF_SMALL_M || (GF_HAVE_LN && !tiled && mode == GF_F32 && M <= GF_LN_MAX);
+}
+
 static void gemm_fast_any(int tiled, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                           const void *B, int mode, int ldb, float beta, float *C, int ldc) {
     if (M <= 0 || N <= 0) return;
@@ -1386,7 +1398,7 @@ static void gemm_fast_any(int tiled, int transA, int transB, int M, int N, int K
     }
     int nth = gf_outer_threads();
     if (2.0 * M * N * K < GF_PAR_MIN_FLOPS) nth = 1;
-    if (M <= GF_SMALL_M) gemm_small_m(nth, tiled, transA, transB, M, N, K, alpha, A, lda, B, mode, ldb, beta, C, ldc);
+    if (gf_small(tiled, M, mode)) gemm_small_m(nth, tiled, transA, transB, M, N, K, alpha, A, lda, B, mode, ldb, beta, C, ldc);
     else if (M <= GF_STRIP_M && !tiled) gemm_strips(nth, transA, transB, M, N, K, alpha, A, lda, B, mode, ldb, beta, C, ldc);
     else gemm_blocked(nth, transA, transB, M, N, K, alpha, A, lda, B, mode, ldb, beta, C, ldc);
 }
@@ -1436,11 +1448,13 @@ void gemm_fast_group(int M, int count, const gemm_op *ops, int dp) {
      * one team); so does a group of one. */
     double flops = 0;
     int degenerate = 0;
+    int large = 0;
     for (int i = 0; i < count; i++) {
         flops += 2.0 * M * ops[i].N * ops[i].K;
         degenerate |= ops[i].N <= 0 || ops[i].K <= 0;
+        large |= !gf_small(0, M, ops[i].B16 ? GF_W16 : GF_F32);
     }
-    if (M > GF_SMALL_M || count == 1 || nth == 1 || degenerate || flops < GF_PAR_MIN_FLOPS) {
+    if (large || count == 1 || nth == 1 || degenerate || flops < GF_PAR_MIN_FLOPS) {
         for (int i = 0; i < count; i++) {
             const gemm_op *o = &ops[i];
             int mode = o->B16 ? (dp && GF_HAVE_DP ? GF_DP : GF_W16) : GF_F32;

@@ -254,10 +254,11 @@ static void decode_shapes(void) {
             }
 }
 
-/* fp32 weights at 8 <= M <= 48 (decode at batch 8..48) take the lanes form
+/* fp32 weights at 8 <= M <= 128 (decode at batch 8..128) take the lanes form
  * (x in blocks of 16 rows as vector lanes, 16 W rows or columns per tile,
  * broadcast FMAs, a register transpose at the store): M around the 16-row
- * blocks (7 below the form, 8 its first, 15, 16, 17, 31..33, 48), N around
+ * blocks (7 below the form, 8 its first, 15, 16, 17, 31..33, 48, 49, 64, 65,
+ * 128, and 129 past it: the blocked path), N around
  * the 16-wide tiles and the work items, K odd, one K block of the transB = 0
  * form and several with a tail (64-row blocks), and K = 1024 unpadded (a row
  * stride of 4 KiB: transB = 1 runs its tiles as two passes of 8 rows), both
@@ -266,7 +267,8 @@ static void decode_shapes(void) {
 static void lanes_shapes(void) {
     rng_t r;
     rng_seed(&r, 61);
-    static const int Ms[] = {7, 8, 15, 16, 17, 31, 32, 33, 48}, Ns[] = {1, 15, 16, 17, 130}, Ks[] = {1, 63, 65, 300, 1024};
+    static const int Ms[] = {7, 8, 15, 16, 17, 31, 32, 33, 48, 49, 64, 65, 128, 129}, Ns[] = {1, 15, 16, 17, 130},
+                     Ks[] = {1, 63, 65, 300, 1024};
     const float betas[3] = {0.0f, 1.0f, 0.5f};
     int c = 0;
     for (int mi = 0; mi < (int)(sizeof Ms / sizeof Ms[0]); mi++)
