@@ -22,8 +22,11 @@
  * transB=1 as dot products of contiguous W rows (the next rows prefetched into
  * L2), transB=0 as FMAs of W rows into register accumulators; at M <= 4
  * (decode at batch 1..4) transB=0 sweeps whole row segments instead
- * ("row streaming", smallm_ns). gemm_fast_tiled / gemm_bf16_fast_tiled run the
- * small-M path as it was before those two (no prefetch, no row streaming).
+ * ("row streaming", smallm_ns). fp32 weights at 8 <= M <= 128 take the
+ * "lanes" form instead (x in 16-row blocks as vector lanes, broadcast FMAs of
+ * 16 W rows or columns, no packing, no horizontal sums: lanes_nt, lanes_nn).
+ * gemm_fast_tiled / gemm_bf16_fast_tiled run the small-M path as it was
+ * before those (no prefetch, no row streaming, no lanes).
  *
  * bf16 weights (gemm_bf16_fast, the "bf16-widen" variant): the same code with
  * the B operand read as bfloat16 and widened to fp32 as it is loaded (exact),
@@ -976,6 +979,193 @@ static void smallm_nn(int M, int n0, int n1, int K, const void *xs_, const void 
 #undef GF_NN
 }
 
+/* fp32 weights at 8 <= M <= GF_LN_MAX (decode at batch 8..128), "lanes": x is
+ * laid out in blocks of 16 rows, k-major, xl[b][k][l] = x[16b + l][k] (zero
+ * past M), so one vector holds one k of 16 rows. A tile takes 16 W rows
+ * (transB = 1) or 16 columns (transB = 0) and, at every k, multiplies each of
+ * their 16 elements, broadcast from memory inside the FMA, into that vector:
+ * 16 accumulators hold C^T (16 outputs x 16 rows), transposed in registers at
+ * the end. W is read as stored (no packing), no horizontal sums (the 4 x 4
+ * dot-product tiles above spend a sum per accumulator), and each FMA needs
+ * one scalar load, not a vector load: at M = 16 about twice their rate. */
+#define GF_LN_M 8 /* smallest M that takes this form */
+/* largest: by measurement (hawk-400m shapes, 2 threads) it beats the strip
+ * path up to M = 128 too (M = 64: 186-191 against 147-150 GFLOP/s; M = 128:
+ * 179 against 159), so fp32 products up to here take it (bf16: GF_SMALL_M) */
+#define GF_LN_MAX 128
+#define GF_LN_R 16 /* W rows or columns per tile */
+#ifndef GF_LN_PF
+#define GF_LN_PF 0 /* transB = 1: bytes ahead in each row prefetched (0: none, by measurement) */
+#endif
+#if defined(__AVX512F__)
+#define GF_HAVE_LN 1
+#define GF_LN_BC(p, off) _mm512_set1_ps(*(const float *)((const char *)(p) + (off)))
+/* acc[r] += w_r[k] * xl[k] over k < K for 16 full W rows w_r = W + r * ldb
+ * (transB = 1). Offsets of rows 0..7 from two base pointers through 3 strides
+ * in registers, so that the loop holds no per-row pointers. */
+static inline __attribute__((always_inline)) void ln_nt16(int R, const float *xl, int K, const float *W, size_t ldb,
+                                                          __m512 *acc) {
+    size_t L = ldb * 4, L3 = 3 * L, L5 = 5 * L, L7 = 7 * L;
+    __asm__("" : "+r"(L3), "+r"(L5), "+r"(L7)); /* keep them as registers */
+    const char *p0 = (const char *)W, *p8 = p0 + 8 * L;
+    int k = 0;
+#define GF_LN_STEP                                                                                          \
+    do {                                                                                                    \
+        __m512 xv = _mm512_loadu_ps(xl + (size_t)k * 16);                                                    \
+        acc[0] = _mm512_fmadd_ps(GF_LN_BC(p0, 0), xv, acc[0]);                                              \
+        acc[1] = _mm512_fmadd_ps(GF_LN_BC(p0, L), xv, acc[1]);                                              \
+        acc[2] = _mm512_fmadd_ps(GF_LN_BC(p0, 2 * L), xv, acc[2]);                                          \
+        acc[3] = _mm512_fmadd_ps(GF_LN_BC(p0, L3), xv, acc[3]);                                             \
+        acc[4] = _mm512_fmadd_ps(GF_LN_BC(p0, 4 * L), xv, acc[4]);                                          \
+        acc[5] = _mm512_fmadd_ps(GF_LN_BC(p0, L5), xv, acc[5]);                                             \
+        acc[6] = _mm512_fmadd_ps(GF_LN_BC(p0, 2 * L3), xv, acc[6]);                                         \
+        acc[7] = _mm512_fmadd_ps(GF_LN_BC(p0, L7), xv, acc[7]);                                             \
+        if (R > 8) acc[8] = _mm512_fmadd_ps(GF_LN_BC(p8, 0), xv, acc[8]);                                              \
+        if (R > 8) acc[9] = _mm512_fmadd_ps(GF_LN_BC(p8, L), xv, acc[9]);                                              \
+        if (R > 8) acc[10] = _mm512_fmadd_ps(GF_LN_BC(p8, 2 * L), xv, acc[10]);                                        \
+        if (R > 8) acc[11] = _mm512_fmadd_ps(GF_LN_BC(p8, L3), xv, acc[11]);                                           \
+        if (R > 8) acc[12] = _mm512_fmadd_ps(GF_LN_BC(p8, 4 * L), xv, acc[12]);                                        \
+        if (R > 8) acc[13] = _mm512_fmadd_ps(GF_LN_BC(p8, L5), xv, acc[13]);                                           \
+        if (R > 8) acc[14] = _mm512_fmadd_ps(GF_LN_BC(p8, 2 * L3), xv, acc[14]);                                       \
+        if (R > 8) acc[15] = _mm512_fmadd_ps(GF_LN_BC(p8, L7), xv, acc[15]);                                           \
+        k++, p0 += 4, p8 += 4;                                                                              \
+    } while (0)
+    for (; k + 16 <= K;) {
+        if (GF_LN_PF) {
+            __builtin_prefetch(p0 + GF_LN_PF, 0, 3), __builtin_prefetch(p0 + L + GF_LN_PF, 0, 3);
+            __builtin_prefetch(p0 + 2 * L + GF_LN_PF, 0, 3), __builtin_prefetch(p0 + L3 + GF_LN_PF, 0, 3);
+            __builtin_prefetch(p0 + 4 * L + GF_LN_PF, 0, 3), __builtin_prefetch(p0 + L5 + GF_LN_PF, 0, 3);
+            __builtin_prefetch(p0 + 2 * L3 + GF_LN_PF, 0, 3), __builtin_prefetch(p0 + L7 + GF_LN_PF, 0, 3);
+            if (R > 8) {
+                __builtin_prefetch(p8 + GF_LN_PF, 0, 3), __builtin_prefetch(p8 + L + GF_LN_PF, 0, 3);
+                __builtin_prefetch(p8 + 2 * L + GF_LN_PF, 0, 3), __builtin_prefetch(p8 + L3 + GF_LN_PF, 0, 3);
+                __builtin_prefetch(p8 + 4 * L + GF_LN_PF, 0, 3), __builtin_prefetch(p8 + L5 + GF_LN_PF, 0, 3);
+                __builtin_prefetch(p8 + 2 * L3 + GF_LN_PF, 0, 3), __builtin_prefetch(p8 + L7 + GF_LN_PF, 0, 3);
+            }
+        }
+        for (int u = 0; u < 16; u++) GF_LN_STEP;
+    }
+    while (k < K) GF_LN_STEP;
+#undef GF_LN_STEP
+}
+
+/* The same for transB = 0 and 16 full columns (W + r, rows ldb apart), rows
+ * [0, K); pf: a line to prefetch per row (the next K block's), or NULL. */
+static inline __attribute__((always_inline)) void ln_nn16(const float *xl, int K, const float *W, size_t ldb,
+                                                          const float *pf, __m512 acc[16]) {
+    const float *p = W;
+    for (int k = 0; k < K; k++, p += ldb) {
+        if (pf) __builtin_prefetch(pf + (size_t)k * ldb, 0, 2);
+        __m512 xv = _mm512_loadu_ps(xl + (size_t)k * 16);
+#pragma GCC unroll 16
+        for (int r = 0; r < 16; r++) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(p[r]), xv, acc[r]);
+    }
+}
+
+/* Either transpose with nb < 16 rows or columns (the last ones repeated). */
+static void ln_edge(int transB, const float *xl, int K, const float *W, size_t ldb, int nb, __m512 acc[16]) {
+    size_t off[16], ks = transB ? 1 : ldb;
+    for (int r = 0; r < 16; r++) off[r] = (size_t)gf_imin(r, nb - 1) * (transB ? ldb : 1);
+    for (int k = 0; k < K; k++) {
+        __m512 xv = _mm512_loadu_ps(xl + (size_t)k * 16);
+        const float *p = W + (size_t)k * ks;
+        for (int r = 0; r < 16; r++) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(p[off[r]]), xv, acc[r]);
+    }
+}
+
+/* xl = alpha * op(A) in blocks of 16 lanes, zero past M: 16 x 16 register
+ * transposes where A's rows run along k, vector copies where its columns do. */
+static void lanes_fill(int transA, int M, int K, float alpha, const float *A, int lda, float *xl) {
+    __m512 va = _mm512_set1_ps(alpha);
+    for (int b = 0; b < M; b += 16) {
+        int nr = gf_imin(16, M - b);
+        float *x = xl + (size_t)b * K;
+        if (transA) {
+            __mmask16 m = (__mmask16)((1u << nr) - 1);
+            for (int k = 0; k < K; k++)
+                _mm512_storeu_ps(x + (size_t)k * 16, _mm512_mul_ps(va, _mm512_maskz_loadu_ps(m, A + (size_t)k * lda + b)));
+            continue;
+        }
+        const void *rows[16];
+        for (int q = 0; q < 16; q++) rows[q] = A + (size_t)(b + gf_imin(q, nr - 1)) * lda;
+        if (nr < 16) memset(x, 0, (size_t)K * 16 * sizeof(float));
+        pack_transpose(rows, nr, K, x, 16, 0);
+        if (alpha != 1.0f)
+            for (size_t k = 0; k < (size_t)K; k++) _mm512_storeu_ps(x + k * 16, _mm512_mul_ps(va, _mm512_loadu_ps(x + k * 16)));
+    }
+}
+
+/* acc (C^T of a 16 x 16 tile) into C rows m0 .. m0+mr-1, columns n .. n+nb-1. */
+static inline __attribute__((always_inline)) void ln_store(__m512 acc[16], int mr, int nb, float beta, float *C,
+                                                           int ldc) {
+    __m512 vb = _mm512_set1_ps(beta);
+    __mmask16 cm = (__mmask16)((1u << nb) - 1);
+    transpose16(acc); /* acc[i][r] = C[i][r] */
+    for (int i = 0; i < mr; i++) {
+        float *c = C + (size_t)i * ldc;
+        __m512 v = acc[i];
+        if (beta != 0.0f) v = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(cm, c), v);
+        _mm512_mask_storeu_ps(c, cm, v);
+    }
+}
+
+/* transB = 1, one tile over the whole K. Where W's row stride is a multiple
+ * of 4 KiB (K = 1024, 2048, 6144, ...) the 16 rows' current lines all fall in
+ * one L1 set (8 ways) and evict each other before their 16 uses: such tiles
+ * run as two passes of 8 rows (8 accumulators each, still enough to cover the
+ * FMA latency). */
+static void lanes_nt(int M, int n0, int n1, int K, const float *xl, const float *B, int ldb, float beta, float *C,
+                     int ldc) {
+    int halves = ((size_t)ldb * 4) % 4096 == 0;
+    for (int n = n0; n < n1; n += GF_LN_R) {
+        int nb = gf_imin(GF_LN_R, n1 - n);
+        const float *w = B + (size_t)n * ldb;
+        for (int m = 0; m < M; m += 16) {
+            __m512 acc[16];
+            for (int r = 0; r < 16; r++) acc[r] = _mm512_setzero_ps();
+            const float *x = xl + (size_t)m * K;
+            if (nb < GF_LN_R) ln_edge(1, x, K, w, (size_t)ldb, nb, acc);
+            else if (halves) {
+                ln_nt16(8, x, K, w, (size_t)ldb, acc);
+                ln_nt16(8, x, K, w + (size_t)8 * ldb, (size_t)ldb, acc + 8);
+            } else ln_nt16(16, x, K, w, (size_t)ldb, acc);
+            ln_store(acc, gf_imin(16, M - m), nb, beta, C + (size_t)m * ldc + n, ldc);
+        }
+    }
+}
+
+/* transB = 0: K in blocks of GF_LN_KB rows, every 16-column tile of the item
+ * over one block before the next (its rows then read as runs of the item's
+ * width, a few pages at a time), partial sums kept in a scratch buffer; the
+ * next block's lines prefetched into L2 while this one runs. */
+#define GF_LN_KB 64
+static void lanes_nn(int M, int n0, int n1, int K, const float *xl, const float *B, int ldb, float beta, float *C,
+                     int ldc) {
+    int ng = (n1 - n0 + GF_LN_R - 1) / GF_LN_R;
+    __m512 *sc = (__m512 *)buf_get(&tl_a, (size_t)ng * 16 * 16);
+    for (int m = 0; m < M; m += 16) {
+        const float *x = xl + (size_t)m * K;
+        for (int kb = 0; kb < K; kb += GF_LN_KB) {
+            int kc = gf_imin(GF_LN_KB, K - kb), next = kb + kc < K;
+            for (int g = 0; g < ng; g++) {
+                int n = n0 + g * GF_LN_R, nb = gf_imin(GF_LN_R, n1 - n);
+                __m512 acc[16];
+                for (int r = 0; r < 16; r++) acc[r] = kb ? sc[g * 16 + r] : _mm512_setzero_ps();
+                const float *w = B + (size_t)kb * ldb + n;
+                if (nb < GF_LN_R) ln_edge(0, x + (size_t)kb * 16, kc, w, (size_t)ldb, nb, acc);
+                else ln_nn16(x + (size_t)kb * 16, kc, w, (size_t)ldb, next && m == 0 ? w + (size_t)kc * ldb : NULL,
+                             acc);
+                if (kb + kc < K)
+                    for (int r = 0; r < 16; r++) sc[g * 16 + r] = acc[r];
+                else ln_store(acc, gf_imin(16, M - m), nb, beta, C + (size_t)m * ldc + n, ldc);
+            }
+        }
+    }
+}
+#else
+#define GF_HAVE_LN 0
+#endif
+
 /* transB = 0 for the smallest M (decode at batch 1..GF_NS_M), "row
  * streaming": the work item's columns [n0, n1) are swept G W rows at a time,
  * each sweep reading G long contiguous row segments (the whole item's width)
@@ -1091,19 +1281,22 @@ static void smallm_ns(int M, int n0, int n1, int K, const float *xs, const void 
 /* One small-M product laid out as work items: gemm_small_m runs one plan,
  * gemm_fast_group the items of several in one parallel region. */
 typedef struct {
-    int M, N, K, transB, mode, stream, tiled, ldb, ldc;
+    int M, N, K, transB, mode, stream, lanes, tiled, ldb, ldc;
     const void *xs, *B;
     float beta, *C;
     int unit, nunits, nitems;
 } sm_plan;
 
 /* The form of x = alpha * op(A) a product needs: fp32 (0), fp32 rounded to
- * bf16 values (1: dp in the row-streaming form), bf16 pairs (2: dp tiles). */
+ * bf16 values (1: dp in the row-streaming form), bf16 pairs (2: dp tiles),
+ * fp32 in blocks of 16 lanes (3: the lanes form, fp32 weights). */
 static int sm_xform(int tiled, int transB, int M, int mode) {
+    if (mode == GF_F32) return GF_HAVE_LN && !tiled && M >= GF_LN_M ? 3 : 0;
     if (mode != GF_DP) return 0;
     return !tiled && !transB && M <= GF_NS_M ? 1 : 2;
 }
 static size_t sm_xs_floats(int M, int K, int xform) {
+    if (xform == 3) return (size_t)(M + 15) / 16 * 16 * K;
     return xform == 2 ? ((size_t)M * (size_t)(K + (K & 1)) + 1) / 2 : (size_t)M * K;
 }
 
@@ -1117,7 +1310,8 @@ static void sm_prepare(sm_plan *p, int nth, int tiled, int transA, int transB, i
      * weights and multiplies in fp32 too, with x rounded to bf16 as dp rounds
      * it (products of two bf16 are exact in fp32), so that decode (this form)
      * and prefill (dp tiles) round the same way */
-    int stream = !tiled && !transB && M <= GF_NS_M, round_x = sm_xform(tiled, transB, M, mode) == 1;
+    int xform = sm_xform(tiled, transB, M, mode), lanes = xform == 3;
+    int stream = !tiled && !transB && M <= GF_NS_M && !lanes, round_x = xform == 1;
     if (round_x) mode = GF_W16;
     /* x = alpha * op(A), contiguous (M,K): folds alpha and transA away; for
      * dp rows of bf16 of even length (zero pad). fill_x = 0: xbuf already
@@ -1130,6 +1324,10 @@ static void sm_prepare(sm_plan *p, int nth, int tiled, int transA, int transB, i
                 x16[(size_t)i * Kp + k] = f32_to_bf16(alpha * (transA ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]));
             if (Kp > K) x16[(size_t)i * Kp + K] = 0;
         }
+    } else if (fill_x && lanes) {
+#if GF_HAVE_LN
+        lanes_fill(transA, M, K, alpha, A, lda, xbuf);
+#endif
     } else if (fill_x) {
         for (int i = 0; i < M; i++)
             for (int k = 0; k < K; k++)
@@ -1140,9 +1338,10 @@ static void sm_prepare(sm_plan *p, int nth, int tiled, int transA, int transB, i
     /* Work items: contiguous runs of W rows (transB) or columns, about 8 per
      * thread, handed out dynamically (robust to a preempted thread); each item
      * streams its own part of W. */
-    *p = (sm_plan){.M = M, .N = N, .K = K, .transB = transB, .mode = mode, .stream = stream, .tiled = tiled,
+    *p = (sm_plan){.M = M, .N = N, .K = K, .transB = transB, .mode = mode, .stream = stream, .lanes = lanes,
+                   .tiled = tiled,
                    .ldb = ldb, .ldc = ldc, .xs = xbuf, .B = B, .beta = beta, .C = C};
-    p->unit = transB ? 4 : stream ? GF_NS_W : GF_NN_UNIT;
+    p->unit = lanes ? GF_LN_R : transB ? 4 : stream ? GF_NS_W : GF_NN_UNIT;
     p->nunits = (N + p->unit - 1) / p->unit;
     p->nitems = nth > 1 ? gf_imin(p->nunits, (stream ? GF_NS_ITEMS : 8) * nth) : 1;
 }
@@ -1151,6 +1350,13 @@ static void sm_item(const sm_plan *p, int it) {
     int u0 = (int)((long)p->nunits * it / p->nitems), u1 = (int)((long)p->nunits * (it + 1) / p->nitems);
     int n0 = u0 * p->unit, n1 = gf_imin(p->N, u1 * p->unit);
     if (n0 >= n1) return;
+#if GF_HAVE_LN
+    if (p->lanes) {
+        (p->transB ? lanes_nt : lanes_nn)(p->M, n0, n1, p->K, (const float *)p->xs, (const float *)p->B, p->ldb,
+                                          p->beta, p->C, p->ldc);
+        return;
+    }
+#endif
     if (p->transB) smallm_nt(p->M, n0, n1, p->K, p->xs, p->B, p->mode, !p->tiled, p->ldb, p->beta, p->C, p->ldc);
     else if (p->stream)
         smallm_ns(p->M, n0, n1, p->K, (const float *)p->xs, p->B, p->mode != GF_F32, p->ldb, p->beta, p->C, p->ldc);
@@ -1178,6 +1384,11 @@ static int gf_outer_threads(void) {
 #endif
 }
 
+/* Whether a product takes the small-M path. */
+static int gf_small(int tiled, int M, int mode) {
+    return M <= GF_SMALL_M || (GF_HAVE_LN && !tiled && mode == GF_F32 && M <= GF_LN_MAX);
+}
+
 static void gemm_fast_any(int tiled, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                           const void *B, int mode, int ldb, float beta, float *C, int ldc) {
     if (M <= 0 || N <= 0) return;
@@ -1187,7 +1398,7 @@ static void gemm_fast_any(int tiled, int transA, int transB, int M, int N, int K
     }
     int nth = gf_outer_threads();
     if (2.0 * M * N * K < GF_PAR_MIN_FLOPS) nth = 1;
-    if (M <= GF_SMALL_M) gemm_small_m(nth, tiled, transA, transB, M, N, K, alpha, A, lda, B, mode, ldb, beta, C, ldc);
+    if (gf_small(tiled, M, mode)) gemm_small_m(nth, tiled, transA, transB, M, N, K, alpha, A, lda, B, mode, ldb, beta, C, ldc);
     else if (M <= GF_STRIP_M && !tiled) gemm_strips(nth, transA, transB, M, N, K, alpha, A, lda, B, mode, ldb, beta, C, ldc);
     else gemm_blocked(nth, transA, transB, M, N, K, alpha, A, lda, B, mode, ldb, beta, C, ldc);
 }
@@ -1237,11 +1448,13 @@ void gemm_fast_group(int M, int count, const gemm_op *ops, int dp) {
      * one team); so does a group of one. */
     double flops = 0;
     int degenerate = 0;
+    int large = 0;
     for (int i = 0; i < count; i++) {
         flops += 2.0 * M * ops[i].N * ops[i].K;
         degenerate |= ops[i].N <= 0 || ops[i].K <= 0;
+        large |= !gf_small(0, M, ops[i].B16 ? GF_W16 : GF_F32);
     }
-    if (M > GF_SMALL_M || count == 1 || nth == 1 || degenerate || flops < GF_PAR_MIN_FLOPS) {
+    if (large || count == 1 || nth == 1 || degenerate || flops < GF_PAR_MIN_FLOPS) {
         for (int i = 0; i < count; i++) {
             const gemm_op *o = &ops[i];
             int mode = o->B16 ? (dp && GF_HAVE_DP ? GF_DP : GF_W16) : GF_F32;

@@ -41,15 +41,16 @@ void gemm_ref(int transA, int transB, int M, int N, int K, float alpha, const fl
               int lda, const float *B, int ldb, float beta, float *C, int ldc);
 void gemm_blas(int transA, int transB, int M, int N, int K, float alpha, const float *A,
                int lda, const float *B, int ldb, float beta, float *C, int ldc);
-/* Packed, cache-blocked SGEMM with a small-M (decode, M <= 48) matrix-vector
- * path. Same contract as gemm(). Uses util_threads() OpenMP threads, one when
+/* Packed, cache-blocked SGEMM with a small-M (decode, M <= 48; fp32 weights
+ * up to M = 128: the "lanes" form) matrix-vector path. Same contract as gemm(). Uses util_threads() OpenMP threads, one when
  * called inside a parallel region. Never fails: its per-thread packing
  * buffers grow on demand and abort on out-of-memory (CHECK_ALLOC). */
 void gemm_fast(int transA, int transB, int M, int N, int K, float alpha, const float *A,
                int lda, const float *B, int ldb, float beta, float *C, int ldc);
 /* gemm_fast with its small-M path as before the decode work (transB=0 in
- * 64-row tiles at every M, no prefetch of the next W rows): variant
- * "fast-tiled", kept so that the bench can compare the two. */
+ * 64-row tiles at every M, no prefetch of the next W rows, the 4 x 4 tiles at
+ * M = 8..48 where "fast" runs the lanes form, the packed path above 48):
+ * variant "fast-tiled", kept so that the bench can compare the two. */
 void gemm_fast_tiled(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                      const float *B, int ldb, float beta, float *C, int ldc);
 /* Tuning knob for benches and tests: cache blocks (rounded to the register

@@ -254,6 +254,36 @@ static void decode_shapes(void) {
             }
 }
 
+/* fp32 weights at 8 <= M <= 128 (decode at batch 8..128) take the lanes form
+ * (x in blocks of 16 rows as vector lanes, 16 W rows or columns per tile,
+ * broadcast FMAs, a register transpose at the store): M around the 16-row
+ * blocks (7 below the form, 8 its first, 15, 16, 17, 31..33, 48, 49, 64, 65,
+ * 128, and 129 past it: the blocked path), N around
+ * the 16-wide tiles and the work items, K odd, one K block of the transB = 0
+ * form and several with a tail (64-row blocks), and K = 1024 unpadded (a row
+ * stride of 4 KiB: transB = 1 runs its tiles as two passes of 8 rows), both
+ * transposes of A and B, alpha 1 and -0.5, beta 0 over NaN, 1 and 0.5, 1 and
+ * 2 threads; fast-tiled (the dot-product tiles) on the same cases. */
+static void lanes_shapes(void) {
+    rng_t r;
+    rng_seed(&r, 61);
+    static const int Ms[] = {7, 8, 15, 16, 17, 31, 32, 33, 48, 49, 64, 65, 128, 129}, Ns[] = {1, 15, 16, 17, 130},
+                     Ks[] = {1, 63, 65, 300, 1024};
+    const float betas[3] = {0.0f, 1.0f, 0.5f};
+    int c = 0;
+    for (int mi = 0; mi < (int)(sizeof Ms / sizeof Ms[0]); mi++)
+        for (int ni = 0; ni < (int)(sizeof Ns / sizeof Ns[0]); ni++)
+            for (int ki = 0; ki < (int)(sizeof Ks / sizeof Ks[0]); ki++, c++) {
+                int M = Ms[mi], N = Ns[ni], K = Ks[ki], tA = (c >> 1) & 1, tB = c & 1;
+                int pad = K == 1024 ? 0 : c % 3 ? 0 : 3;
+                float beta = betas[c % 3], alpha = c % 5 ? 1.0f : -0.5f;
+                util_set_threads(1 + ((c >> 2) & 1));
+                check_case(gemm_fast, "fast-lanes", &r, tA, tB, M, N, K, pad, alpha, beta);
+                check_case(gemm_fast, "fast-lanes", &r, !tA, !tB, M, N, K, pad, alpha, betas[(c + 1) % 3]);
+                if (c % 4 == 0) check_case(gemm_fast_tiled, "fast-tiled-lanes", &r, tA, tB, M, N, K, pad, alpha, beta);
+            }
+}
+
 /* Medium M (48 < M <= 128: decode at batch 64, short prompts) takes the
  * strip path (B packed one kc x NR strip at a time, A packed once for every K
  * block): M around the row-strip and range edges, N around the 32-column
@@ -360,7 +390,7 @@ static void group_shapes(void) {
     rng_t r;
     rng_seed(&r, 41);
     const char *vars[] = {"fast", "bf16-widen", "bf16-dp", "ref", "fast-tiled"};
-    const int Ms[] = {1, 2, 4, 5, 17, 49};
+    const int Ms[] = {1, 2, 4, 5, 16, 17, 49};
     int c = 0;
     for (int v = 0; v < 5; v++) {
         if (!strcmp(vars[v], "bf16-dp") && !gemm_bf16_dp_available()) continue;
@@ -488,6 +518,7 @@ int main(void) {
     gemm_fast_set_blocking(0, 0, 0); /* defaults */
     nested();
     decode_shapes();
+    lanes_shapes();
     medium_shapes();
     group_shapes();
     sweep(gemm_blas, "blas", 12, 3);
