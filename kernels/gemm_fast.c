@@ -621,8 +621,8 @@ static void gemm_blocked(int nth, int transA, int transB, int M, int N, int K, f
          *   previous op's output, not in this core's L2): packing was latency
          *   bound there. Items are handed out by a counter, a thread claims
          *   its next item as it starts one and prefetches that item's rows of
-         *   A into L2 while the kernels run (4096 x 160 x 160 after a cache
-         *   flush: 154-173 -> 199 GFLOP/s).
+         *   A into L2 while the kernels run (a 4096 x 160 x 160 gate block
+         *   after a cache flush: 127-173 -> 151-200 GFLOP/s, README).
          * The last 2 nth row blocks are split in up to 4 column parts so that
          * the threads reach the join together. */
         const int nstrips = (N + GF_NR - 1) / GF_NR, kst = mode == GF_DP ? (K + 1) / 2 : K;
