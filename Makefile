@@ -160,8 +160,10 @@ $(BUILD)/tools/%: scripts/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@ $(LDLIBS)
 
-# scripts/ab-speed.sh's interference probe uses kernels/busy.c
-$(BUILD)/tools/ab_busy: scripts/ab_busy.c $(BUILD)/libgriffin.a
+# tools on the library: scripts/ab-speed.sh's interference probe (kernels/busy.c),
+# the small presets' GEMM shapes against the sgemm probe (gemm_fast, roofline)
+LIB_TOOLS := $(BUILD)/tools/ab_busy $(BUILD)/tools/gemm_shapes
+$(LIB_TOOLS): $(BUILD)/tools/%: scripts/%.c $(BUILD)/libgriffin.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libgriffin.a -o $@ $(LDLIBS)
 

@@ -553,6 +553,50 @@ static inline void blk_kernel(int mode, int kst, const void *a, const void *b, f
     ukernel(kst, (const float *)a, (const float *)b, c, ldc, mr, nr, alpha, beta);
 }
 
+/* Part `part` of `nparts` of the cache lines of op(B)'s kc x nr block at (pc,
+ * j) into L2: the next block's, while the kernels run on this one. */
+static inline void prefetch_b_block(int transB, const void *B, size_t esz, int ldb, int pc, int kc, int j, int nr,
+                                    int part, int nparts) {
+    int r0 = transB ? j : pc, nrows = transB ? nr : kc, c0 = transB ? pc : j, len = transB ? kc : nr;
+    int a = r0 + (int)((long)nrows * part / nparts), b = r0 + (int)((long)nrows * (part + 1) / nparts);
+    size_t bytes = (size_t)len * esz;
+    for (int r = a; r < b; r++) {
+        const char *row = (const char *)B + ((size_t)r * ldb + c0) * esz;
+        for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(row + o, 0, 2);
+        __builtin_prefetch(row + bytes - 1, 0, 2);
+    }
+}
+
+/* One work item: rows [ic, ic + mcur) of C against the packed strips [s0, s1)
+ * of the B panel at (jc, pc): pack the rows' A block, then run the kernels. */
+static void blk_item(int mode, int transA, const float *A, int lda, int ic, int mcur, int pc, int kc, int kst,
+                     const float *bpack, int jc, int s0, int s1, int N, float alpha, float be, float *C, int ldc,
+                     float *apack, int pf_ic, int pf_mc) {
+    for (int is = 0; is < mcur; is += GF_MR)
+        blk_pack_a(mode, transA, A, lda, ic + is, gf_imin(GF_MR, mcur - is), pc, kc, apack + (size_t)is * kst);
+    for (int s = s0; s < s1; s++) {
+        int j = jc + s * GF_NR, nr = gf_imin(GF_NR, N - j);
+        if (pf_mc > 0) /* op(A)'s rows [pf_ic, pf_ic + pf_mc) into L2, a part per strip */
+            prefetch_b_block(!transA, A, 4, lda, pc, kc, pf_ic, pf_mc, s - s0, s1 - s0);
+        const float *bp = bpack + (size_t)s * kst * GF_NR;
+        for (int is = 0; is < mcur; is += GF_MR)
+            blk_kernel(mode, kst, apack + (size_t)is * kst, bp, C + (size_t)(ic + is) * ldc + j, ldc,
+                       gf_imin(GF_MR, mcur - is), nr, alpha, be);
+    }
+}
+
+/* Row blocks at or above which (per thread) a product with one B panel packs
+ * B once per thread instead of once per team (see gemm_blocked). */
+#define GF_PRIVATE_B_BLOCKS 8
+
+/* Item w of the private-panel schedule: the first `head` items are whole row
+ * blocks, the rest split each of the last row blocks into pt column parts. */
+static inline void blk_tail_item(int w, int head, int pt, int *blk, int *np, int *wn) {
+    *blk = w < head ? w : head + (w - head) / pt;
+    *np = w < head ? 1 : pt;
+    *wn = w < head ? 0 : (w - head) % pt;
+}
+
 static void gemm_blocked(int nth, int transA, int transB, int M, int N, int K, float alpha, const float *A,
                          int lda, const void *B, int mode, int ldb, float beta, float *C, int ldc) {
     /* K blocks of even size (no thin tail block; even K offsets keep the dp
@@ -564,9 +608,59 @@ static void gemm_blocked(int nth, int transA, int transB, int M, int N, int K, f
     int KC = (K + nkb - 1) / nkb, NC = g_nc, MC = g_mc;
     if (mode == GF_DP) KC += KC & 1;
     int nmb = (M + MC - 1) / MC;
-    int pn = nth > 1 && nmb < 4 * nth ? (4 * nth + nmb - 1) / nmb : 1;
     int nc_max = gf_imin(NC, N);
     size_t bsz = (size_t)KC * (size_t)((nc_max + GF_NR - 1) / GF_NR * GF_NR);
+    if (nth > 1 && nkb == 1 && N <= NC && nmb >= GF_PRIVATE_B_BLOCKS * nth) {
+        /* One B panel (K <= KC, N <= NC: the small models' projections,
+         * 4096 x 160..768 x 160..768) and many row blocks. Two changes to
+         * the shared-panel loop below, both measured on those shapes:
+         * - every thread packs its own copy of the panel (K x N, a few
+         *   hundred KB, against M x N x K of work) when it takes its first
+         *   item, so no thread waits at a barrier for another that is still
+         *   waking up (under the harness's short OpenMP spin, UTIL_OMP_POLICY,
+         *   a waiting thread sleeps and a wake-up takes tens of microseconds
+         *   on a 2-vCPU VM, up to ~0.5 ms);
+         * - op(A) is read once, by the packing, from L3 or memory (the
+         *   previous op's output, not in this core's L2): packing was latency
+         *   bound there. Items are handed out by a counter, a thread claims
+         *   its next item as it starts one and prefetches that item's rows of
+         *   A into L2 while the kernels run (a 4096 x 160 x 160 gate block
+         *   after a cache flush: 127-173 -> 151-200 GFLOP/s, README).
+         * The last 2 nth row blocks are split in up to 4 column parts so that
+         * the threads reach the join together. */
+        const int nstrips = (N + GF_NR - 1) / GF_NR, kst = mode == GF_DP ? (K + 1) / 2 : K;
+        const int tail = gf_imin(nmb, 2 * nth), pt = gf_imin(4, nstrips), head = nmb - tail;
+        const int nitems = head + tail * pt;
+        int next = 0; /* the next item to hand out */
+#pragma omp parallel num_threads(nth)
+        {
+            float *apack = buf_get(&tl_a, (size_t)MC * KC), *bpack = NULL;
+            int w = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
+            while (w < nitems) {
+                int wnext = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
+                if (!bpack) {
+                    bpack = buf_get(&tl_b, bsz);
+                    for (int s = 0; s < nstrips; s++)
+                        blk_pack_b(mode, transB, B, ldb, 0, K, s * GF_NR, gf_imin(GF_NR, N - s * GF_NR),
+                                   bpack + (size_t)s * kst * GF_NR);
+                }
+                int blk, np, wn, nblk = -1;
+                blk_tail_item(w, head, pt, &blk, &np, &wn);
+                if (wnext < nitems) {
+                    int nnp, nwn;
+                    blk_tail_item(wnext, head, pt, &nblk, &nnp, &nwn);
+                    if (nblk == blk) nblk = -1; /* the same rows: already packed */
+                }
+                int ic = blk * MC;
+                blk_item(mode, transA, A, lda, ic, gf_imin(MC, M - ic), 0, K, kst, bpack, 0,
+                         (int)((long)nstrips * wn / np), (int)((long)nstrips * (wn + 1) / np), N, alpha, beta, C, ldc,
+                         apack, nblk * MC, nblk < 0 ? 0 : gf_imin(MC, M - nblk * MC));
+                w = wnext;
+            }
+        }
+        return;
+    }
+    int pn = nth > 1 && nmb < 4 * nth ? (4 * nth + nmb - 1) / nmb : 1;
     float *bpack = buf_get(&tl_b, bsz); /* the caller's buffer, shared by the team */
 
 #pragma omp parallel num_threads(nth) if (nth > 1)
@@ -586,18 +680,9 @@ static void gemm_blocked(int nth, int transA, int transB, int M, int N, int K, f
                 for (int w = 0; w < nmb * pn; w++) {
                     int ic = (w / pn) * MC, wn = w % pn;
                     int s0 = (int)((long)nstrips * wn / pn), s1 = (int)((long)nstrips * (wn + 1) / pn);
-                    if (s0 >= s1) continue;
-                    int mcur = gf_imin(MC, M - ic);
-                    for (int is = 0; is < mcur; is += GF_MR)
-                        blk_pack_a(mode, transA, A, lda, ic + is, gf_imin(GF_MR, mcur - is), pc, kc,
-                                   apack + (size_t)is * kst);
-                    for (int s = s0; s < s1; s++) {
-                        int j = jc + s * GF_NR, nr = gf_imin(GF_NR, N - j);
-                        const float *bp = bpack + (size_t)s * kst * GF_NR;
-                        for (int is = 0; is < mcur; is += GF_MR)
-                            blk_kernel(mode, kst, apack + (size_t)is * kst, bp, C + (size_t)(ic + is) * ldc + j, ldc,
-                                       gf_imin(GF_MR, mcur - is), nr, alpha, be);
-                    }
+                    if (s0 < s1)
+                        blk_item(mode, transA, A, lda, ic, gf_imin(MC, M - ic), pc, kc, kst, bpack, jc, s0, s1, N,
+                                 alpha, be, C, ldc, apack, 0, 0);
                 }
             }
         }
@@ -618,20 +703,6 @@ static void gemm_blocked(int nth, int transA, int transB, int M, int N, int K, f
 #ifndef GF_STRIP_G
 #define GF_STRIP_G 4 /* column strips per work item (at most) */
 #endif
-
-/* Part `part` of `nparts` of the cache lines of op(B)'s kc x nr block at (pc,
- * j) into L2: the next block's, while the kernels run on this one. */
-static inline void prefetch_b_block(int transB, const void *B, size_t esz, int ldb, int pc, int kc, int j, int nr,
-                                    int part, int nparts) {
-    int r0 = transB ? j : pc, nrows = transB ? nr : kc, c0 = transB ? pc : j, len = transB ? kc : nr;
-    int a = r0 + (int)((long)nrows * part / nparts), b = r0 + (int)((long)nrows * (part + 1) / nparts);
-    size_t bytes = (size_t)len * esz;
-    for (int r = a; r < b; r++) {
-        const char *row = (const char *)B + ((size_t)r * ldb + c0) * esz;
-        for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(row + o, 0, 2);
-        __builtin_prefetch(row + bytes - 1, 0, 2);
-    }
-}
 
 static void gemm_strips(int nth, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
                         const void *B, int mode, int ldb, float beta, float *C, int ldc) {
