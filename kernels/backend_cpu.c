@@ -161,19 +161,28 @@ static int cpu_gemm_bf16(int tA, int tB, int M, int N, int K, float alpha, const
     return 0;
 }
 
-/* Blocks too small to thread one by one (gemm_fast runs below 2^21 flops on
- * one thread; the RG-LRU gate blocks at decode are 2 M bw^2 flops) run in
- * parallel, one per thread, when together they are worth a team. Not under
- * "blas": OpenBLAS would start its own threads inside each. */
+/* The blocks of a strided call (the RG-LRU gates, forward and backward) run
+ * in parallel, one block per thread, each on one thread, when together they
+ * are worth a team and either each is too small to thread (gemm_fast runs
+ * below 2^21 flops on one thread) or they divide evenly over the team (a
+ * multiple of the thread count, or many blocks). Measured on 2 threads: the
+ * decode gates at B=64 (16 blocks of 64 x 128 x 128, 2^21 flops each) ran at
+ * 15-20 GFLOP/s one by one with the team inside each (a fork/join and two
+ * barriers per block) and at about 100 one per thread; prefill and training
+ * shapes (4096 rows, 2 or 16 blocks) were as fast or faster (the weight
+ * gradient of small-hawk's 2 blocks of 160 x 160 x 4096: 55 -> 158). Not
+ * under "blas": OpenBLAS would start its own threads inside each. */
 static int strided_par(int M, int N, int K, int count, int blas) {
     double f = 2.0 * M * N * K;
-    return count > 1 && f < (1 << 21) && f * count >= (1 << 21) && util_threads() > 1 && !blas;
+    int nth = util_threads();
+    if (count < 2 || nth < 2 || blas || f * count < (1 << 21)) return 0;
+    return f < (1 << 21) || count % nth == 0 || count >= 4 * nth;
 }
 
 static int cpu_gemm_strided(int tA, int tB, int M, int N, int K, float alpha, const float *A, int lda, long long sA,
                             const float *B, int ldb, long long sB, float beta, float *C, int ldc, long long sC,
                             int count) {
-#pragma omp parallel for schedule(static) if (strided_par(M, N, K, count, !strcmp(gemm_variant_resolved(), "blas")))
+#pragma omp parallel for schedule(dynamic, 1) if (strided_par(M, N, K, count, !strcmp(gemm_variant_resolved(), "blas")))
     for (int i = 0; i < count; i++)
         gemm(tA, tB, M, N, K, alpha, A + i * sA, lda, B + i * sB, ldb, beta, C + i * sC, ldc);
     return 0;
@@ -182,7 +191,7 @@ static int cpu_gemm_strided(int tA, int tB, int M, int N, int K, float alpha, co
 static int cpu_gemm_strided_bf16(int tA, int tB, int M, int N, int K, float alpha, const float *A, int lda,
                                  long long sA, const uint16_t *B, int ldb, long long sB, float beta, float *C,
                                  int ldc, long long sC, int count) {
-#pragma omp parallel for schedule(static) if (strided_par(M, N, K, count, 0))
+#pragma omp parallel for schedule(dynamic, 1) if (strided_par(M, N, K, count, 0))
     for (int i = 0; i < count; i++)
         gemm_bf16(tA, tB, M, N, K, alpha, A + i * sA, lda, B + i * sB, ldb, beta, C + i * sC, ldc);
     return 0;

@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
+#include "bf16.h"
+#include "matmul.h"
 #include "ops.h"
 #include "test.h"
 #include "util.h"
@@ -415,6 +418,51 @@ static void test_xent(int N, int V) {
     free(tg);
 }
 
+
+/* ---- strided GEMM (the RG-LRU gates) through the cpu backend -------------------------
+ * backend_cpu.gemm_strided / gemm_strided_bf16 against gemm_ref block by block
+ * (bf16: the reference on the rounded weights), in each of its schedules: one
+ * block at a time with the team inside (count odd and below 4 threads' worth),
+ * one block per thread (blocks below 2^21 flops; blocks of 2^21 or more whose
+ * count divides over the team: the decode gates at B=64), and serial for
+ * tiny work. The forward form (in . w[j]) and both backward forms (in^T . dout,
+ * dout . w[j]^T) on rows/blocks that are not multiples of the SIMD width. */
+static void test_strided(int tA, int tB, int M, int bw, int count) {
+    const int C = bw * count; /* A, C: (rows, C) with the block j at column j*bw */
+    /* forward / din: op(A) (M,bw) from an (M,C) matrix; dW: op(A) = in^T (bw,M)
+     * from an (M,C) matrix (M is then the number of rows summed over) */
+    const int Mo = tA ? bw : M, No = bw, Ko = tA ? M : bw;
+    const size_t na = (size_t)M * C, nw = (size_t)count * bw * bw;
+    float *A = randf(na, 1), *W = randf(nw, 0.1), *Bt = randf(na, 1);
+    const float *Bop = tA ? Bt : W; /* dW: B = dout (N,C); else the weights */
+    const int ldb = tA ? C : bw;
+    const long long sB = tA ? bw : (long long)bw * bw;
+    const int ldc = tA ? bw : C;
+    const long long sC = tA ? (long long)bw * bw : bw;
+    const size_t nc = tA ? nw : (size_t)M * C;
+    float *Cg = randf(nc, 1), *Cr = copyf(Cg, nc), *C16 = copyf(Cg, nc), *C16r = copyf(Cg, nc);
+    TEST_CHECK(backend_cpu.gemm_strided(tA, tB, Mo, No, Ko, 1.0f, A, C, bw, Bop, ldb, sB, 1.0f, Cg, ldc, sC, count) == 0,
+               "gemm_strided runs");
+    for (int j = 0; j < count; j++)
+        gemm_ref(tA, tB, Mo, No, Ko, 1.0f, A + (size_t)j * bw, C, Bop + j * sB, ldb, 1.0f, Cr + j * sC, ldc);
+    char what[128];
+    snprintf(what, sizeof what, "gemm_strided tA%d tB%d M%d bw%d x%d vs gemm_ref", tA, tB, M, bw, count);
+    TEST_CLOSE(util_close_ratio(Cg, Cr, nc, 1e-4, 1e-4), 1, what);
+    if (!tA) { /* bf16 weights: inference only (the forward form) */
+        uint16_t *W16 = util_alloc(nw * sizeof(uint16_t));
+        bf16_from_f32(W16, W, nw);
+        TEST_CHECK(backend_cpu.gemm_strided_bf16(0, tB, Mo, No, Ko, 1.0f, A, C, bw, W16, bw, sB, 1.0f, C16, ldc, sC,
+                                                 count) == 0, "gemm_strided_bf16 runs");
+        for (int j = 0; j < count; j++)
+            gemm_bf16_ref(0, tB, Mo, No, Ko, 1.0f, A + (size_t)j * bw, C, W16 + j * sB, bw, 1.0f, C16r + j * sC, ldc);
+        snprintf(what, sizeof what, "gemm_strided_bf16 tB%d M%d bw%d x%d vs gemm_bf16_ref", tB, M, bw, count);
+        /* dp rounds the activations to bf16 as well: 2^-7 of the scale */
+        TEST_CLOSE(util_close_ratio(C16, C16r, nc, 4e-3, 4e-3 * sqrt((double)bw)), 1, what);
+        util_free(W16);
+    }
+    util_free(A); util_free(W); util_free(Bt); util_free(Cg); util_free(Cr); util_free(C16); util_free(C16r);
+}
+
 int main(void) {
     rng_seed(&R, 1234);
     test_conv1d(2, 37, 19, 4);
@@ -436,5 +484,11 @@ int main(void) {
     test_xent(37, 19);
     test_xent(61, 1001);
     test_xent(257, 517);
+    test_strided(0, 0, 64, 128, 16); /* the decode gates at B=64: 2^21 flops per block, one per thread */
+    test_strided(0, 0, 67, 131, 3);  /* 2.3M flops per block, 3 blocks: one at a time, the team inside each */
+    test_strided(0, 0, 7, 33, 5);    /* tiny: serial */
+    test_strided(0, 0, 29, 96, 6);   /* below 2^21 per block, together above: one per thread */
+    test_strided(0, 1, 70, 130, 4);  /* din = dout . w^T */
+    test_strided(1, 0, 301, 130, 4); /* dW = in^T . dout over 301 rows */
     return test_summary();
 }
