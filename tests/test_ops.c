@@ -15,6 +15,7 @@
 #include "bf16.h"
 #include "matmul.h"
 #include "ops.h"
+#include "scan.h"
 #include "test.h"
 #include "util.h"
 #include "fd.h"
@@ -463,6 +464,34 @@ static void test_strided(int tA, int tB, int M, int bw, int count) {
     util_free(A); util_free(W); util_free(Bt); util_free(Cg); util_free(Cr); util_free(C16); util_free(C16r);
 }
 
+/* ---- the fused RG-LRU at few steps (decode) ------------------------------------------
+ * Below 8 steps per sequence the fused variant runs channel tiles over every
+ * sequence (scan.c): against rglru_forward_ref at B=5, C=1030 (several tiles,
+ * a partial last one), T = 1 with the state updated in place (h_last aliasing
+ * h0, as the decode step calls it) and T = 3 with a reset at t = 1 in one
+ * sequence. */
+static void test_rglru_few_steps(int T) {
+    const int B = 5, C = 1030;
+    const size_t n = (size_t)B * T * C, bc = (size_t)B * C;
+    float *x = randf(n, 1), *gx = randf(n, 1), *ga = randf(n, 1), *ap = randf(C, 1), *h0 = randf(bc, 1);
+    float *y = randf(n, 1), *yr = randf(n, 1), *h = copyf(h0, bc), *hr = randf(bc, 1);
+    int32_t *pos = util_alloc((size_t)B * T * sizeof(int32_t));
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) pos[(size_t)b * T + t] = (b == 2 && t >= 1) ? t - 1 : 7 + t;
+    const rglru_variant *v = rglru_find("fused");
+    TEST_CHECK(v != NULL, "rglru variant fused exists");
+    if (!v) return;
+    rglru_forward_ref(yr, hr, x, gx, ga, ap, pos, h0, NULL, B, T, C);
+    v->forward(y, h, x, gx, ga, ap, pos, h, NULL, B, T, C);
+    char what[96];
+    snprintf(what, sizeof what, "rglru fused B=%d T=%d C=%d y vs ref", B, T, C);
+    TEST_CLOSE(util_close_ratio(y, yr, n, 1e-5, 1e-6), 1, what);
+    snprintf(what, sizeof what, "rglru fused B=%d T=%d C=%d state (in place) vs ref", B, T, C);
+    TEST_CLOSE(util_close_ratio(h, hr, bc, 1e-5, 1e-6), 1, what);
+    util_free(x); util_free(gx); util_free(ga); util_free(ap); util_free(h0);
+    util_free(y); util_free(yr); util_free(h); util_free(hr); util_free(pos);
+}
+
 int main(void) {
     rng_seed(&R, 1234);
     test_conv1d(2, 37, 19, 4);
@@ -484,6 +513,8 @@ int main(void) {
     test_xent(37, 19);
     test_xent(61, 1001);
     test_xent(257, 517);
+    test_rglru_few_steps(1);
+    test_rglru_few_steps(3);
     test_strided(0, 0, 64, 128, 16); /* the decode gates at B=64: 2^21 flops per block, one per thread */
     test_strided(0, 0, 67, 131, 3);  /* 2.3M flops per block, 3 blocks: one at a time, the team inside each */
     test_strided(0, 0, 7, 33, 5);    /* tiny: serial */
