@@ -227,6 +227,10 @@ static int cpu_geglu_forward(float *out, const float *a, const float *b, size_t 
     geglu_forward(out, a, b, n);
     return 0;
 }
+static int cpu_geglu_bias(float *out, float *a, float *b, const float *ba, const float *bb, int N, int M, int save) {
+    geglu_bias_forward(out, a, b, ba, bb, N, M, save);
+    return 0;
+}
 static int cpu_geglu_backward(float *da, float *db, const float *dout, const float *a, const float *b, size_t n) {
     geglu_backward(da, db, dout, a, b, n);
     return 0;
@@ -451,6 +455,7 @@ const backend backend_cpu = {
     .rmsnorm_forward = cpu_rmsnorm_forward,
     .rmsnorm_backward = cpu_rmsnorm_backward,
     .geglu_forward = cpu_geglu_forward,
+    .geglu_bias = cpu_geglu_bias,
     .geglu_backward = cpu_geglu_backward,
     .softcap_forward = cpu_softcap_forward,
     .softcap_backward = cpu_softcap_backward,

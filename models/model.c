@@ -582,19 +582,19 @@ static int block_diag(const backend *be, float *out, const float *in, wmat w, co
     return be->gemm_strided(0, 0, N, bw, bw, 1.0f, in, C, bw, w.f, bw, (long long)bw * bw, 1.0f, out, C, bw, nb);
 }
 
-/* The gated MLP on normed input n2 (N,D): out (N,D) = res + down(gelu(up0) * up1).
+/* The gated MLP on normed input n2 (N,D): out (N,D) = res + down(gelu(up0) * up1),
+ * up_br = n2 . W_br + b_br. The up GEMMs write their products alone (no bias
+ * fill, nothing read back); geglu_bias adds the biases as it reads them, and
+ * leaves the biased up in place when it is saved for the backward (save).
  * out may alias res. */
 static int mlp_forward(const backend *be, float *out, const float *res, float *up, float *gated, const float *n2,
-                       const layer_view *w, const layer_view16 *w16, int N, int D, int MD) {
+                       const layer_view *w, const layer_view16 *w16, int N, int D, int MD, int save) {
     size_t NM = (size_t)N * MD;
     gemm_op ops[2];
-    for (int br = 0; br < 2; br++) {
-        float *u = up + (size_t)br * NM;
-        TRY(be->fill_rows(u, NULL, w->up_b + (size_t)br * MD, N, MD));
-        ops[br] = wop(0, MD, D, n2, D, WMAT(w, w16, up_w), (size_t)br * D * MD, MD, 1.0f, u, MD);
-    }
+    for (int br = 0; br < 2; br++)
+        ops[br] = wop(0, MD, D, n2, D, WMAT(w, w16, up_w), (size_t)br * D * MD, MD, 0.0f, up + (size_t)br * NM, MD);
     TRY(be->gemm_group(N, 2, ops));
-    TRY(be->geglu_forward(gated, up, up + NM, NM));
+    TRY(be->geglu_bias(gated, up, up + NM, w->up_b, w->up_b + MD, N, MD, save));
     return linear_res(be, out, res, gated, WMAT(w, w16, down_w), w->down_b, N, MD, D);
 }
 
@@ -721,7 +721,7 @@ int model_forward(model *m, model_acts *a, const int32_t *tokens, const int32_t 
         /* the next block's input (without saved activations every block's
          * buffers are block 0's: x_in is free again once res1 is formed) */
         float *next = i + 1 < c->depth ? a->layers[i + 1].x_in : a->x_out;
-        TRY(mlp_forward(be, next, l->res1, l->up, l->gated, l->n2, w, w16, N, D, MD));
+        TRY(mlp_forward(be, next, l->res1, l->up, l->gated, l->n2, w, w16, N, D, MD, a->saved));
         x = next;
     }
     if (x != a->x_out) TRY(be->copy(a->x_out, x, (size_t)N * D * sizeof(float)));
@@ -848,7 +848,7 @@ static int decode_compute(model *m, decode_state *s, const uint8_t *act, float *
             TRY(linear_res(be, s->x, s->x, s->att, WMAT(w, w16, wo), w->bo, B, HD, D));
         }
         TRY(be->rmsnorm_forward(s->n1, NULL, s->x, w->post_norm, B, D, c->eps));
-        TRY(mlp_forward(be, s->x, s->x, s->up, s->gated, s->n1, w, w16, B, D, MD));
+        TRY(mlp_forward(be, s->x, s->x, s->up, s->gated, s->n1, w, w16, B, D, MD, 0));
     }
     TRY(be->rmsnorm_forward(s->n1, NULL, s->x, m->w.final_norm, B, D, c->eps));
     TRY(wgemm(be, 1, B, V, D, s->n1, D, embed_w(m), 0, D, 0.0f, out, V));

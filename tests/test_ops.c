@@ -492,6 +492,39 @@ static void test_rglru_few_steps(int T) {
     util_free(y); util_free(yr); util_free(h); util_free(hr); util_free(pos);
 }
 
+/* ---- GeGLU with the up-projection biases ---------------------------------------------------
+ * geglu_bias_forward against geglu_bias_forward_ref, and the ref against
+ * geglu_forward_ref on inputs biased here (the same float sums: equal); save
+ * = 1 leaves a + ba, b + bb in a and b, save = 0 leaves a and b unchanged. */
+static void test_geglu_bias(int N, int M) {
+    const size_t n = (size_t)N * M;
+    float *a = randf(n, 2.5), *b = randf(n, 1), *ba = randf(M, 1), *bb = randf(M, 1);
+    float *a1 = copyf(a, n), *b1 = copyf(b, n), *a2 = copyf(a, n), *b2 = copyf(b, n);
+    float *y = randf(n, 1), *yr = randf(n, 1), *yp = randf(n, 1);
+    char what[96];
+    for (int save = 0; save < 2; save++) {
+        memcpy(a1, a, n * sizeof(float)); memcpy(b1, b, n * sizeof(float));
+        memcpy(a2, a, n * sizeof(float)); memcpy(b2, b, n * sizeof(float));
+        geglu_bias_forward(y, a1, b1, ba, bb, N, M, save);
+        geglu_bias_forward_ref(yr, a2, b2, ba, bb, N, M, save);
+        snprintf(what, sizeof what, "geglu_bias N=%d M=%d save=%d vs ref", N, M, save);
+        TEST_CLOSE(util_close_ratio(y, yr, n, 1e-5, 1e-6), 1, what);
+        int same = 1, ref_same = 1;
+        for (size_t i = 0; i < n; i++) {
+            float u = save ? a[i] + ba[i % M] : a[i], v = save ? b[i] + bb[i % M] : b[i];
+            same &= a1[i] == u && b1[i] == v;
+            ref_same &= a2[i] == u && b2[i] == v;
+        }
+        TEST_CHECK(same && ref_same, "geglu_bias N=%d M=%d save=%d: a, b %s", N, M, save,
+                   save ? "hold the biased pre-activations" : "unchanged");
+    }
+    for (size_t i = 0; i < n; i++) { a1[i] = a[i] + ba[i % M]; b1[i] = b[i] + bb[i % M]; }
+    geglu_forward_ref(yp, a1, b1, n);
+    TEST_CHECK(!memcmp(yp, yr, n * sizeof(float)), "geglu_bias_ref N=%d M=%d == geglu_ref on biased inputs", N, M);
+    util_free(a); util_free(b); util_free(ba); util_free(bb); util_free(a1); util_free(b1);
+    util_free(a2); util_free(b2); util_free(y); util_free(yr); util_free(yp);
+}
+
 int main(void) {
     rng_seed(&R, 1234);
     test_conv1d(2, 37, 19, 4);
@@ -513,6 +546,8 @@ int main(void) {
     test_xent(37, 19);
     test_xent(61, 1001);
     test_xent(257, 517);
+    test_geglu_bias(37, 45);
+    test_geglu_bias(301, 1030); /* threaded */
     test_rglru_few_steps(1);
     test_rglru_few_steps(3);
     test_strided(0, 0, 64, 128, 16); /* the decode gates at B=64: 2^21 flops per block, one per thread */
