@@ -135,6 +135,12 @@ typedef struct backend {
     int (*rmsnorm_backward)(float *dx, float *dscale, const float *dy, const float *x, const float *rstd,
                             const float *scale, int N, int C); /* dx +=, dscale += */
     int (*geglu_forward)(float *out, const float *a, const float *b, size_t n); /* out may alias b */
+    /* out (N,M) = gelu(a + ba) * (b + bb), ba, bb (M) broadcast over rows (the
+     * MLP's up-projection biases, so that its GEMMs need no bias fill).
+     * save != 0: a and b hold a + ba and b + bb afterwards (for
+     * geglu_backward); save == 0: their contents afterwards are unspecified
+     * (cpu leaves them, cuda adds in place). out aliases neither. */
+    int (*geglu_bias)(float *out, float *a, float *b, const float *ba, const float *bb, int N, int M, int save);
     int (*geglu_backward)(float *da, float *db, const float *dout, const float *a, const float *b, size_t n);
     int (*softcap_forward)(float *x, size_t n, float c);
     int (*softcap_backward)(float *dy, const float *y, size_t n, float c);
@@ -229,7 +235,7 @@ const char *backend_names(void);
     X(memset) X(sync) X(graph_begin) X(graph_end) X(graph_launch) X(graph_free) X(fill_rows) X(add)      \
     X(embed) X(embed_bf16) X(embed_backward) X(colsum) X(gemm)                                           \
     X(gemm_bf16) X(gemm_strided) X(gemm_strided_bf16) X(gemm_group) X(rmsnorm_forward) X(rmsnorm_backward)             \
-    X(geglu_forward) X(geglu_backward) X(softcap_forward) X(softcap_backward) X(rope_forward)            \
+    X(geglu_forward) X(geglu_bias) X(geglu_backward) X(softcap_forward) X(softcap_backward) X(rope_forward)            \
     X(rope_backward) X(conv1d_forward) X(conv1d_backward) X(conv1d_step) X(rglru_forward)               \
     X(rglru_backward) X(rglru_step) X(attn_forward) X(attn_backward) X(attn_decode) X(kv_write)          \
     X(decode_positions) X(decode_advance) X(xent_forward) X(xent_backward) X(sumsq) X(sumsq_get) X(adamw)

@@ -89,7 +89,10 @@ static int cpu_sync(void) { return 0; }
 
 /* ---- fill / add / embedding ------------------------------------------------- */
 
+/* Rows across threads above 64K elements (a prefill's fills are tens of MB:
+ * one thread reached about 12 GB/s of writes). */
 static int cpu_fill_rows(float *out, const float *res, const float *bias, int N, int O) {
+#pragma omp parallel for schedule(static) if ((long)N * O > 65536)
     for (int n = 0; n < N; n++) {
         float *o = out + (size_t)n * O;
         if (res) {
@@ -138,11 +141,18 @@ static int cpu_embed_backward(float *dE, const float *dx, const int32_t *tok, in
     return 0;
 }
 
+/* Column blocks across threads (each thread sums its columns over every row,
+ * in row order: the same sums as one thread) above 64K elements. */
 static int cpu_colsum(float *db, const float *d, int N, int C) {
-    for (int n = 0; n < N; n++) {
-        const float *r = d + (size_t)n * C;
+    const int cw = 64, nblk = (C + cw - 1) / cw;
+#pragma omp parallel for schedule(static) if ((long)N * C > 65536 && nblk > 1)
+    for (int k = 0; k < nblk; k++) {
+        const int c0 = k * cw, c1 = c0 + cw < C ? c0 + cw : C;
+        for (int n = 0; n < N; n++) {
+            const float *r = d + (size_t)n * C;
 #pragma omp simd
-        for (int c = 0; c < C; c++) db[c] += r[c];
+            for (int c = c0; c < c1; c++) db[c] += r[c];
+        }
     }
     return 0;
 }
@@ -161,19 +171,28 @@ static int cpu_gemm_bf16(int tA, int tB, int M, int N, int K, float alpha, const
     return 0;
 }
 
-/* Blocks too small to thread one by one (gemm_fast runs below 2^21 flops on
- * one thread; the RG-LRU gate blocks at decode are 2 M bw^2 flops) run in
- * parallel, one per thread, when together they are worth a team. Not under
- * "blas": OpenBLAS would start its own threads inside each. */
+/* The blocks of a strided call (the RG-LRU gates, forward and backward) run
+ * in parallel, one block per thread, each on one thread, when together they
+ * are worth a team and either each is too small to thread (gemm_fast runs
+ * below 2^21 flops on one thread) or they divide evenly over the team (a
+ * multiple of the thread count, or many blocks). Measured on 2 threads: the
+ * decode gates at B=64 (16 blocks of 64 x 128 x 128, 2^21 flops each) ran at
+ * 15-20 GFLOP/s one by one with the team inside each (a fork/join and two
+ * barriers per block) and at about 100 one per thread; prefill and training
+ * shapes (4096 rows, 2 or 16 blocks) were as fast or faster (the weight
+ * gradient of small-hawk's 2 blocks of 160 x 160 x 4096: 55 -> 158). Not
+ * under "blas": OpenBLAS would start its own threads inside each. */
 static int strided_par(int M, int N, int K, int count, int blas) {
     double f = 2.0 * M * N * K;
-    return count > 1 && f < (1 << 21) && f * count >= (1 << 21) && util_threads() > 1 && !blas;
+    int nth = util_threads();
+    if (count < 2 || nth < 2 || blas || f * count < (1 << 21)) return 0;
+    return f < (1 << 21) || count % nth == 0 || count >= 4 * nth;
 }
 
 static int cpu_gemm_strided(int tA, int tB, int M, int N, int K, float alpha, const float *A, int lda, long long sA,
                             const float *B, int ldb, long long sB, float beta, float *C, int ldc, long long sC,
                             int count) {
-#pragma omp parallel for schedule(static) if (strided_par(M, N, K, count, !strcmp(gemm_variant_resolved(), "blas")))
+#pragma omp parallel for schedule(dynamic, 1) if (strided_par(M, N, K, count, !strcmp(gemm_variant_resolved(), "blas")))
     for (int i = 0; i < count; i++)
         gemm(tA, tB, M, N, K, alpha, A + i * sA, lda, B + i * sB, ldb, beta, C + i * sC, ldc);
     return 0;
@@ -182,7 +201,7 @@ static int cpu_gemm_strided(int tA, int tB, int M, int N, int K, float alpha, co
 static int cpu_gemm_strided_bf16(int tA, int tB, int M, int N, int K, float alpha, const float *A, int lda,
                                  long long sA, const uint16_t *B, int ldb, long long sB, float beta, float *C,
                                  int ldc, long long sC, int count) {
-#pragma omp parallel for schedule(static) if (strided_par(M, N, K, count, 0))
+#pragma omp parallel for schedule(dynamic, 1) if (strided_par(M, N, K, count, 0))
     for (int i = 0; i < count; i++)
         gemm_bf16(tA, tB, M, N, K, alpha, A + i * sA, lda, B + i * sB, ldb, beta, C + i * sC, ldc);
     return 0;
@@ -206,6 +225,10 @@ static int cpu_rmsnorm_backward(float *dx, float *dscale, const float *dy, const
 }
 static int cpu_geglu_forward(float *out, const float *a, const float *b, size_t n) {
     geglu_forward(out, a, b, n);
+    return 0;
+}
+static int cpu_geglu_bias(float *out, float *a, float *b, const float *ba, const float *bb, int N, int M, int save) {
+    geglu_bias_forward(out, a, b, ba, bb, N, M, save);
     return 0;
 }
 static int cpu_geglu_backward(float *da, float *db, const float *dout, const float *a, const float *b, size_t n) {
@@ -432,6 +455,7 @@ const backend backend_cpu = {
     .rmsnorm_forward = cpu_rmsnorm_forward,
     .rmsnorm_backward = cpu_rmsnorm_backward,
     .geglu_forward = cpu_geglu_forward,
+    .geglu_bias = cpu_geglu_bias,
     .geglu_backward = cpu_geglu_backward,
     .softcap_forward = cpu_softcap_forward,
     .softcap_backward = cpu_softcap_backward,

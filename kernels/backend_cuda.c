@@ -180,6 +180,15 @@ static int cuda_gemm_group(int M, int count, const gemm_op *ops) {
 
 /* ---- embedding ------------------------------------------------------------------- */
 
+/* GeGLU with the up-projection biases: the biases added in place (fill_rows
+ * with res = out: element-wise), then the product (backend.h allows a and b
+ * to change when save == 0). */
+static int cuda_geglu_bias(float *out, float *a, float *b, const float *ba, const float *bb, int N, int M, int save) {
+    (void)save;
+    if (gpu_fill_rows(a, a, ba, N, M) != 0 || gpu_fill_rows(b, b, bb, N, M) != 0) return -1;
+    return gpu_geglu_forward(out, a, b, (size_t)N * M);
+}
+
 static int cuda_embed_backward(float *dE, const float *dx, const int32_t *tok, int N, int D, int V, float scale) {
     return gpu_embed_backward(dE, dx, tok, N, D, V, scale);
 }
@@ -272,6 +281,7 @@ const backend backend_cuda = {
     .rmsnorm_forward = gpu_rmsnorm_forward,
     .rmsnorm_backward = gpu_rmsnorm_backward,
     .geglu_forward = gpu_geglu_forward,
+    .geglu_bias = cuda_geglu_bias,
     .geglu_backward = gpu_geglu_backward,
     .softcap_forward = gpu_softcap_forward,
     .softcap_backward = gpu_softcap_backward,

@@ -232,6 +232,24 @@ void geglu_forward(float *out, const float *a, const float *b, size_t n) {
 #pragma omp parallel for simd schedule(static) if (n > OPS_PAR_MIN)
     for (size_t i = 0; i < n; i++) out[i] = gelu1(a[i]) * b[i];
 }
+void geglu_bias_forward(float *out, float *a, float *b, const float *ba, const float *bb, int N, int M, int save) {
+#pragma omp parallel for schedule(static) if ((long)N * M > OPS_PAR_MIN)
+    for (int n = 0; n < N; n++) {
+        float *ar = a + (size_t)n * M, *br = b + (size_t)n * M, *restrict o = out + (size_t)n * M;
+        if (save) {
+#pragma omp simd
+            for (int m = 0; m < M; m++) {
+                float u = ar[m] + ba[m], v = br[m] + bb[m];
+                ar[m] = u;
+                br[m] = v;
+                o[m] = gelu1(u) * v;
+            }
+        } else {
+#pragma omp simd
+            for (int m = 0; m < M; m++) o[m] = gelu1(ar[m] + ba[m]) * (br[m] + bb[m]);
+        }
+    }
+}
 void geglu_backward(float *da, float *db, const float *dout, const float *a,
                     const float *b, size_t n) {
 #pragma omp parallel for simd schedule(static) if (n > OPS_PAR_MIN)

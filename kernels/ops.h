@@ -57,6 +57,14 @@ void gelu_backward_ref(float *dx, const float *dy, const float *x, size_t n);
 /* out = gelu(a) * b */
 void geglu_forward(float *out, const float *a, const float *b, size_t n);
 void geglu_forward_ref(float *out, const float *a, const float *b, size_t n);
+/* The gated MLP product with the branches' biases added in the same pass:
+ * out (N,M) = gelu(a + ba) * (b + bb), ba and bb (M) broadcast over rows.
+ * save != 0: a and b are replaced by a + ba and b + bb (the pre-activations
+ * geglu_backward reads); save == 0: a and b are left as they are. out must
+ * not alias a or b. */
+void geglu_bias_forward(float *out, float *a, float *b, const float *ba, const float *bb, int N, int M, int save);
+void geglu_bias_forward_ref(float *out, float *a, float *b, const float *ba, const float *bb, int N, int M,
+                            int save);
 /* da, db = */
 void geglu_backward(float *da, float *db, const float *dout, const float *a,
                     const float *b, size_t n);

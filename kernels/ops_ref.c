@@ -122,6 +122,19 @@ void gelu_backward_ref(float *dx, const float *dy, const float *x, size_t n) {
 void geglu_forward_ref(float *out, const float *a, const float *b, size_t n) {
     for (size_t i = 0; i < n; i++) out[i] = (float)(gelu_d(a[i]) * b[i]);
 }
+void geglu_bias_forward_ref(float *out, float *a, float *b, const float *ba, const float *bb, int N, int M,
+                            int save) {
+    for (int n = 0; n < N; n++)
+        for (int m = 0; m < M; m++) {
+            size_t i = (size_t)n * M + m;
+            float u = a[i] + ba[m], v = b[i] + bb[m];
+            out[i] = (float)(gelu_d(u) * v);
+            if (save) {
+                a[i] = u;
+                b[i] = v;
+            }
+        }
+}
 void geglu_backward_ref(float *da, float *db, const float *dout, const float *a,
                         const float *b, size_t n) {
     for (size_t i = 0; i < n; i++) {

@@ -984,39 +984,69 @@ RG_WRAP(assoc, RG_ASSOC)
 
 /* ---- fused ------------------------------------------------------------------- */
 
+/* One sequence b over channels [c0, c0+n) for every t: sp the channels'
+ * softplus(a_param). */
+static void fused_run(float *y, float *h_last, const float *x, const float *gx, const float *ga, const float *sp,
+                      const int32_t *pos, const float *h0, int b, int c0, int n, int T, int C) {
+    float st[SCAN_MAX_TILE];
+    for (int c = 0; c < n; c++) st[c] = h0 ? h0[(size_t)b * C + c0 + c] : 0.0f;
+    for (int t = 0; t < T; t++) {
+        size_t o = ((size_t)b * T + t) * C + c0;
+        const float *xr = x + o, *gxr = gx + o, *gar = ga + o;
+        float *yr = y + o;
+        if (pos[(size_t)b * T + t] == 0) {
+            OMP(simd)
+            for (int c = 0; c < n; c++) {
+                st[c] = fast_sigmoid(gxr[c]) * xr[c];
+                yr[c] = st[c];
+            }
+        } else {
+            OMP(simd)
+            for (int c = 0; c < n; c++) {
+                rg_au g = rg_gate(gar[c], gxr[c], xr[c], sp[c]);
+                st[c] = g.a * st[c] + g.u;
+                yr[c] = st[c];
+            }
+        }
+    }
+    if (h_last) memcpy(h_last + (size_t)b * C + c0, st, sizeof(float) * n);
+}
+
+/* Below this many steps per sequence (a decode step: T = 1) the work items
+ * are channel tiles that run every sequence: softplus(a_param) (libm, scalar)
+ * once per channel, not once per sequence and channel (at B=64 it cost 30
+ * times the step itself). */
+#define FUSED_FEW_T 8
+
 static void rglru_forward_fused(float *y, float *h_last, const float *x, const float *gx,
                                 const float *ga, const float *a_param, const int32_t *pos,
                                 const float *h0, float *work, int B, int T, int C) {
     (void)work;
     if (B <= 0 || T <= 0 || C <= 0) return;
     int par = use_par(B, T, C);
+    if (T < FUSED_FEW_T && B > 1) {
+        int nth = par ? max_threads() : 1;
+        int w = (C + 4 * nth - 1) / (4 * nth);
+        w = (w + 15) & ~15;
+        if (w < 64) w = 64;
+        if (w > SCAN_MAX_TILE) w = SCAN_MAX_TILE;
+        int items = (C + w - 1) / w;
+        OMP(parallel for schedule(static) if (par && items > 1))
+        for (int it = 0; it < items; it++) {
+            int c0 = it * w, n = C - c0 < w ? C - c0 : w;
+            float sp[SCAN_MAX_TILE];
+            rg_param_tables(sp, NULL, a_param + c0, n);
+            for (int b = 0; b < B; b++) fused_run(y, h_last, x, gx, ga, sp, pos, h0, b, c0, n, T, C);
+        }
+        return;
+    }
     tile_plan tp = plan_tiles(B, C, par ? max_threads() : 1);
     OMP(parallel for schedule(static) if (par))
     for (int it = 0; it < tp.items; it++) {
         int b, c0, n = tile_item(&tp, it, C, &b, &c0);
-        float st[SCAN_MAX_TILE], sp[SCAN_MAX_TILE];
+        float sp[SCAN_MAX_TILE];
         rg_param_tables(sp, NULL, a_param + c0, n);
-        for (int c = 0; c < n; c++) st[c] = h0 ? h0[(size_t)b * C + c0 + c] : 0.0f;
-        for (int t = 0; t < T; t++) {
-            size_t o = ((size_t)b * T + t) * C + c0;
-            const float *xr = x + o, *gxr = gx + o, *gar = ga + o;
-            float *yr = y + o;
-            if (pos[(size_t)b * T + t] == 0) {
-                OMP(simd)
-                for (int c = 0; c < n; c++) {
-                    st[c] = fast_sigmoid(gxr[c]) * xr[c];
-                    yr[c] = st[c];
-                }
-            } else {
-                OMP(simd)
-                for (int c = 0; c < n; c++) {
-                    rg_au g = rg_gate(gar[c], gxr[c], xr[c], sp[c]);
-                    st[c] = g.a * st[c] + g.u;
-                    yr[c] = st[c];
-                }
-            }
-        }
-        if (h_last) memcpy(h_last + (size_t)b * C + c0, st, sizeof(float) * n);
+        fused_run(y, h_last, x, gx, ga, sp, pos, h0, b, c0, n, T, C);
     }
 }
 

@@ -424,7 +424,7 @@ static void acts_plan(plan *p, model_acts *a, const model_config *c) {
         l->up = take(p, 2 * N * MD); l->gated = take(p, N * MD);
     }
     for (int s = nsets; s < c->depth; s++) a->layers[s] = a->layers[0];
-    a->x_out = take(p, N * D); a->nf = take(p, N * D); a->rstdf = take(p, N); a->tout = take(p, N * D);
+    a->x_out = take(p, N * D); a->nf = take(p, N * D); a->rstdf = take(p, N);
     a->logits = take(p, N * (size_t)c->vocab);
     a->work = take(p, has_r ? rglru_work_floats(a->B, a->T, c->lru_width) : 0);
     a->tok = TAKE_I32(p, N); a->pos = TAKE_I32(p, N); a->tgt = TAKE_I32(p, N); a->rowloss = take(p, N);
@@ -464,7 +464,7 @@ static void state_plan(plan *p, decode_state *s, const model_config *c) {
         }
         s->bytes += B * (size_t)(h + cv + kv) * sizeof(float);
     }
-    s->x = take(p, B * D); s->n1 = take(p, B * D); s->tout = take(p, B * D);
+    s->x = take(p, B * D); s->n1 = take(p, B * D);
     s->ybr = take(p, B * Lm); s->xbr = take(p, B * Lm); s->cv = take(p, B * Lm);
     s->gx = take(p, B * Lm); s->ga = take(p, B * Lm); s->hh = take(p, B * Lm);
     s->q = take(p, B * (HD ? HD : 1)); s->kk = take(p, B * (dh ? dh : 1)); s->vv = take(p, B * (dh ? dh : 1));
@@ -535,10 +535,15 @@ static int wgemm(const backend *be, int transB, int M, int N, int K, const float
     return be->gemm(0, transB, M, N, K, 1.0f, A, lda, W.f + woff, ldw, beta, C, ldc);
 }
 
-/* out (N,O) = bias broadcast (or 0) + in (N,I) . W^T, W (O,I) ("nn.Linear"). */
-static int linear(const backend *be, float *out, const float *in, wmat W, const float *bias, int N, int I, int O) {
-    if (bias) TRY(be->fill_rows(out, NULL, bias, N, O));
-    return wgemm(be, 1, N, O, I, in, I, W, 0, I, bias ? 1.0f : 0.0f, out, O);
+/* A block's output projection ("nn.Linear", W (O,I)) added to the residual
+ * stream in one GEMM: out (N,O) = res + bias + in (N,I) . W^T (res + bias
+ * written first, the product accumulated onto it: no copy of the stream, no
+ * separate add). out may alias res; bias is required (every output
+ * projection has one). */
+static int linear_res(const backend *be, float *out, const float *res, const float *in, wmat W, const float *bias,
+                      int N, int I, int O) {
+    TRY(be->fill_rows(out, res, bias, N, O));
+    return wgemm(be, 1, N, O, I, in, I, W, 0, I, 1.0f, out, O);
 }
 
 /* Linear layers whose inputs have the same N rows (typically one input: a
@@ -577,21 +582,20 @@ static int block_diag(const backend *be, float *out, const float *in, wmat w, co
     return be->gemm_strided(0, 0, N, bw, bw, 1.0f, in, C, bw, w.f, bw, (long long)bw * bw, 1.0f, out, C, bw, nb);
 }
 
-/* The gated MLP on normed input n2 (N,D): out (N,D) = res + down(gelu(up0) * up1).
+/* The gated MLP on normed input n2 (N,D): out (N,D) = res + down(gelu(up0) * up1),
+ * up_br = n2 . W_br + b_br. The up GEMMs write their products alone (no bias
+ * fill, nothing read back); geglu_bias adds the biases as it reads them, and
+ * leaves the biased up in place when it is saved for the backward (save).
  * out may alias res. */
 static int mlp_forward(const backend *be, float *out, const float *res, float *up, float *gated, const float *n2,
-                       const layer_view *w, const layer_view16 *w16, int N, int D, int MD) {
+                       const layer_view *w, const layer_view16 *w16, int N, int D, int MD, int save) {
     size_t NM = (size_t)N * MD;
     gemm_op ops[2];
-    for (int br = 0; br < 2; br++) {
-        float *u = up + (size_t)br * NM;
-        TRY(be->fill_rows(u, NULL, w->up_b + (size_t)br * MD, N, MD));
-        ops[br] = wop(0, MD, D, n2, D, WMAT(w, w16, up_w), (size_t)br * D * MD, MD, 1.0f, u, MD);
-    }
+    for (int br = 0; br < 2; br++)
+        ops[br] = wop(0, MD, D, n2, D, WMAT(w, w16, up_w), (size_t)br * D * MD, MD, 0.0f, up + (size_t)br * NM, MD);
     TRY(be->gemm_group(N, 2, ops));
-    TRY(be->geglu_forward(gated, up, up + NM, NM));
-    TRY(be->fill_rows(out, res, w->down_b, N, D));
-    return wgemm(be, 1, N, D, MD, gated, MD, WMAT(w, w16, down_w), 0, MD, 1.0f, out, D);
+    TRY(be->geglu_bias(gated, up, up + NM, w->up_b, w->up_b + MD, N, MD, save));
+    return linear_res(be, out, res, gated, WMAT(w, w16, down_w), w->down_b, N, MD, D);
 }
 
 /* x (N,D) = E[tok] * scale from the tied embedding in either storage. */
@@ -700,7 +704,8 @@ int model_forward(model *m, model_acts *a, const int32_t *tokens, const int32_t 
             TRY(be->rglru_forward(m->rglru, l->h, st ? st->h[i] : NULL, l->conv, l->gx, l->ga, w->a_param, dpos, NULL,
                                   a->work, B, T, L));
             TRY(be->geglu_forward(l->prod, l->ybr, l->h, (size_t)N * L));
-            TRY(linear(be, a->tout, l->prod, WMAT(w, w16, wout), w->bout, N, L, D));
+            /* res1 = x + temporal(x) */
+            TRY(linear_res(be, l->res1, l->x_in, l->prod, WMAT(w, w16, wout), w->bout, N, L, D));
         } else {
             const lin qkv[3] = {{l->q, l->n1, WMAT(w, w16, wq), NULL, D, HD}, {l->k, l->n1, WMAT(w, w16, wk), NULL, D, dh},
                                 {l->v, l->n1, WMAT(w, w16, wv), NULL, D, dh}};
@@ -709,15 +714,14 @@ int model_forward(model *m, model_acts *a, const int32_t *tokens, const int32_t 
             TRY(be->rope_forward(l->k, dpos, N, 1, dh, rot, c->rope_base));
             int window = w->type == 'L' ? c->window : -1;
             TRY(be->attn_forward(m->attn, l->att, a->saved ? l->lse : NULL, l->q, l->k, l->v, dpos, B, T, H, dh, window));
-            TRY(linear(be, a->tout, l->att, WMAT(w, w16, wo), w->bo, N, HD, D));
+            TRY(linear_res(be, l->res1, l->x_in, l->att, WMAT(w, w16, wo), w->bo, N, HD, D));
         }
         if (st) TRY(state_from_prefill(be, st, l, c, i, B, T));
-        /* res1 = x + temporal(x) */
-        TRY(be->copy(l->res1, l->x_in, (size_t)N * D * sizeof(float)));
-        TRY(be->add(l->res1, a->tout, (size_t)N * D));
         TRY(be->rmsnorm_forward(l->n2, l->rstd2, l->res1, w->post_norm, N, D, c->eps));
-        float *next = (i + 1 < c->depth && a->saved) ? a->layers[i + 1].x_in : a->x_out;
-        TRY(mlp_forward(be, next, l->res1, l->up, l->gated, l->n2, w, w16, N, D, MD));
+        /* the next block's input (without saved activations every block's
+         * buffers are block 0's: x_in is free again once res1 is formed) */
+        float *next = i + 1 < c->depth ? a->layers[i + 1].x_in : a->x_out;
+        TRY(mlp_forward(be, next, l->res1, l->up, l->gated, l->n2, w, w16, N, D, MD, a->saved));
         x = next;
     }
     if (x != a->x_out) TRY(be->copy(a->x_out, x, (size_t)N * D * sizeof(float)));
@@ -830,7 +834,7 @@ static int decode_compute(model *m, decode_state *s, const uint8_t *act, float *
             TRY(block_diag(be, s->ga, s->cv, WMAT(w, w16, ga_w), w->ga_b, B, L, c->gate_blocks));
             TRY(be->rglru_step(m->rglru, s->hh, s->h[i], s->cv, s->gx, s->ga, w->a_param, s->pos, act, B, L));
             TRY(be->geglu_forward(s->hh, s->ybr, s->hh, (size_t)B * L));
-            TRY(linear(be, s->tout, s->hh, WMAT(w, w16, wout), w->bout, B, L, D));
+            TRY(linear_res(be, s->x, s->x, s->hh, WMAT(w, w16, wout), w->bout, B, L, D));
         } else {
             const lin qkv[3] = {{s->q, s->n1, WMAT(w, w16, wq), NULL, D, HD}, {s->kk, s->n1, WMAT(w, w16, wk), NULL, D, dh},
                                 {s->vv, s->n1, WMAT(w, w16, wv), NULL, D, dh}};
@@ -841,11 +845,10 @@ static int decode_compute(model *m, decode_state *s, const uint8_t *act, float *
             TRY(be->attn_decode(s->att, s->q, s->k[i], s->v[i], local ? s->nvalid_l : s->nvalid_g, s->kk, s->vv, B, H, dh,
                                 s->slots[i]));
             TRY(be->kv_write(s->k[i], s->v[i], s->kk, s->vv, s->dn, act, B, s->slots[i], dh, local));
-            TRY(linear(be, s->tout, s->att, WMAT(w, w16, wo), w->bo, B, HD, D));
+            TRY(linear_res(be, s->x, s->x, s->att, WMAT(w, w16, wo), w->bo, B, HD, D));
         }
-        TRY(be->add(s->x, s->tout, (size_t)B * D));
         TRY(be->rmsnorm_forward(s->n1, NULL, s->x, w->post_norm, B, D, c->eps));
-        TRY(mlp_forward(be, s->x, s->x, s->up, s->gated, s->n1, w, w16, B, D, MD));
+        TRY(mlp_forward(be, s->x, s->x, s->up, s->gated, s->n1, w, w16, B, D, MD, 0));
     }
     TRY(be->rmsnorm_forward(s->n1, NULL, s->x, m->w.final_norm, B, D, c->eps));
     TRY(wgemm(be, 1, B, V, D, s->n1, D, embed_w(m), 0, D, 0.0f, out, V));

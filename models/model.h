@@ -113,7 +113,6 @@ typedef struct {
     float *x_out;            /* (B,T,D) final residual stream */
     float *nf, *rstdf;       /* (B,T,D), (B,T) final norm */
     float *logits;           /* (B,T,V) */
-    float *tout;             /* (B,T,D) scratch: temporal / MLP output */
     float *work;             /* RG-LRU workspace */
     int32_t *tok, *pos;      /* (B,T) the forward's inputs, in backend memory */
     int32_t *tgt;            /* (B,T) loss targets (model_loss) */
@@ -198,7 +197,7 @@ typedef struct decode_state {
     float **k, **v;          /* per layer (B,S,dh): S = W (local) or capacity (global) */
     int *slots;              /* per layer S (0 for recurrent) */
     /* scratch for one step (backend memory, like the caches) */
-    float *x, *n1, *tout, *ybr, *xbr, *cv, *gx, *ga, *hh, *q, *kk, *vv, *att, *up, *gated, *logits;
+    float *x, *n1, *ybr, *xbr, *cv, *gx, *ga, *hh, *q, *kk, *vv, *att, *up, *gated, *logits;
     int32_t *dn;             /* (B) n in backend memory (== n on host-memory backends) */
     int32_t *tok, *pos;      /* (B) this step's tokens and positions */
     int32_t *nvalid_l, *nvalid_g; /* (B) valid slots of the local / global caches */

@@ -304,6 +304,11 @@ static int fk_rms(float *y, float *rstd, const float *x, const float *sc, int N,
 typedef struct { float *out; const float *a, *b; size_t n; } geglu_a;
 FK_RUN(geglu, geglu_forward(a->out, a->a, a->b, a->n))
 static int fk_geglu(float *out, const float *x, const float *y, size_t n) { FK(geglu, FP(out), FP(x), FP(y), n); }
+typedef struct { float *out, *a, *b; const float *ba, *bb; int N, M, save; } geglu_bias_a;
+FK_RUN(geglu_bias, geglu_bias(a->out, a->a, a->b, a->ba, a->bb, a->N, a->M, a->save))
+static int fk_geglu_bias(float *out, float *x, float *y, const float *bx, const float *by, int N, int M, int save) {
+    FK(geglu_bias, FP(out), FP(x), FP(y), FP(bx), FP(by), N, M, save);
+}
 typedef struct { float *x; size_t n; float c; } softcap_a;
 FK_RUN(softcap, softcap_forward(a->x, a->n, a->c))
 static int fk_softcap(float *x, size_t n, float c) { FK(softcap, FP(x), n, c); }
@@ -416,7 +421,7 @@ backend fake_backend(void) {
     f.fill_rows = fk_fill_rows; f.add = fk_add; f.embed = fk_embed; f.embed_bf16 = fk_embed16; f.gemm = fk_gemm;
     f.gemm_bf16 = fk_gemm16; f.gemm_strided = fk_gemms; f.gemm_strided_bf16 = fk_gemms16; f.gemm_group = fk_group;
     f.rmsnorm_forward = fk_rms;
-    f.geglu_forward = fk_geglu; f.softcap_forward = fk_softcap; f.rope_forward = fk_rope; f.conv1d_step = fk_conv;
+    f.geglu_forward = fk_geglu; f.geglu_bias = fk_geglu_bias; f.softcap_forward = fk_softcap; f.rope_forward = fk_rope; f.conv1d_step = fk_conv;
     f.rglru_step = fk_lru; f.attn_decode = fk_dec; f.kv_write = fk_kvw; f.decode_positions = fk_dpos;
     f.decode_advance = fk_adv;
     f.embed_backward = fk_embb; f.colsum = fk_colsum; f.rmsnorm_backward = fk_rmsb; f.geglu_backward = fk_geglub;

@@ -326,8 +326,9 @@ static void test_graph_refusal(void) {
  * against a cpu model with the same weights, on the fake device: passes on
  * the same weights (prefill, gradients, decode), refuses once one device
  * weight differs from the host copy. */
-static int bad_add(float *y, const float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) y[i] += 1.001f * x[i];
+static int bad_fill_rows(float *out, const float *res, const float *bias, int N, int O) {
+    for (int n = 0; n < N; n++)
+        for (int d = 0; d < O; d++) out[(size_t)n * O + d] = (res ? 1.001f * res[(size_t)n * O + d] : 0.0f) + bias[d];
     return 0;
 }
 
@@ -347,10 +348,12 @@ static void test_suite_validate_device(void) {
     TEST_CHECK(suite_validate(&c, &m, 2, 20) == 0, "device prefill validated against the cpu");
     TEST_CHECK(suite_validate_train(&c, &m, 2, 20) == 0, "device gradients validated against the cpu");
     TEST_CHECK(suite_validate_decode(&c, &m, 2, 11) == 0, "device decode validated (vs the cpu and vs prefill)");
-    /* a device whose residual add is off by 1e-3 (the same memory: the model can switch to it) */
+    /* a device whose residual stream (fill_rows with res: the output
+     * projections accumulate onto it) is off by 1e-3 (the same memory: the
+     * model can switch to it) */
     static backend bad;
     bad = fake;
-    bad.add = bad_add;
+    bad.fill_rows = bad_fill_rows;
     m.be = &bad;
     printf("(a refusal is expected next)\n");
     TEST_CHECK(suite_validate(&c, &m, 2, 20) == -1, "a device that computes differently from the cpu is refused");

@@ -11,7 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
+#include "bf16.h"
+#include "matmul.h"
 #include "ops.h"
+#include "scan.h"
 #include "test.h"
 #include "util.h"
 #include "fd.h"
@@ -415,6 +419,112 @@ static void test_xent(int N, int V) {
     free(tg);
 }
 
+
+/* ---- strided GEMM (the RG-LRU gates) through the cpu backend -------------------------
+ * backend_cpu.gemm_strided / gemm_strided_bf16 against gemm_ref block by block
+ * (bf16: the reference on the rounded weights), in each of its schedules: one
+ * block at a time with the team inside (count odd and below 4 threads' worth),
+ * one block per thread (blocks below 2^21 flops; blocks of 2^21 or more whose
+ * count divides over the team: the decode gates at B=64), and serial for
+ * tiny work. The forward form (in . w[j]) and both backward forms (in^T . dout,
+ * dout . w[j]^T) on rows/blocks that are not multiples of the SIMD width. */
+static void test_strided(int tA, int tB, int M, int bw, int count) {
+    const int C = bw * count; /* A, C: (rows, C) with the block j at column j*bw */
+    /* forward / din: op(A) (M,bw) from an (M,C) matrix; dW: op(A) = in^T (bw,M)
+     * from an (M,C) matrix (M is then the number of rows summed over) */
+    const int Mo = tA ? bw : M, No = bw, Ko = tA ? M : bw;
+    const size_t na = (size_t)M * C, nw = (size_t)count * bw * bw;
+    float *A = randf(na, 1), *W = randf(nw, 0.1), *Bt = randf(na, 1);
+    const float *Bop = tA ? Bt : W; /* dW: B = dout (N,C); else the weights */
+    const int ldb = tA ? C : bw;
+    const long long sB = tA ? bw : (long long)bw * bw;
+    const int ldc = tA ? bw : C;
+    const long long sC = tA ? (long long)bw * bw : bw;
+    const size_t nc = tA ? nw : (size_t)M * C;
+    float *Cg = randf(nc, 1), *Cr = copyf(Cg, nc), *C16 = copyf(Cg, nc), *C16r = copyf(Cg, nc);
+    TEST_CHECK(backend_cpu.gemm_strided(tA, tB, Mo, No, Ko, 1.0f, A, C, bw, Bop, ldb, sB, 1.0f, Cg, ldc, sC, count) == 0,
+               "gemm_strided runs");
+    for (int j = 0; j < count; j++)
+        gemm_ref(tA, tB, Mo, No, Ko, 1.0f, A + (size_t)j * bw, C, Bop + j * sB, ldb, 1.0f, Cr + j * sC, ldc);
+    char what[128];
+    snprintf(what, sizeof what, "gemm_strided tA%d tB%d M%d bw%d x%d vs gemm_ref", tA, tB, M, bw, count);
+    TEST_CLOSE(util_close_ratio(Cg, Cr, nc, 1e-4, 1e-4), 1, what);
+    if (!tA) { /* bf16 weights: inference only (the forward form) */
+        uint16_t *W16 = util_alloc(nw * sizeof(uint16_t));
+        bf16_from_f32(W16, W, nw);
+        TEST_CHECK(backend_cpu.gemm_strided_bf16(0, tB, Mo, No, Ko, 1.0f, A, C, bw, W16, bw, sB, 1.0f, C16, ldc, sC,
+                                                 count) == 0, "gemm_strided_bf16 runs");
+        for (int j = 0; j < count; j++)
+            gemm_bf16_ref(0, tB, Mo, No, Ko, 1.0f, A + (size_t)j * bw, C, W16 + j * sB, bw, 1.0f, C16r + j * sC, ldc);
+        snprintf(what, sizeof what, "gemm_strided_bf16 tB%d M%d bw%d x%d vs gemm_bf16_ref", tB, M, bw, count);
+        /* dp rounds the activations to bf16 as well: 2^-7 of the scale */
+        TEST_CLOSE(util_close_ratio(C16, C16r, nc, 4e-3, 4e-3 * sqrt((double)bw)), 1, what);
+        util_free(W16);
+    }
+    util_free(A); util_free(W); util_free(Bt); util_free(Cg); util_free(Cr); util_free(C16); util_free(C16r);
+}
+
+/* ---- the fused RG-LRU at few steps (decode) ------------------------------------------
+ * Below 8 steps per sequence the fused variant runs channel tiles over every
+ * sequence (scan.c): against rglru_forward_ref at B=5, C=1030 (several tiles,
+ * a partial last one), T = 1 with the state updated in place (h_last aliasing
+ * h0, as the decode step calls it) and T = 3 with a reset at t = 1 in one
+ * sequence. */
+static void test_rglru_few_steps(int T) {
+    const int B = 5, C = 1030;
+    const size_t n = (size_t)B * T * C, bc = (size_t)B * C;
+    float *x = randf(n, 1), *gx = randf(n, 1), *ga = randf(n, 1), *ap = randf(C, 1), *h0 = randf(bc, 1);
+    float *y = randf(n, 1), *yr = randf(n, 1), *h = copyf(h0, bc), *hr = randf(bc, 1);
+    int32_t *pos = util_alloc((size_t)B * T * sizeof(int32_t));
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) pos[(size_t)b * T + t] = (b == 2 && t >= 1) ? t - 1 : 7 + t;
+    const rglru_variant *v = rglru_find("fused");
+    TEST_CHECK(v != NULL, "rglru variant fused exists");
+    if (!v) return;
+    rglru_forward_ref(yr, hr, x, gx, ga, ap, pos, h0, NULL, B, T, C);
+    v->forward(y, h, x, gx, ga, ap, pos, h, NULL, B, T, C);
+    char what[96];
+    snprintf(what, sizeof what, "rglru fused B=%d T=%d C=%d y vs ref", B, T, C);
+    TEST_CLOSE(util_close_ratio(y, yr, n, 1e-5, 1e-6), 1, what);
+    snprintf(what, sizeof what, "rglru fused B=%d T=%d C=%d state (in place) vs ref", B, T, C);
+    TEST_CLOSE(util_close_ratio(h, hr, bc, 1e-5, 1e-6), 1, what);
+    util_free(x); util_free(gx); util_free(ga); util_free(ap); util_free(h0);
+    util_free(y); util_free(yr); util_free(h); util_free(hr); util_free(pos);
+}
+
+/* ---- GeGLU with the up-projection biases ---------------------------------------------------
+ * geglu_bias_forward against geglu_bias_forward_ref, and the ref against
+ * geglu_forward_ref on inputs biased here (the same float sums: equal); save
+ * = 1 leaves a + ba, b + bb in a and b, save = 0 leaves a and b unchanged. */
+static void test_geglu_bias(int N, int M) {
+    const size_t n = (size_t)N * M;
+    float *a = randf(n, 2.5), *b = randf(n, 1), *ba = randf(M, 1), *bb = randf(M, 1);
+    float *a1 = copyf(a, n), *b1 = copyf(b, n), *a2 = copyf(a, n), *b2 = copyf(b, n);
+    float *y = randf(n, 1), *yr = randf(n, 1), *yp = randf(n, 1);
+    char what[96];
+    for (int save = 0; save < 2; save++) {
+        memcpy(a1, a, n * sizeof(float)); memcpy(b1, b, n * sizeof(float));
+        memcpy(a2, a, n * sizeof(float)); memcpy(b2, b, n * sizeof(float));
+        geglu_bias_forward(y, a1, b1, ba, bb, N, M, save);
+        geglu_bias_forward_ref(yr, a2, b2, ba, bb, N, M, save);
+        snprintf(what, sizeof what, "geglu_bias N=%d M=%d save=%d vs ref", N, M, save);
+        TEST_CLOSE(util_close_ratio(y, yr, n, 1e-5, 1e-6), 1, what);
+        int same = 1, ref_same = 1;
+        for (size_t i = 0; i < n; i++) {
+            float u = save ? a[i] + ba[i % M] : a[i], v = save ? b[i] + bb[i % M] : b[i];
+            same &= a1[i] == u && b1[i] == v;
+            ref_same &= a2[i] == u && b2[i] == v;
+        }
+        TEST_CHECK(same && ref_same, "geglu_bias N=%d M=%d save=%d: a, b %s", N, M, save,
+                   save ? "hold the biased pre-activations" : "unchanged");
+    }
+    for (size_t i = 0; i < n; i++) { a1[i] = a[i] + ba[i % M]; b1[i] = b[i] + bb[i % M]; }
+    geglu_forward_ref(yp, a1, b1, n);
+    TEST_CHECK(!memcmp(yp, yr, n * sizeof(float)), "geglu_bias_ref N=%d M=%d == geglu_ref on biased inputs", N, M);
+    util_free(a); util_free(b); util_free(ba); util_free(bb); util_free(a1); util_free(b1);
+    util_free(a2); util_free(b2); util_free(y); util_free(yr); util_free(yp);
+}
+
 int main(void) {
     rng_seed(&R, 1234);
     test_conv1d(2, 37, 19, 4);
@@ -436,5 +546,15 @@ int main(void) {
     test_xent(37, 19);
     test_xent(61, 1001);
     test_xent(257, 517);
+    test_geglu_bias(37, 45);
+    test_geglu_bias(301, 1030); /* threaded */
+    test_rglru_few_steps(1);
+    test_rglru_few_steps(3);
+    test_strided(0, 0, 64, 128, 16); /* the decode gates at B=64: 2^21 flops per block, one per thread */
+    test_strided(0, 0, 67, 131, 3);  /* 2.3M flops per block, 3 blocks: one at a time, the team inside each */
+    test_strided(0, 0, 7, 33, 5);    /* tiny: serial */
+    test_strided(0, 0, 29, 96, 6);   /* below 2^21 per block, together above: one per thread */
+    test_strided(0, 1, 70, 130, 4);  /* din = dout . w^T */
+    test_strided(1, 0, 301, 130, 4); /* dW = in^T . dout over 301 rows */
     return test_summary();
 }
