@@ -13,15 +13,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "busy.h"
 #include "commands.h"
 #include "gpu.h"
+#include "machine.h"
 #include "matmul.h"
 #include "modelargs.h"
 #include "optim.h"
 #include "train.h"
 #include "roofline.h"
 #include "suite.h"
+#include "targets.h"
 #include "util.h"
 
 /* The limit of a case taking `sec`: print which applies and the fraction
@@ -32,6 +36,42 @@ static void print_limit(double sec, double flops, double bytes, const roofline_r
     printf("    limit: %s %.3f ms (compute %.3f ms at %.0f GFLOP/s, memory %.3f ms at %.1f GB/s) -> %.0f%% of it\n",
            mem ? "memory" : "compute", 1e3 * (mem ? tm : tc), 1e3 * tc, rr->sgemm_peak_gflops, 1e3 * tm, rr->read_gbs,
            100 * (mem ? tm : tc) / sec);
+}
+
+/* After each case: the interference it was timed under, issue 13's target
+ * for it (if any) in this one run, and the row for --record. */
+typedef struct {
+    const char *record, *preset, *weights;
+    int failed;
+} case_out;
+
+static void report_case(case_out *o, const char *kase, int batch, int tokens, double sec, double flops, double bytes,
+                        const roofline_result *rr, const busy_result *bz) {
+    target_row x;
+    memset(&x, 0, sizeof x);
+    x.when = (double)time(NULL);
+    snprintf(x.commit, sizeof x.commit, "%s%s", build_commit(), build_dirty() ? "+" : "");
+    snprintf(x.preset, sizeof x.preset, "%s", o->preset);
+    snprintf(x.weights, sizeof x.weights, "%s", o->weights);
+    snprintf(x.kase, sizeof x.kase, "%s", kase);
+    x.batch = batch, x.tokens = tokens, x.threads = rr->threads;
+    x.seconds = sec, x.flops = flops, x.bytes = bytes, x.sgemm_gflops = rr->sgemm_peak_gflops, x.read_gbs = rr->read_gbs;
+    x.busy = bz->ok ? bz->others : NAN;
+    if (bz->ok) printf("    others took %.1f%% of the machine while it ran%s\n", 100 * bz->others,
+                       bz->others > BUSY_JUDGE_MAX ? " (busy: above 3%, not a measurement of this code)" : "");
+    else printf("    interference not measured (timed region under %.1f s)\n", BUSY_MIN_SECONDS);
+    const target_rule *r = target_rule_for(x.preset, kase, batch, tokens);
+    if (r) {
+        char v[24];
+        double val = target_value(r, &x);
+        target_format(r, val, v, sizeof v);
+        printf("    target (issue 13): %s: %s in this run, %s (one run is no verdict: griffin targets)\n", r->text, v,
+               target_meets(r, val) ? "meets it" : "misses it");
+    }
+    if (o->record && !o->failed && target_record(o->record, &x) != 0) {
+        fprintf(stderr, "error: %s\n", util_last_error());
+        o->failed = 1;
+    }
 }
 
 static int parse_list(const char *s, int *out, int max) {
@@ -50,7 +90,7 @@ static int parse_list(const char *s, int *out, int max) {
 int cmd_bench_model(int argc, char **argv) {
     model_args ma = MODELARGS_NONE;
     int B = 4, T = 1024, reps = 5, steps = 32, ctx = 0, train = 0;
-    const char *dbs = "1,16";
+    const char *dbs = "1,16", *record = NULL;
     flag_def defs[] = {
         MODELARGS_SHAPE_FLAGS(&ma),
         MODELARGS_RUN_FLAGS(&ma),
@@ -62,6 +102,7 @@ int cmd_bench_model(int argc, char **argv) {
         {"steps", FLAG_INT, &steps, "32", "decode steps per repetition", "[1,16777216]"},
         {"reps", FLAG_INT, &reps, "5", "repetitions (median reported)", "[1,100000]"},
         {"train", FLAG_BOOL, &train, "0", "also time training steps (forward + backward + AdamW) at --batch x --seq"},
+        {"record", FLAG_STR, &record, NULL, "append each case's measurement to this file (judged by griffin targets)"},
         {NULL}};
     char *pos[1];
     int np, rc = flags_parse(defs, argc, argv, pos, 1, &np, "griffin bench-model PRESET|--family F [shape flags] [--batch B --seq T --decode-batch 1,16]",
@@ -108,6 +149,7 @@ int cmd_bench_model(int argc, char **argv) {
     printf("model %s (%s, pattern %s%s): %.2fM parameters, %s weights (%.1f MB); threads %d; gemm %s; rglru %s; attention %s\n",
            cfg.name, family_name(cfg.family), cfg.pattern, win, model_param_count(&m) / 1e6, weights_name(wd), wbytes / 1e6,
            util_threads(), wd == WEIGHTS_BF16 ? gemm_bf16_variant_resolved() : gemm_variant_resolved(), m.rglru, m.attn);
+    case_out co = {record, cfg.name, weights_name(wd), 0};
     printf("limits measured now: sgemm %.1f GFLOP/s, read %.1f GB/s (%d threads)\n", rr->sgemm_peak_gflops, rr->read_gbs, rr->threads);
     /* prefill */
     model_acts a;
@@ -118,16 +160,21 @@ int cmd_bench_model(int argc, char **argv) {
     for (int i = 0; i < B * T; i++) { tok[i] = (int32_t)rng_below(&r, (uint32_t)cfg.vocab); ps[i] = i % T; }
     double *t = malloc((size_t)(reps > 64 ? reps : 64) * sizeof(double));
     model_forward(&m, &a, tok, ps, NULL); /* warm-up */
+    busy_mark bm;
+    busy_result bz;
+    busy_begin(&bm);
     for (int k = 0; k < reps; k++) {
         double t0 = util_now();
         model_forward(&m, &a, tok, ps, NULL);
         m.be->sync(); /* a device forward ends when its work does */
         t[k] = util_now() - t0;
     }
+    bz = busy_end(&bm);
     double med = suite_median(t, reps), fl = suite_prefill_flops(&m, B, T);
     printf("prefill  B=%d T=%d: %.0f tokens/s, %.1f GFLOP/s = %.0f%% of sgemm (median of %d)\n", B, T, B * T / med, fl / med / 1e9,
            100 * fl / med / 1e9 / rr->sgemm_peak_gflops, reps);
     print_limit(med, fl, wbytes, rr);
+    report_case(&co, "prefill", B, T, med, fl, wbytes, rr, &bz);
     model_acts_free(&a);
     if (train) {
         /* training FLOPs: 3x the forward (backward = 2x) */
@@ -142,6 +189,7 @@ int cmd_bench_model(int argc, char **argv) {
         int32_t *tg = malloc((size_t)B * T * 4);
         for (int i = 0; i < B * T; i++) tg[i] = (i + 1) % T ? tok[i + 1] : -1;
         for (int k = -1; k < reps; k++) {
+            if (k == 0) busy_begin(&bm);
             double t0 = util_now();
             model_zero_grad(&g, &m);
             float loss;
@@ -151,10 +199,12 @@ int cmd_bench_model(int argc, char **argv) {
             m.be->sync();
             if (k >= 0) t[k] = util_now() - t0;
         }
+        bz = busy_end(&bm);
         double tm = suite_median(t, reps);
         printf("train    B=%d T=%d: %.0f tokens/s, %.1f GFLOP/s = %.0f%% of sgemm (3x forward FLOPs; median of %d)\n", B, T, B * T / tm,
                3 * fl / tm / 1e9, 100 * 3 * fl / tm / 1e9 / rr->sgemm_peak_gflops, reps);
         print_limit(tm, 3 * fl, 3 * wbytes, rr);
+        report_case(&co, "train", B, T, tm, 3 * fl, 3 * wbytes, rr, &bz);
         free(tg);
         adamw_free(&opt);
         model_grads_free(&g);
@@ -177,11 +227,13 @@ int cmd_bench_model(int argc, char **argv) {
         float *lg = malloc((size_t)b * cfg.vocab * sizeof(float));
         int32_t *cur = calloc((size_t)b, sizeof(int32_t));
         for (int i = 0; i < steps; i++) model_decode_step(&m, &st, cur, NULL, lg); /* warm-up */
+        busy_begin(&bm);
         for (int rep = 0; rep < reps; rep++) {
             double t0 = util_now();
             for (int i = 0; i < steps; i++) model_decode_step(&m, &st, cur, NULL, lg);
             t[rep] = (util_now() - t0) / steps;
         }
+        bz = busy_end(&bm);
         double ms = suite_median(t, reps);
         int len = st.n[0];
         /* the state at the middle of the timed steps; attention over the keys then */
@@ -192,10 +244,11 @@ int cmd_bench_model(int argc, char **argv) {
         printf("decode   B=%-3d at %5d tokens: %.3f ms/step (%.0f tokens/s); memory-bound limit %.3f ms -> %.2fx\n", b, len, 1e3 * ms,
                b / ms, 1e3 * limit, ms / limit);
         print_limit(ms, flops, bytes, rr);
+        report_case(&co, "decode", b, len, ms, flops, bytes, rr, &bz);
         free(lg); free(cur);
         decode_state_free(&st);
     }
     free(t); free(tok); free(ps);
     model_free(&m);
-    return 0;
+    return co.failed ? 1 : 0;
 }

@@ -12,6 +12,7 @@ int cmd_forward(int argc, char **argv);
 
 int cmd_roofline(int argc, char **argv);  /* suites/cmd_roofline.c */
 int cmd_bench_model(int argc, char **argv); /* suites/cmd_bench.c */
+int cmd_targets(int argc, char **argv);     /* suites/cmd_targets.c */
 
 int cmd_results(int argc, char **argv);   /* suites/cmd_results.c */
 int cmd_import_gbench(int argc, char **argv);

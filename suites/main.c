@@ -28,6 +28,7 @@ static const command k_commands[] = {
     {"run", cmd_run, "run experiment suites (throughput, latency, longctx, copyret, kernels, all)"},
     {"claims", cmd_claims, "the paper's claims: rules for each verdict; evaluate inputs from JSON"},
     {"bench-model", cmd_bench_model, "prefill tokens/s and decode ms/step of one model vs measured limits"},
+    {"targets", cmd_targets, "judge issue 13's speed targets over rounds recorded by bench-model --record"},
     {"roofline", cmd_roofline, "measure read/copy bandwidth and sgemm rate on this machine"},
     {"results", cmd_results, "list, show and export runs from the results database"},
     {"import-gbench", cmd_import_gbench, "import Google Benchmark JSON into the results database"},
