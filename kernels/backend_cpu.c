@@ -181,18 +181,29 @@ static int cpu_gemm_bf16(int tA, int tB, int M, int N, int K, float alpha, const
  * barriers per block) and at about 100 one per thread; prefill and training
  * shapes (4096 rows, 2 or 16 blocks) were as fast or faster (the weight
  * gradient of small-hawk's 2 blocks of 160 x 160 x 4096: 55 -> 158). Not
- * under "blas": OpenBLAS would start its own threads inside each. */
-static int strided_par(int M, int N, int K, int count, int blas) {
+ * under "blas": OpenBLAS would start its own threads inside each.
+ * At a few rows (decode at batch 1..4) the blocks are memory bound whatever
+ * their flops: from STRIDED_PAR_BYTES of weights they run one per thread too
+ * (the decode gates at B=1: 16 blocks of 128 x 128 or 160 x 160, 0.5-0.8 MB
+ * in bf16, streamed at about 10 GB/s on one thread). Running them in the
+ * team also keeps the second thread spinning between the step's GEMM
+ * regions instead of asleep (GOMP_SPINCOUNT=3000, util.h): a region that
+ * has to wake it starts tens of microseconds late. */
+#define STRIDED_FEW_ROWS 4
+#define STRIDED_PAR_BYTES (128.0 * 1024)
+static int strided_par(int M, int N, int K, int count, int blas, size_t wsize) {
     double f = 2.0 * M * N * K;
     int nth = util_threads();
-    if (count < 2 || nth < 2 || blas || f * count < (1 << 21)) return 0;
+    if (count < 2 || nth < 2 || blas) return 0;
+    if (M <= STRIDED_FEW_ROWS && count >= nth && (double)count * N * K * wsize >= STRIDED_PAR_BYTES) return 1;
+    if (f * count < (1 << 21)) return 0;
     return f < (1 << 21) || count % nth == 0 || count >= 4 * nth;
 }
 
 static int cpu_gemm_strided(int tA, int tB, int M, int N, int K, float alpha, const float *A, int lda, long long sA,
                             const float *B, int ldb, long long sB, float beta, float *C, int ldc, long long sC,
                             int count) {
-#pragma omp parallel for schedule(dynamic, 1) if (strided_par(M, N, K, count, !strcmp(gemm_variant_resolved(), "blas")))
+#pragma omp parallel for schedule(dynamic, 1) if (strided_par(M, N, K, count, !strcmp(gemm_variant_resolved(), "blas"), sizeof(float)))
     for (int i = 0; i < count; i++)
         gemm(tA, tB, M, N, K, alpha, A + i * sA, lda, B + i * sB, ldb, beta, C + i * sC, ldc);
     return 0;
@@ -201,7 +212,7 @@ static int cpu_gemm_strided(int tA, int tB, int M, int N, int K, float alpha, co
 static int cpu_gemm_strided_bf16(int tA, int tB, int M, int N, int K, float alpha, const float *A, int lda,
                                  long long sA, const uint16_t *B, int ldb, long long sB, float beta, float *C,
                                  int ldc, long long sC, int count) {
-#pragma omp parallel for schedule(dynamic, 1) if (strided_par(M, N, K, count, 0))
+#pragma omp parallel for schedule(dynamic, 1) if (strided_par(M, N, K, count, 0, sizeof(uint16_t)))
     for (int i = 0; i < count; i++)
         gemm_bf16(tA, tB, M, N, K, alpha, A + i * sA, lda, B + i * sB, ldb, beta, C + i * sC, ldc);
     return 0;

@@ -18,6 +18,11 @@
 
 /* Threading pays only above this much work (elements touched). */
 #define OPS_PAR_MIN 32768
+/* The GeGLU forward (one exp and a division per element) goes to the team
+ * from this many elements: a decode step's (2048-6144 at B=1) took 20-60 us
+ * on one thread, and in the team it also keeps the second thread spinning
+ * between the step's GEMM regions instead of asleep. */
+#define OPS_PAR_MIN_GELU 2048
 
 static int ops_nthreads(void) {
 #ifdef _OPENMP
@@ -229,16 +234,25 @@ void gelu_backward(float *dx, const float *dy, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) dx[i] = dy[i] * gelu_grad1(x[i]);
 }
 void geglu_forward(float *out, const float *a, const float *b, size_t n) {
-#pragma omp parallel for simd schedule(static) if (n > OPS_PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (n >= OPS_PAR_MIN_GELU)
     for (size_t i = 0; i < n; i++) out[i] = gelu1(a[i]) * b[i];
 }
 void geglu_bias_forward(float *out, float *a, float *b, const float *ba, const float *bb, int N, int M, int save) {
-#pragma omp parallel for schedule(static) if ((long)N * M > OPS_PAR_MIN)
-    for (int n = 0; n < N; n++) {
+    /* work items: rows, or column runs of a row where there are too few rows
+     * for the team (decode at batch 1: one row of 4608-6144) */
+    const int nth = ops_nthreads();
+    int per = N >= 4 * nth ? 1 : (4 * nth + N - 1) / N;
+    if (per > M / 256) per = M / 256 > 1 ? M / 256 : 1;
+    const int cw = per > 1 ? ((M + per - 1) / per + 15) & ~15 : M;
+    per = (M + cw - 1) / cw;
+    const long items = (long)N * per;
+#pragma omp parallel for schedule(static) if ((long)N * M >= OPS_PAR_MIN_GELU && items > 1)
+    for (long it = 0; it < items; it++) {
+        const int n = (int)(it / per), m0 = (int)(it % per) * cw, m1 = m0 + cw < M ? m0 + cw : M;
         float *ar = a + (size_t)n * M, *br = b + (size_t)n * M, *restrict o = out + (size_t)n * M;
         if (save) {
 #pragma omp simd
-            for (int m = 0; m < M; m++) {
+            for (int m = m0; m < m1; m++) {
                 float u = ar[m] + ba[m], v = br[m] + bb[m];
                 ar[m] = u;
                 br[m] = v;
@@ -246,7 +260,7 @@ void geglu_bias_forward(float *out, float *a, float *b, const float *ba, const f
             }
         } else {
 #pragma omp simd
-            for (int m = 0; m < M; m++) o[m] = gelu1(ar[m] + ba[m]) * (br[m] + bb[m]);
+            for (int m = m0; m < m1; m++) o[m] = gelu1(ar[m] + ba[m]) * (br[m] + bb[m]);
         }
     }
 }

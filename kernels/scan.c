@@ -1017,13 +1017,18 @@ static void fused_run(float *y, float *h_last, const float *x, const float *gx, 
  * once per channel, not once per sequence and channel (at B=64 it cost 30
  * times the step itself). */
 #define FUSED_FEW_T 8
+/* A few steps over this many channels go to the team even below g_par_min:
+ * the per-channel softplus (libm) dominates there (a decode step at B=1 over
+ * 2048 channels took about 25 us on one thread), and a step that stays on
+ * the team keeps its second thread spinning for the GEMMs around it. */
+#define FUSED_PAR_MIN_C 1024
 
 static void rglru_forward_fused(float *y, float *h_last, const float *x, const float *gx,
                                 const float *ga, const float *a_param, const int32_t *pos,
                                 const float *h0, float *work, int B, int T, int C) {
     (void)work;
     if (B <= 0 || T <= 0 || C <= 0) return;
-    int par = use_par(B, T, C);
+    int par = use_par(B, T, C) || (max_threads() > 1 && T < FUSED_FEW_T && C >= FUSED_PAR_MIN_C);
     if (T < FUSED_FEW_T && B > 1) {
         int nth = par ? max_threads() : 1;
         int w = (C + 4 * nth - 1) / (4 * nth);

@@ -469,9 +469,9 @@ static void test_strided(int tA, int tB, int M, int bw, int count) {
  * sequence (scan.c): against rglru_forward_ref at B=5, C=1030 (several tiles,
  * a partial last one), T = 1 with the state updated in place (h_last aliasing
  * h0, as the decode step calls it) and T = 3 with a reset at t = 1 in one
- * sequence. */
-static void test_rglru_few_steps(int T) {
-    const int B = 5, C = 1030;
+ * sequence; B = 1 over 2051 channels (a decode step at batch 1: tiles over the
+ * team) and 1000 (one thread). */
+static void test_rglru_few_steps(int B, int T, int C) {
     const size_t n = (size_t)B * T * C, bc = (size_t)B * C;
     float *x = randf(n, 1), *gx = randf(n, 1), *ga = randf(n, 1), *ap = randf(C, 1), *h0 = randf(bc, 1);
     float *y = randf(n, 1), *yr = randf(n, 1), *h = copyf(h0, bc), *hr = randf(bc, 1);
@@ -521,6 +521,8 @@ static void test_geglu_bias(int N, int M) {
     for (size_t i = 0; i < n; i++) { a1[i] = a[i] + ba[i % M]; b1[i] = b[i] + bb[i % M]; }
     geglu_forward_ref(yp, a1, b1, n);
     TEST_CHECK(!memcmp(yp, yr, n * sizeof(float)), "geglu_bias_ref N=%d M=%d == geglu_ref on biased inputs", N, M);
+    geglu_forward(yp, a1, b1, n); /* whatever the work split, the fast kernel's own values */
+    TEST_CHECK(!memcmp(yp, y, n * sizeof(float)), "geglu_bias N=%d M=%d == geglu_forward on biased inputs", N, M);
     util_free(a); util_free(b); util_free(ba); util_free(bb); util_free(a1); util_free(b1);
     util_free(a2); util_free(b2); util_free(y); util_free(yr); util_free(yp);
 }
@@ -548,11 +550,20 @@ int main(void) {
     test_xent(257, 517);
     test_geglu_bias(37, 45);
     test_geglu_bias(301, 1030); /* threaded */
-    test_rglru_few_steps(1);
-    test_rglru_few_steps(3);
+    test_geglu_bias(1, 4609);   /* decode at B=1: column runs of one row over the team */
+    test_geglu_bias(3, 1030);   /* a few rows: column runs */
+    test_geglu_bias(1, 300);    /* too short for column runs: one thread */
+    test_rglru_few_steps(5, 1, 1030);
+    test_rglru_few_steps(5, 3, 1030);
+    test_rglru_few_steps(1, 1, 2051); /* decode at B=1: channel tiles over the team */
+    test_rglru_few_steps(1, 1, 1000); /* below the channel count for a team: one thread */
+    test_rglru_few_steps(2, 3, 1031);
     test_strided(0, 0, 64, 128, 16); /* the decode gates at B=64: 2^21 flops per block, one per thread */
     test_strided(0, 0, 67, 131, 3);  /* 2.3M flops per block, 3 blocks: one at a time, the team inside each */
     test_strided(0, 0, 7, 33, 5);    /* tiny: serial */
+    test_strided(0, 0, 1, 128, 16);  /* the decode gates at B=1: memory bound (1 MB fp32, 0.5 MB bf16), one per thread */
+    test_strided(0, 0, 3, 97, 7);    /* a few rows, odd blocks above the bytes threshold: one per thread */
+    test_strided(0, 0, 1, 40, 3);    /* a few rows, below it: serial */
     test_strided(0, 0, 29, 96, 6);   /* below 2^21 per block, together above: one per thread */
     test_strided(0, 1, 70, 130, 4);  /* din = dout . w^T */
     test_strided(1, 0, 301, 130, 4); /* dW = in^T . dout over 301 rows */
