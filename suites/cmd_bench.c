@@ -55,6 +55,7 @@ static void report_case(case_out *o, const char *kase, int batch, int tokens, do
     snprintf(x.weights, sizeof x.weights, "%s", o->weights);
     snprintf(x.kase, sizeof x.kase, "%s", kase);
     x.batch = batch, x.tokens = tokens, x.threads = rr->threads;
+    target_omp_setting(x.omp, sizeof x.omp);
     x.seconds = sec, x.flops = flops, x.bytes = bytes, x.sgemm_gflops = rr->sgemm_peak_gflops, x.read_gbs = rr->read_gbs;
     x.busy = bz->ok ? bz->others : NAN;
     if (bz->ok) printf("    others took %.1f%% of the machine while it ran%s\n", 100 * bz->others,

@@ -27,7 +27,7 @@ typedef struct {
 
 static int same_cell(const target_row *a, const target_row *b) {
     return !strcmp(a->commit, b->commit) && !strcmp(a->preset, b->preset) && !strcmp(a->weights, b->weights) &&
-           !strcmp(a->kase, b->kase) && a->batch == b->batch && a->tokens == b->tokens && a->threads == b->threads;
+           !strcmp(a->kase, b->kase) && a->batch == b->batch && a->tokens == b->tokens && a->threads == b->threads && !strcmp(a->omp, b->omp);
 }
 
 static void print_rules(void) {
@@ -56,7 +56,7 @@ int cmd_targets(int argc, char **argv) {
     int np, rc = flags_parse(defs, argc, argv, pos, 64, &np, "griffin targets FILE... | --rules",
                              "Judge issue 13's speed targets over the rounds `griffin bench-model --record FILE` appended\n"
                              "(scripts/targets.sh runs the rounds). Each cell (preset, weights, case, batch, tokens,\n"
-                             "threads, build) gets met, missed or inconclusive, with the reason. Exit 0 when every file\n"
+                             "threads, OpenMP wait setting, build) gets met, missed or inconclusive, with the reason. Exit 0 when every file\n"
                              "was read (1 with --fail-on-miss and a missed cell), 2 on a bad file.");
     if (rc >= 0) return rc;
     if (rules) {
@@ -125,8 +125,11 @@ int cmd_targets(int argc, char **argv) {
         return 2;
     }
     int nmet = 0, nmiss = 0, ninc = 0, nnone = 0;
-    printf("%-14s %-5s %-16s %-12s %-32s %-6s %-28s %s\n", "preset", "wts", "case", "build", "target", "rounds", "values (median)",
-           "verdict");
+    int momp = 0; /* more than one OpenMP setting: show it */
+    for (int c = 1; c < nc; c++) momp |= strcmp(cells[c].key.omp, cells[0].key.omp) != 0;
+    if (!momp && nc) printf("OpenMP wait setting of every round: %s\n", cells[0].key.omp);
+    printf("%-14s %-5s %-16s %-12s %s%-32s %-6s %-28s %s\n", "preset", "wts", "case", "build", momp ? "omp                   " : "",
+           "target", "rounds", "values (median)", "verdict");
     for (int c = 0; c < nc; c++) {
         cell *k = &cells[c];
         if (!k->rule) { nnone++; continue; }
@@ -153,7 +156,9 @@ int cmd_targets(int argc, char **argv) {
         nmet += v == TV_MET;
         nmiss += v == TV_MISSED;
         ninc += v == TV_INCONCLUSIVE;
-        printf("%-14s %-5s %-16s %-12.12s %-32s %-6d %-28s %s: %s\n", k->key.preset, k->key.weights, cs, k->key.commit,
+        char om[64] = "";
+        if (momp) snprintf(om, sizeof om, "%-21.21s ", k->key.omp);
+        printf("%-14s %-5s %-16s %-12.12s %s%-32s %-6d %-28s %s: %s\n", k->key.preset, k->key.weights, cs, k->key.commit, om,
                k->rule->text, k->n, vm, target_verdict_name(v), why);
     }
     printf("(* = not judged: interference above %.0f%% or not measured)\n", 100 * busy_max);

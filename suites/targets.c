@@ -95,6 +95,14 @@ target_verdict target_judge(const target_rule *r, const double *values, const do
     return TV_INCONCLUSIVE;
 }
 
+void target_omp_setting(char *buf, size_t cap) {
+    const char *w = getenv("OMP_WAIT_POLICY"), *c = getenv("GOMP_SPINCOUNT");
+    if (w && c) snprintf(buf, cap, "OMP_WAIT_POLICY=%s,GOMP_SPINCOUNT=%s", w, c);
+    else if (w) snprintf(buf, cap, "OMP_WAIT_POLICY=%s", w);
+    else if (c) snprintf(buf, cap, "GOMP_SPINCOUNT=%s", c);
+    else snprintf(buf, cap, "-");
+}
+
 /* A field may not hold a tab or a newline; names are ours, but be safe. */
 static void clean(char *dst, size_t cap, const char *src) {
     snprintf(dst, cap, "%s", src && *src ? src : "-");
@@ -110,15 +118,16 @@ int target_record(const char *path, const target_row *x) {
         util_error("cannot open %s for appending: %s", path, strerror(errno));
         return -1;
     }
-    char c[48], p[48], w[8], k[16];
+    char c[48], p[48], w[8], k[16], o[64];
     clean(c, sizeof c, x->commit);
     clean(p, sizeof p, x->preset);
     clean(w, sizeof w, x->weights);
     clean(k, sizeof k, x->kase);
+    clean(o, sizeof o, x->omp);
     /* the whole line in one write: a full disk leaves at most one short line, which the reader rejects */
     char line[512];
-    int n = snprintf(line, sizeof line, "%s%s%.3f\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%.9g\t%.9g\t%.9g\t%.6g\t%.6g\t%.6g\n",
-                     fresh ? TARGETS_HEADER : "", fresh ? "\n" : "", x->when, c, p, w, k, x->batch, x->tokens, x->threads,
+    int n = snprintf(line, sizeof line, "%s%s%.3f\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%.9g\t%.9g\t%.9g\t%.6g\t%.6g\t%.6g\n",
+                     fresh ? TARGETS_HEADER : "", fresh ? "\n" : "", x->when, c, p, w, k, x->batch, x->tokens, x->threads, o,
                      x->seconds, x->flops, x->bytes, x->sgemm_gflops, x->read_gbs, x->busy);
     size_t wr = fwrite(line, 1, (size_t)n, f);
     int bad = wr != (size_t)n || fflush(f) != 0;
@@ -177,16 +186,19 @@ int target_parse_line(const char *line, target_row *x, char *err, size_t cap) {
         return -1;
     }
     memset(x, 0, sizeof *x);
-    const char *names[] = {"when", "commit", "preset", "weights", "case", "batch", "tokens", "threads",
+    const char *names[] = {"when", "commit", "preset", "weights", "case", "batch", "tokens", "threads", "omp",
                            "seconds", "flops", "bytes", "sgemm_gflops", "read_gbs", "busy"};
     struct { char *dst; size_t cap; } strs[] = {{x->commit, sizeof x->commit}, {x->preset, sizeof x->preset},
-                                                {x->weights, sizeof x->weights}, {x->kase, sizeof x->kase}};
-    for (int i = 0; i < 4; i++) {
-        if (!*f[1 + i] || strlen(f[1 + i]) >= strs[i].cap) {
-            snprintf(err, cap, "field %s: empty or too long", names[1 + i]);
+                                                {x->weights, sizeof x->weights}, {x->kase, sizeof x->kase},
+                                                {x->omp, sizeof x->omp}};
+    int at_s[] = {1, 2, 3, 4, 8};
+    for (int i = 0; i < 5; i++) {
+        const char *v = f[at_s[i]];
+        if (!*v || strlen(v) >= strs[i].cap) {
+            snprintf(err, cap, "field %s: empty or too long", names[at_s[i]]);
             return -1;
         }
-        snprintf(strs[i].dst, strs[i].cap, "%s", f[1 + i]);
+        snprintf(strs[i].dst, strs[i].cap, "%s", v);
     }
     int *ints[] = {&x->batch, &x->tokens, &x->threads};
     for (int i = 0; i < 3; i++)
@@ -195,7 +207,7 @@ int target_parse_line(const char *line, target_row *x, char *err, size_t cap) {
             return -1;
         }
     double *dbl[] = {&x->when, &x->seconds, &x->flops, &x->bytes, &x->sgemm_gflops, &x->read_gbs, &x->busy};
-    int at[] = {0, 8, 9, 10, 11, 12, 13};
+    int at[] = {0, 9, 10, 11, 12, 13, 14};
     for (int i = 0; i < 7; i++)
         if (num(f[at[i]], dbl[i]) != 0) {
             snprintf(err, cap, "field %s: not a number: '%s'", names[at[i]], f[at[i]]);

@@ -3,7 +3,8 @@
  * `griffin bench-model --record FILE` appends one line per timed case (its
  * raw measurement: seconds, FLOPs, bytes, and the sgemm rate, read bandwidth
  * and interference measured in the same run). `griffin targets FILE` groups
- * the lines into cells (preset, weights, case, batch, tokens, threads, build)
+ * the lines into cells (preset, weights, case, batch, tokens, threads, OpenMP
+ * wait setting, build)
  * and judges each cell over its rounds with the rule below. Both the targets
  * and the verdict rule were fixed from the issue's words before any round was
  * judged; README "Targets as verdicts" says where each number comes from.
@@ -36,8 +37,8 @@ extern "C" {
 #endif
 
 #define TARGETS_MIN_ROUNDS 3
-#define TARGETS_FIELDS 14
-#define TARGETS_HEADER "# griffin targets v1: when commit preset weights case batch tokens threads seconds flops bytes sgemm_gflops read_gbs busy"
+#define TARGETS_FIELDS 15
+#define TARGETS_HEADER "# griffin targets v1: when commit preset weights case batch tokens threads omp seconds flops bytes sgemm_gflops read_gbs busy"
 
 typedef enum { TM_MEM_RATIO, TM_MAX_RATIO, TM_CMP_FRAC } target_metric;
 
@@ -53,6 +54,7 @@ typedef struct {
     double when;
     char commit[48], preset[48], weights[8], kase[16];
     int batch, tokens, threads;
+    char omp[64]; /* the OpenMP wait setting the case ran under ("GOMP_SPINCOUNT=3000"; "-": none set) */
     double seconds, flops, bytes, sgemm_gflops, read_gbs, busy; /* busy: fraction; NaN not measured */
 } target_row;
 
@@ -71,6 +73,9 @@ const char *target_verdict_name(target_verdict v);
 target_verdict target_judge(const target_rule *r, const double *values, const double *busy, int n, int min_rounds,
                             double busy_max, char *reason, size_t cap);
 
+/* The OpenMP wait setting of this process, as recorded: OMP_WAIT_POLICY and
+ * GOMP_SPINCOUNT as set ("GOMP_SPINCOUNT=3000", "OMP_WAIT_POLICY=active"), or "-". */
+void target_omp_setting(char *buf, size_t cap);
 /* Append one row to path (creating it with the header line); 0 or -1 with
  * util_last_error(). Lines already in the file are never rewritten. */
 int target_record(const char *path, const target_row *x);

@@ -22,6 +22,7 @@ static target_row row(const char *preset, const char *kase, int batch, int token
     snprintf(x.weights, sizeof x.weights, "bf16");
     snprintf(x.kase, sizeof x.kase, "%s", kase);
     x.batch = batch, x.tokens = tokens, x.threads = 2;
+    snprintf(x.omp, sizeof x.omp, "GOMP_SPINCOUNT=3000");
     x.seconds = sec, x.flops = flops, x.bytes = bytes, x.sgemm_gflops = sgemm, x.read_gbs = read, x.busy = busy;
     return x;
 }
@@ -114,6 +115,28 @@ static void judge(void) {
     TEST_CHECK(target_judge(b64, f1, q, 0, 3, 0.03, why, sizeof why) == TV_INCONCLUSIVE, "no rounds: inconclusive");
 }
 
+static void omp_setting(void) {
+    char buf[64];
+    char *w = getenv("OMP_WAIT_POLICY") ? strdup(getenv("OMP_WAIT_POLICY")) : NULL;
+    char *c = getenv("GOMP_SPINCOUNT") ? strdup(getenv("GOMP_SPINCOUNT")) : NULL;
+    unsetenv("OMP_WAIT_POLICY");
+    unsetenv("GOMP_SPINCOUNT");
+    target_omp_setting(buf, sizeof buf);
+    TEST_CHECK(!strcmp(buf, "-"), "no setting: '-' (%s)", buf);
+    setenv("GOMP_SPINCOUNT", "300000", 1);
+    target_omp_setting(buf, sizeof buf);
+    TEST_CHECK(!strcmp(buf, "GOMP_SPINCOUNT=300000"), "spin count (%s)", buf);
+    setenv("OMP_WAIT_POLICY", "active", 1);
+    target_omp_setting(buf, sizeof buf);
+    TEST_CHECK(!strcmp(buf, "OMP_WAIT_POLICY=active,GOMP_SPINCOUNT=300000"), "both (%s)", buf);
+    unsetenv("OMP_WAIT_POLICY");
+    unsetenv("GOMP_SPINCOUNT");
+    if (w) setenv("OMP_WAIT_POLICY", w, 1);
+    if (c) setenv("GOMP_SPINCOUNT", c, 1);
+    free(w);
+    free(c);
+}
+
 static void records(void) {
     char path[] = "/tmp/griffin_targets_XXXXXX";
     int fd = mkstemp(path);
@@ -123,6 +146,7 @@ static void records(void) {
     unlink(path);
     target_row a = row("griffin-400m", "decode", 16, 48, 0.0812345678, 3.5e11, 8.1e8, 210.5, 31.25, 0.004);
     target_row b = row("small-hawk", "prefill", 4, 1024, 0.31, 2e11, 2e7, 200, 30, NAN);
+    snprintf(b.omp, sizeof b.omp, "%s", ""); /* empty: recorded as "-" */
     TEST_CHECK(target_record(path, &a) == 0 && target_record(path, &b) == 0, "two records appended");
     FILE *f = fopen(path, "r");
     char line[1024], err[256];
@@ -141,17 +165,20 @@ static void records(void) {
                        got[0].flops == a.flops && fabs(got[0].busy - 0.004) < 1e-9,
                    "round trip of a decode row");
         TEST_CHECK(isnan(got[1].busy) && got[1].tokens == 1024 && !strcmp(got[1].weights, "bf16"), "NaN busy round-trips");
+        TEST_CHECK(!strcmp(got[0].omp, "GOMP_SPINCOUNT=3000") && !strcmp(got[1].omp, "-"), "OpenMP setting round-trips (%s, %s)",
+                   got[0].omp, got[1].omp);
     }
     /* bad lines: each refused with its reason */
     struct { const char *line, *want; } bad[] = {
-        {"1\tc\tp\tbf16\tdecode\t1\t48\t2\t0.1\t1\t1\t1\t1\t0", "truncated"},
-        {"1\tc\tp\tbf16\tdecode\t1\t48\t2\t0.1\t1\t1\t1\t1\n", "13 fields"},
-        {"1\tc\tp\tbf16\tdecode\t1\t48\t2\t0.1\t1\t1\t1\t1\t0\textra\n", "more than 14"},
-        {"1\tc\tp\tbf16\tdecode\tx\t48\t2\t0.1\t1\t1\t1\t1\t0\n", "batch"},
-        {"1\tc\tp\tbf16\tdecode\t1\t48\t2\t0.1s\t1\t1\t1\t1\t0\n", "seconds"},
-        {"1\tc\tp\tbf16\tgenerate\t1\t48\t2\t0.1\t1\t1\t1\t1\t0\n", "unknown case"},
-        {"1\tc\tp\tbf16\tdecode\t0\t48\t2\t0.1\t1\t1\t1\t1\t0\n", "batch"},
-        {"1\t\tp\tbf16\tdecode\t1\t48\t2\t0.1\t1\t1\t1\t1\t0\n", "commit"},
+        {"1\tc\tp\tbf16\tdecode\t1\t48\t2\tGOMP_SPINCOUNT=3000\t0.1\t1\t1\t1\t1\t0", "truncated"},
+        {"1\tc\tp\tbf16\tdecode\t1\t48\t2\tGOMP_SPINCOUNT=3000\t0.1\t1\t1\t1\t1\n", "14 fields"},
+        {"1\tc\tp\tbf16\tdecode\t1\t48\t2\tGOMP_SPINCOUNT=3000\t0.1\t1\t1\t1\t1\t0\textra\n", "more than 15"},
+        {"1\tc\tp\tbf16\tdecode\tx\t48\t2\tGOMP_SPINCOUNT=3000\t0.1\t1\t1\t1\t1\t0\n", "batch"},
+        {"1\tc\tp\tbf16\tdecode\t1\t48\t2\tGOMP_SPINCOUNT=3000\t0.1s\t1\t1\t1\t1\t0\n", "seconds"},
+        {"1\tc\tp\tbf16\tgenerate\t1\t48\t2\tGOMP_SPINCOUNT=3000\t0.1\t1\t1\t1\t1\t0\n", "unknown case"},
+        {"1\tc\tp\tbf16\tdecode\t0\t48\t2\tGOMP_SPINCOUNT=3000\t0.1\t1\t1\t1\t1\t0\n", "batch"},
+        {"1\tc\tp\tbf16\tdecode\t1\t48\t2\t\t0.1\t1\t1\t1\t1\t0\n", "omp"},
+        {"1\t\tp\tbf16\tdecode\t1\t48\t2\tGOMP_SPINCOUNT=3000\t0.1\t1\t1\t1\t1\t0\n", "commit"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         target_row x;
@@ -168,6 +195,7 @@ int main(void) {
     rules();
     values();
     judge();
+    omp_setting();
     records();
     return test_summary();
 }

@@ -20,6 +20,7 @@ grep -q "target (issue 13): >= 70% of sgemm" "$D/bm.txt"; ok $? "bench-model pri
 grep -Eq "others took|interference not measured" "$D/bm.txt"; ok $? "bench-model prints the interference per case"
 check "record: header + prefill + decode rows" '[[ $(grep -c "^#" "$D/r.tsv") -eq 1 && $(grep -vc "^#" "$D/r.tsv") -eq 2 ]]'
 check "record: prefill row for small-hawk at T=1024" 'grep -Pq "\tsmall-hawk\tf32\tprefill\t1\t1024\t" "$D/r.tsv"'
+check "record: the OpenMP setting the run used" 'grep -Pq "\tprefill\t1\t1024\t[0-9]+\tGOMP_SPINCOUNT=3000\t" "$D/r.tsv"'
 "$G" targets "$D/r.tsv" > "$D/t1.txt"; ok $? "targets on one round exits 0"
 grep -q "inconclusive: 1 judged round of 1, need 3\|inconclusive: 0 judged rounds of 1" "$D/t1.txt"; ok $? "one round: inconclusive, saying why"
 grep -q "0 met, 0 missed, 1 inconclusive" "$D/t1.txt"; ok $? "one round: summary line"
@@ -29,7 +30,7 @@ grep -q "no target in issue 13" "$D/t1.txt"; ok $? "small decode: counted as hav
 
 # crafted rounds: hawk-400m bf16 decode. memory limit = bytes / read = 1e9 / 1e10 = 0.1 s
 H=$(head -1 "$D/r.tsv")
-row() { printf '1\tabc\thawk-400m\tbf16\tdecode\t%s\t48\t2\t%s\t%s\t1e9\t100\t10\t%s\n' "$1" "$2" "$3" "$4"; }
+row() { printf '1\tabc\thawk-400m\tbf16\tdecode\t%s\t48\t2\t%s\t%s\t%s\t1e9\t100\t10\t%s\n' "$1" "${OMPSET:-GOMP_SPINCOUNT=3000}" "$2" "$3" "$4"; }
 { echo "$H"; for s in 0.105 0.110 0.112; do row 1 $s 1e9 0.01; done; } > "$D/met.tsv"
 "$G" targets "$D/met.tsv" > "$D/t2.txt"; ok $? "met file exits 0"
 grep -q "decode B=1 .*met: all 3 judged rounds meet it" "$D/t2.txt"; ok $? "three rounds at 1.05-1.12x: met"
@@ -54,10 +55,15 @@ ok $? "B=16 met at 1.4-1.49x, B=64 missed at 45-50%"
 # two builds are two cells, never pooled
 { echo "$H"; for s in 0.105 0.110; do row 1 $s 1e9 0; done; row 1 0.112 1e9 0 | sed 's/\tabc\t/\tdef\t/'; } > "$D/two.tsv"
 "$G" targets "$D/two.tsv" | grep -c "^hawk-400m .*inconclusive" | grep -q "^2$"; ok $? "rounds of two builds: two cells"
+{ echo "$H"; for s in 0.105 0.110 0.112; do row 1 $s 1e9 0; done; for s in 0.120 0.125 0.130; do OMPSET=GOMP_SPINCOUNT=300000 row 1 $s 1e9 0; done; } > "$D/omp.tsv"
+"$G" targets "$D/omp.tsv" > "$D/t7.txt"
+grep -q "GOMP_SPINCOUNT=3000 .*met" "$D/t7.txt" && grep -q "GOMP_SPINCOUNT=300000 .*missed" "$D/t7.txt"
+ok $? "two OpenMP settings: two cells, each shown with its setting"
+grep -q "OpenMP wait setting of every round: GOMP_SPINCOUNT=3000" "$D/t2.txt"; ok $? "one setting: stated once"
 # bad files
-{ cat "$D/met.tsv"; printf '1\tabc\thawk-400m\tbf16\tdecode\t1\t48\t2\t0.1'; } > "$D/trunc.tsv"
+{ cat "$D/met.tsv"; printf '1\tabc\thawk-400m\tbf16\tdecode\t1\t48\t2\t-\t0.1'; } > "$D/trunc.tsv"
 "$G" targets "$D/trunc.tsv" 2> "$D/e3.txt"; [[ $? -eq 2 ]] && grep -q "trunc.tsv:5: truncated" "$D/e3.txt"; ok $? "truncated last line: exit 2 naming file:line"
-{ echo "$H"; printf '1\tabc\thawk-400m\tbf16\tdecode\t1\t48\t2\tfast\t1e9\t1e9\t100\t10\t0\n'; } > "$D/bad.tsv"
+{ echo "$H"; printf '1\tabc\thawk-400m\tbf16\tdecode\t1\t48\t2\t-\tfast\t1e9\t1e9\t100\t10\t0\n'; } > "$D/bad.tsv"
 "$G" targets "$D/bad.tsv" 2> "$D/e4.txt"; [[ $? -eq 2 ]] && grep -q "bad.tsv:2: field seconds" "$D/e4.txt"; ok $? "bad number: exit 2 naming the field"
 echo "$H" > "$D/empty.tsv"
 "$G" targets "$D/empty.tsv" 2> "$D/e5.txt"; [[ $? -eq 2 ]] && grep -q "no rounds" "$D/e5.txt"; ok $? "header only: exit 2, no rounds"
