@@ -187,7 +187,7 @@ static int cpu_gemm_bf16(int tA, int tB, int M, int N, int K, float alpha, const
  * (the decode gates at B=1: 16 blocks of 128 x 128 or 160 x 160, 0.5-0.8 MB
  * in bf16, streamed at about 10 GB/s on one thread). Running them in the
  * team also keeps the second thread spinning between the step's GEMM
- * regions instead of asleep (GOMP_SPINCOUNT=3000, util.h): a region that
+ * regions instead of asleep (a thread idle past its spin count sleeps, util.h): a region that
  * has to wake it starts tens of microseconds late. */
 #define STRIDED_FEW_ROWS 4
 #define STRIDED_PAR_BYTES (128.0 * 1024)
