@@ -128,7 +128,7 @@ int cmd_targets(int argc, char **argv) {
     int momp = 0; /* more than one OpenMP setting: show it */
     for (int c = 1; c < nc; c++) momp |= strcmp(cells[c].key.omp, cells[0].key.omp) != 0;
     if (!momp && nc) printf("OpenMP wait setting of every round: %s\n", cells[0].key.omp);
-    printf("%-14s %-5s %-16s %-12s %s%-32s %-6s %-28s %s\n", "preset", "wts", "case", "build", momp ? "omp                   " : "",
+    printf("%-14s %-5s %-16s %-13s %s%-32s %-6s %-28s %s\n", "preset", "wts", "case", "build", momp ? "omp                   " : "",
            "target", "rounds", "values (median)", "verdict");
     for (int c = 0; c < nc; c++) {
         cell *k = &cells[c];
@@ -158,7 +158,7 @@ int cmd_targets(int argc, char **argv) {
         ninc += v == TV_INCONCLUSIVE;
         char om[64] = "";
         if (momp) snprintf(om, sizeof om, "%-21.21s ", k->key.omp);
-        printf("%-14s %-5s %-16s %-12.12s %s%-32s %-6d %-28s %s: %s\n", k->key.preset, k->key.weights, cs, k->key.commit, om,
+        printf("%-14s %-5s %-16s %-13.13s %s%-32s %-6d %-28s %s: %s\n", k->key.preset, k->key.weights, cs, k->key.commit, om,
                k->rule->text, k->n, vm, target_verdict_name(v), why);
     }
     printf("(* = not judged: interference above %.0f%% or not measured)\n", 100 * busy_max);

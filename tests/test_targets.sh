@@ -55,6 +55,8 @@ ok $? "B=16 met at 1.4-1.49x, B=64 missed at 45-50%"
 # two builds are two cells, never pooled
 { echo "$H"; for s in 0.105 0.110; do row 1 $s 1e9 0; done; row 1 0.112 1e9 0 | sed 's/\tabc\t/\tdef\t/'; } > "$D/two.tsv"
 "$G" targets "$D/two.tsv" | grep -c "^hawk-400m .*inconclusive" | grep -q "^2$"; ok $? "rounds of two builds: two cells"
+sed 's/\tabc\t/\t0123456789ab+\t/' "$D/met.tsv" > "$D/dirty.tsv"
+"$G" targets "$D/dirty.tsv" | grep -q " 0123456789ab+ "; ok $? "a dirty build's 12-digit hash is shown with its +"
 { echo "$H"; for s in 0.105 0.110 0.112; do row 1 $s 1e9 0; done; for s in 0.120 0.125 0.130; do OMPSET=GOMP_SPINCOUNT=300000 row 1 $s 1e9 0; done; } > "$D/omp.tsv"
 "$G" targets "$D/omp.tsv" > "$D/t7.txt"
 grep -q "GOMP_SPINCOUNT=3000 .*met" "$D/t7.txt" && grep -q "GOMP_SPINCOUNT=300000 .*missed" "$D/t7.txt"
