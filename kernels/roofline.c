@@ -80,6 +80,42 @@ static void fill(float *a, size_t n, float v, int threads) {
 
 static double sink; /* keeps the read results alive */
 
+static volatile uint64_t isink;
+
+double roofline_read_pass(const void *p, size_t bytes, int threads) {
+    if (threads <= 0) threads = util_threads();
+    const uint64_t *a = (const uint64_t *)p;
+    size_t n = p ? bytes / 8 : 0;
+    uint64_t total = 0;
+    double t0 = util_now();
+    (void)threads;
+#pragma omp parallel num_threads(threads) reduction(+ : total)
+    {
+        int nt = 1, id = 0;
+#ifdef _OPENMP
+        nt = omp_get_num_threads();
+        id = omp_get_thread_num();
+#endif
+        size_t blocks = n / 16, per = (blocks + (size_t)nt - 1) / (size_t)nt;
+        size_t b0 = per * (size_t)id, b1 = b0 + per > blocks ? blocks : b0 + per;
+        uint64_t acc[16] = {0};
+        for (size_t b = b0; b < b1; b++) {
+            const uint64_t *q = a + b * 16;
+            for (int j = 0; j < 16; j++) acc[j] += q[j];
+        }
+        uint64_t s = 0;
+        for (int j = 0; j < 16; j++) s += acc[j];
+        if (id == nt - 1) /* the words past the last block, and the bytes past the last word */
+            for (size_t i = blocks * 16; i < n; i++) s += a[i];
+        total += s;
+    }
+    if (p)
+        for (size_t i = n * 8; i < bytes; i++) total += ((const unsigned char *)p)[i];
+    double dt = util_now() - t0;
+    isink += total;
+    return dt;
+}
+
 int roofline_measure(roofline_result *r, int threads, int quick) {
     memset(r, 0, sizeof *r);
     if (threads <= 0) threads = util_threads();

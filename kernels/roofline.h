@@ -59,6 +59,13 @@ int roofline_measure(roofline_result *r, int threads, int quick);
 const roofline_result *roofline_get(int threads);
 void roofline_set_quick(int quick);
 
+/* Seconds for one read pass over `bytes` at p (any type: the words are
+ * summed as 64-bit integers, so bf16 or float bit patterns cost the same),
+ * split across a team of `threads` (<= 0: util_threads()). A case's memory
+ * limit is best measured this way on the bytes it streams, where they live:
+ * on a VM two buffers of one process can read at rates 2x apart. */
+double roofline_read_pass(const void *p, size_t bytes, int threads);
+
 /* One-line JSON object (caller frees). */
 char *roofline_json(const roofline_result *r);
 

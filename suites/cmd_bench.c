@@ -46,7 +46,7 @@ typedef struct {
 } case_out;
 
 static void report_case(case_out *o, const char *kase, int batch, int tokens, double sec, double flops, double bytes,
-                        const roofline_result *rr, const busy_result *bz) {
+                        const roofline_result *rr, const busy_result *bz, double wread_gbs) {
     target_row x;
     memset(&x, 0, sizeof x);
     x.when = (double)time(NULL);
@@ -58,6 +58,7 @@ static void report_case(case_out *o, const char *kase, int batch, int tokens, do
     target_omp_setting(x.omp, sizeof x.omp);
     x.seconds = sec, x.flops = flops, x.bytes = bytes, x.sgemm_gflops = rr->sgemm_peak_gflops, x.read_gbs = rr->read_gbs;
     x.busy = bz->ok ? bz->others : NAN;
+    x.wread_gbs = wread_gbs;
     if (bz->ok) printf("    others took %.1f%% of the machine while it ran%s\n", 100 * bz->others,
                        bz->others > BUSY_JUDGE_MAX ? " (busy: above 3%, not a measurement of this code)" : "");
     else printf("    interference not measured (timed region under %.1f s)\n", BUSY_MIN_SECONDS);
@@ -73,6 +74,14 @@ static void report_case(case_out *o, const char *kase, int batch, int tokens, do
         fprintf(stderr, "error: %s\n", util_last_error());
         o->failed = 1;
     }
+}
+
+/* One read pass over every weight byte a decode step streams (the f32
+ * block and, under bf16, the bf16 block), in seconds. */
+static double weights_read_seconds(const model *m) {
+    double s = roofline_read_pass(m->dparams, m->nparams * sizeof(float), 0);
+    if (m->nparams16) s += roofline_read_pass(m->dparams16, m->nparams16 * sizeof(uint16_t), 0);
+    return s;
 }
 
 static int parse_list(const char *s, int *out, int max) {
@@ -175,7 +184,7 @@ int cmd_bench_model(int argc, char **argv) {
     printf("prefill  B=%d T=%d: %.0f tokens/s, %.1f GFLOP/s = %.0f%% of sgemm (median of %d)\n", B, T, B * T / med, fl / med / 1e9,
            100 * fl / med / 1e9 / rr->sgemm_peak_gflops, reps);
     print_limit(med, fl, wbytes, rr);
-    report_case(&co, "prefill", B, T, med, fl, wbytes, rr, &bz);
+    report_case(&co, "prefill", B, T, med, fl, wbytes, rr, &bz, NAN);
     model_acts_free(&a);
     if (train) {
         /* training FLOPs: 3x the forward (backward = 2x) */
@@ -205,7 +214,7 @@ int cmd_bench_model(int argc, char **argv) {
         printf("train    B=%d T=%d: %.0f tokens/s, %.1f GFLOP/s = %.0f%% of sgemm (3x forward FLOPs; median of %d)\n", B, T, B * T / tm,
                3 * fl / tm / 1e9, 100 * 3 * fl / tm / 1e9 / rr->sgemm_peak_gflops, reps);
         print_limit(tm, 3 * fl, 3 * wbytes, rr);
-        report_case(&co, "train", B, T, tm, 3 * fl, 3 * wbytes, rr, &bz);
+        report_case(&co, "train", B, T, tm, 3 * fl, 3 * wbytes, rr, &bz, NAN);
         free(tg);
         adamw_free(&opt);
         model_grads_free(&g);
@@ -228,14 +237,25 @@ int cmd_bench_model(int argc, char **argv) {
         float *lg = malloc((size_t)b * cfg.vocab * sizeof(float));
         int32_t *cur = calloc((size_t)b, sizeof(int32_t));
         for (int i = 0; i < steps; i++) model_decode_step(&m, &st, cur, NULL, lg); /* warm-up */
+        /* A read pass over the weights themselves before each repetition
+         * and after the last: the memory limit is their read rate where they
+         * live (the probe's array may sit in memory that reads at another
+         * rate) and while the steps run (on this VM the rate of one buffer
+         * moves by 2x from pass to pass). Not on a device (the weights are
+         * not host memory). */
+        double *tw = malloc((size_t)(reps + 1) * sizeof(double));
         busy_begin(&bm);
         for (int rep = 0; rep < reps; rep++) {
+            tw[rep] = m.be->host_memory ? weights_read_seconds(&m) : NAN;
             double t0 = util_now();
             for (int i = 0; i < steps; i++) model_decode_step(&m, &st, cur, NULL, lg);
             t[rep] = (util_now() - t0) / steps;
         }
+        tw[reps] = m.be->host_memory ? weights_read_seconds(&m) : NAN;
         bz = busy_end(&bm);
         double ms = suite_median(t, reps);
+        double wgbs = m.be->host_memory ? wbytes / suite_median(tw, reps + 1) * 1e-9 : NAN;
+        free(tw);
         int len = st.n[0];
         /* the state at the middle of the timed steps; attention over the keys then */
         int mid = len - steps * reps / 2;
@@ -244,8 +264,11 @@ int cmd_bench_model(int argc, char **argv) {
         double limit = bytes / (rr->read_gbs * 1e9);
         printf("decode   B=%-3d at %5d tokens: %.3f ms/step (%.0f tokens/s); memory-bound limit %.3f ms -> %.2fx\n", b, len, 1e3 * ms,
                b / ms, 1e3 * limit, ms / limit);
+        if (isfinite(wgbs))
+            printf("    the weights themselves read at %.1f GB/s (median of %d passes between the repetitions; the probe's array %.1f GB/s)\n",
+                   wgbs, reps + 1, rr->read_gbs);
         print_limit(ms, flops, bytes, rr);
-        report_case(&co, "decode", b, len, ms, flops, bytes, rr, &bz);
+        report_case(&co, "decode", b, len, ms, flops, bytes, rr, &bz, wgbs);
         free(lg); free(cur);
         decode_state_free(&st);
     }

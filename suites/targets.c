@@ -126,9 +126,9 @@ int target_record(const char *path, const target_row *x) {
     clean(o, sizeof o, x->omp);
     /* the whole line in one write: a full disk leaves at most one short line, which the reader rejects */
     char line[512];
-    int n = snprintf(line, sizeof line, "%s%s%.3f\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%.9g\t%.9g\t%.9g\t%.6g\t%.6g\t%.6g\n",
+    int n = snprintf(line, sizeof line, "%s%s%.3f\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%.9g\t%.9g\t%.9g\t%.6g\t%.6g\t%.6g\t%.6g\n",
                      fresh ? TARGETS_HEADER : "", fresh ? "\n" : "", x->when, c, p, w, k, x->batch, x->tokens, x->threads, o,
-                     x->seconds, x->flops, x->bytes, x->sgemm_gflops, x->read_gbs, x->busy);
+                     x->seconds, x->flops, x->bytes, x->sgemm_gflops, x->read_gbs, x->busy, x->wread_gbs);
     size_t wr = fwrite(line, 1, (size_t)n, f);
     int bad = wr != (size_t)n || fflush(f) != 0;
     int e = errno;
@@ -180,14 +180,15 @@ int target_parse_line(const char *line, target_row *x, char *err, size_t cap) {
         *t = 0;
         p = t + 1;
     }
-    if (nf != TARGETS_FIELDS) {
-        snprintf(err, cap, "%s%d fields, expected %d", nf > TARGETS_FIELDS ? "more than " : "", nf > TARGETS_FIELDS ? TARGETS_FIELDS : nf,
-                 TARGETS_FIELDS);
+    if (nf != TARGETS_FIELDS && nf != TARGETS_FIELDS_V1) {
+        snprintf(err, cap, "%s%d fields, expected %d (or %d, a v1 line)", nf > TARGETS_FIELDS ? "more than " : "",
+                 nf > TARGETS_FIELDS ? TARGETS_FIELDS : nf, TARGETS_FIELDS, TARGETS_FIELDS_V1);
         return -1;
     }
     memset(x, 0, sizeof *x);
+    x->wread_gbs = NAN;
     const char *names[] = {"when", "commit", "preset", "weights", "case", "batch", "tokens", "threads", "omp",
-                           "seconds", "flops", "bytes", "sgemm_gflops", "read_gbs", "busy"};
+                           "seconds", "flops", "bytes", "sgemm_gflops", "read_gbs", "busy", "wread_gbs"};
     struct { char *dst; size_t cap; } strs[] = {{x->commit, sizeof x->commit}, {x->preset, sizeof x->preset},
                                                 {x->weights, sizeof x->weights}, {x->kase, sizeof x->kase},
                                                 {x->omp, sizeof x->omp}};
@@ -206,9 +207,9 @@ int target_parse_line(const char *line, target_row *x, char *err, size_t cap) {
             snprintf(err, cap, "field %s: not a count: '%s'", names[5 + i], f[5 + i]);
             return -1;
         }
-    double *dbl[] = {&x->when, &x->seconds, &x->flops, &x->bytes, &x->sgemm_gflops, &x->read_gbs, &x->busy};
-    int at[] = {0, 9, 10, 11, 12, 13, 14};
-    for (int i = 0; i < 7; i++)
+    double *dbl[] = {&x->when, &x->seconds, &x->flops, &x->bytes, &x->sgemm_gflops, &x->read_gbs, &x->busy, &x->wread_gbs};
+    int at[] = {0, 9, 10, 11, 12, 13, 14, 15};
+    for (int i = 0; i < (nf == TARGETS_FIELDS ? 8 : 7); i++)
         if (num(f[at[i]], dbl[i]) != 0) {
             snprintf(err, cap, "field %s: not a number: '%s'", names[at[i]], f[at[i]]);
             return -1;

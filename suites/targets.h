@@ -37,8 +37,9 @@ extern "C" {
 #endif
 
 #define TARGETS_MIN_ROUNDS 3
-#define TARGETS_FIELDS 15
-#define TARGETS_HEADER "# griffin targets v1: when commit preset weights case batch tokens threads omp seconds flops bytes sgemm_gflops read_gbs busy"
+#define TARGETS_FIELDS 16    /* v2; a v1 line has the first 15 (no wread_gbs) */
+#define TARGETS_FIELDS_V1 15
+#define TARGETS_HEADER "# griffin targets v2: when commit preset weights case batch tokens threads omp seconds flops bytes sgemm_gflops read_gbs busy wread_gbs"
 
 typedef enum { TM_MEM_RATIO, TM_MAX_RATIO, TM_CMP_FRAC } target_metric;
 
@@ -56,6 +57,10 @@ typedef struct {
     int batch, tokens, threads;
     char omp[64]; /* the OpenMP wait setting the case ran under ("GOMP_SPINCOUNT=3000"; "-": none set) */
     double seconds, flops, bytes, sgemm_gflops, read_gbs, busy; /* busy: fraction; NaN not measured */
+    /* the read rate over the model's own weights, in passes interleaved with
+     * the timed decode repetitions (1e9 bytes/s); NaN: not measured (prefill,
+     * training, a device, or a v1 line) */
+    double wread_gbs;
 } target_row;
 
 /* The rule for a case, or NULL when the issue sets none for it. */

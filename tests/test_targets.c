@@ -146,6 +146,8 @@ static void records(void) {
     unlink(path);
     target_row a = row("griffin-400m", "decode", 16, 48, 0.0812345678, 3.5e11, 8.1e8, 210.5, 31.25, 0.004);
     target_row b = row("small-hawk", "prefill", 4, 1024, 0.31, 2e11, 2e7, 200, 30, NAN);
+    a.wread_gbs = 41.5;
+    b.wread_gbs = NAN;
     snprintf(b.omp, sizeof b.omp, "%s", ""); /* empty: recorded as "-" */
     TEST_CHECK(target_record(path, &a) == 0 && target_record(path, &b) == 0, "two records appended");
     FILE *f = fopen(path, "r");
@@ -165,6 +167,8 @@ static void records(void) {
                        got[0].flops == a.flops && fabs(got[0].busy - 0.004) < 1e-9,
                    "round trip of a decode row");
         TEST_CHECK(isnan(got[1].busy) && got[1].tokens == 1024 && !strcmp(got[1].weights, "bf16"), "NaN busy round-trips");
+        TEST_CHECK(fabs(got[0].wread_gbs - 41.5) < 1e-9 && isnan(got[1].wread_gbs), "the weights' read rate round-trips (%g, %g)",
+                   got[0].wread_gbs, got[1].wread_gbs);
         TEST_CHECK(!strcmp(got[0].omp, "GOMP_SPINCOUNT=3000") && !strcmp(got[1].omp, "-"), "OpenMP setting round-trips (%s, %s)",
                    got[0].omp, got[1].omp);
     }
@@ -172,7 +176,8 @@ static void records(void) {
     struct { const char *line, *want; } bad[] = {
         {"1\tc\tp\tbf16\tdecode\t1\t48\t2\tGOMP_SPINCOUNT=3000\t0.1\t1\t1\t1\t1\t0", "truncated"},
         {"1\tc\tp\tbf16\tdecode\t1\t48\t2\tGOMP_SPINCOUNT=3000\t0.1\t1\t1\t1\t1\n", "14 fields"},
-        {"1\tc\tp\tbf16\tdecode\t1\t48\t2\tGOMP_SPINCOUNT=3000\t0.1\t1\t1\t1\t1\t0\textra\n", "more than 15"},
+        {"1\tc\tp\tbf16\tdecode\t1\t48\t2\tGOMP_SPINCOUNT=3000\t0.1\t1\t1\t1\t1\t0\textra\n", "wread_gbs"},
+        {"1\tc\tp\tbf16\tdecode\t1\t48\t2\tGOMP_SPINCOUNT=3000\t0.1\t1\t1\t1\t1\t0\t40\textra\n", "more than 16"},
         {"1\tc\tp\tbf16\tdecode\tx\t48\t2\tGOMP_SPINCOUNT=3000\t0.1\t1\t1\t1\t1\t0\n", "batch"},
         {"1\tc\tp\tbf16\tdecode\t1\t48\t2\tGOMP_SPINCOUNT=3000\t0.1s\t1\t1\t1\t1\t0\n", "seconds"},
         {"1\tc\tp\tbf16\tgenerate\t1\t48\t2\tGOMP_SPINCOUNT=3000\t0.1\t1\t1\t1\t1\t0\n", "unknown case"},
@@ -180,6 +185,11 @@ static void records(void) {
         {"1\tc\tp\tbf16\tdecode\t1\t48\t2\t\t0.1\t1\t1\t1\t1\t0\n", "omp"},
         {"1\t\tp\tbf16\tdecode\t1\t48\t2\tGOMP_SPINCOUNT=3000\t0.1\t1\t1\t1\t1\t0\n", "commit"},
     };
+    {   /* a v1 line (15 fields, before the weights' read rate was recorded) still reads, with that rate unmeasured */
+        target_row x;
+        int rc = target_parse_line("1\tc\tp\tbf16\tdecode\t1\t48\t2\tGOMP_SPINCOUNT=3000\t0.1\t1\t1\t1\t30\t0\n", &x, err, sizeof err);
+        TEST_CHECK(rc == 0 && x.read_gbs == 30 && isnan(x.wread_gbs), "a v1 line parses, wread_gbs NaN (%s)", rc ? err : "ok");
+    }
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         target_row x;
         int rc = target_parse_line(bad[i].line, &x, err, sizeof err);
