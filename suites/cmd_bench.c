@@ -261,13 +261,15 @@ int cmd_bench_model(int argc, char **argv) {
         int mid = len - steps * reps / 2;
         double bytes = wbytes + (double)b * (double)config_state_bytes(&cfg, mid, NULL, NULL, NULL);
         double flops = (2.0 * suite_gemm_weights(&m) + suite_attn_flops(&m, mid, mid + 1)) * b;
-        double limit = bytes / (rr->read_gbs * 1e9);
+        double limit = bytes / ((isfinite(wgbs) ? wgbs : rr->read_gbs) * 1e9);
         printf("decode   B=%-3d at %5d tokens: %.3f ms/step (%.0f tokens/s); memory-bound limit %.3f ms -> %.2fx\n", b, len, 1e3 * ms,
                b / ms, 1e3 * limit, ms / limit);
         if (isfinite(wgbs))
             printf("    the weights themselves read at %.1f GB/s (median of %d passes between the repetitions; the probe's array %.1f GB/s)\n",
                    wgbs, reps + 1, rr->read_gbs);
-        print_limit(ms, flops, bytes, rr);
+        roofline_result wrr = *rr; /* the memory limit at the weights' own rate (the targets' rule) */
+        if (isfinite(wgbs)) wrr.read_gbs = wgbs;
+        print_limit(ms, flops, bytes, &wrr);
         report_case(&co, "decode", b, len, ms, flops, bytes, rr, &bz, wgbs);
         free(lg); free(cur);
         decode_state_free(&st);

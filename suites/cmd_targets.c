@@ -33,6 +33,8 @@ static int same_cell(const target_row *a, const target_row *b) {
 static void print_rules(void) {
     printf("issue 13's targets (limits measured in the same run as the case):\n"
            "  decode B=1,  *-400m / *-1b:   step <= 1.15x the memory limit (weight + state bytes / read bandwidth)\n"
+           "    read bandwidth: of the weights themselves, in passes between the timed repetitions (wread_gbs);\n"
+           "    a row without it (format v1) uses the roofline probe's array (read_gbs)\n"
            "  decode B=16, *-400m / *-1b:   step <= 1.5x the larger of the memory and compute limits\n"
            "  decode B=64, *-400m / *-1b:   compute limit / step >= 65%% (FLOPs / sgemm rate)\n"
            "  prefill T >= 1024, *-400m / *-1b: >= 75%% of the sgemm rate\n"
@@ -68,7 +70,7 @@ int cmd_targets(int argc, char **argv) {
         return 2;
     }
     cell *cells = NULL;
-    int nc = 0, ccap = 0, rows = 0;
+    int nc = 0, ccap = 0, rows = 0, nwread = 0, nprobe = 0;
     char line[2048], err[256];
     for (int i = 0; i < np; i++) {
         FILE *f = fopen(pos[i], "r");
@@ -109,6 +111,7 @@ int cmd_targets(int argc, char **argv) {
                 CHECK_ALLOC(k->busy);
             }
             k->v[k->n] = k->rule ? target_value(k->rule, &x) : NAN;
+            if (k->rule && k->rule->metric != TM_CMP_FRAC) { if (target_uses_wread(&x)) nwread++; else nprobe++; }
             k->busy[k->n] = x.busy;
             k->n++;
         }
@@ -162,6 +165,9 @@ int cmd_targets(int argc, char **argv) {
                k->rule->text, k->n, vm, target_verdict_name(v), why);
     }
     printf("(* = not judged: interference above %.0f%% or not measured)\n", 100 * busy_max);
+    if (nwread + nprobe)
+        printf("memory limits: %d round%s at the weights' own read rate, %d at the probe array's (rows without wread_gbs)\n",
+               nwread, nwread == 1 ? "" : "s", nprobe);
     if (nnone) printf("%d recorded cell%s with no target in issue 13 (other presets, batches or lengths): not judged\n", nnone,
                       nnone == 1 ? "" : "s");
     printf("%d met, %d missed, %d inconclusive\n", nmet, nmiss, ninc);

@@ -38,8 +38,13 @@ const target_rule *target_rule_for(const char *preset, const char *kase, int bat
     return NULL;
 }
 
+int target_uses_wread(const target_row *x) { return isfinite(x->wread_gbs) && x->wread_gbs > 0; }
+
 double target_value(const target_rule *r, const target_row *x) {
-    double s = x->seconds, f = x->flops, b = x->bytes, g = x->sgemm_gflops * 1e9, w = x->read_gbs * 1e9;
+    /* the memory limit is at the weights' own read rate where it was measured
+     * (decode since format v2), else at the probe array's */
+    double s = x->seconds, f = x->flops, b = x->bytes, g = x->sgemm_gflops * 1e9,
+           w = (target_uses_wread(x) ? x->wread_gbs : x->read_gbs) * 1e9;
     if (!(s > 0) || !(f >= 0) || !(b >= 0) || !(g > 0) || !(w > 0) || !isfinite(s) || !isfinite(f) || !isfinite(b) ||
         !isfinite(g) || !isfinite(w))
         return NAN;

@@ -18,7 +18,10 @@
  *   prefill T >= 1024, small-* presets: FLOP rate >= 0.70 x sgemm
  *   train   T >= 1024, small-* presets: FLOP rate >= 0.55 x sgemm
  * where memory limit = bytes / read bandwidth and compute limit = FLOPs /
- * sgemm rate, both measured in the same process as the case.
+ * sgemm rate, both measured in the same process as the case. The read
+ * bandwidth is the weights' own (wread_gbs: passes over them interleaved with
+ * the decode repetitions) where the row has it, else the roofline probe's
+ * array's (read_gbs: v1 rows).
  *
  * The verdict of a cell: rounds measured while others took more than
  * busy_max of the machine, or with a non-finite value, are not judged. With
@@ -65,6 +68,8 @@ typedef struct {
 
 /* The rule for a case, or NULL when the issue sets none for it. */
 const target_rule *target_rule_for(const char *preset, const char *kase, int batch, int tokens);
+/* 1 when the row's memory limit is at the weights' own read rate (wread_gbs). */
+int target_uses_wread(const target_row *x);
 /* The value the rule judges (ratio or fraction); NaN when the inputs are not finite and positive. */
 double target_value(const target_rule *r, const target_row *x);
 int target_meets(const target_rule *r, double value);

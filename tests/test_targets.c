@@ -24,6 +24,7 @@ static target_row row(const char *preset, const char *kase, int batch, int token
     x.batch = batch, x.tokens = tokens, x.threads = 2;
     snprintf(x.omp, sizeof x.omp, "GOMP_SPINCOUNT=3000");
     x.seconds = sec, x.flops = flops, x.bytes = bytes, x.sgemm_gflops = sgemm, x.read_gbs = read, x.busy = busy;
+    x.wread_gbs = NAN;
     return x;
 }
 
@@ -57,6 +58,19 @@ static void values(void) {
     target_row x = row("hawk-400m", "decode", 1, 48, 0.11, 1e9, 1e9, 100, 10, 0);
     TEST_CHECK(fabs(target_value(b1, &x) - 1.1) < 1e-12, "memory ratio 1.1 (%g)", target_value(b1, &x));
     TEST_CHECK(target_meets(b1, 1.1) && target_meets(b1, 1.15) && !target_meets(b1, 1.151), "<= 1.15 boundary");
+    /* the weights' own read rate, where recorded, is the memory limit's: the
+     * same step meets the target at the probe's 10 GB/s and misses it at the
+     * weights' 12.5 GB/s (0.08 s limit: 1.375x) */
+    x.wread_gbs = 12.5;
+    TEST_CHECK(target_uses_wread(&x) && fabs(target_value(b1, &x) - 1.375) < 1e-12 && !target_meets(b1, target_value(b1, &x)),
+               "wread 12.5 GB/s: 1.375x, misses (%g)", target_value(b1, &x));
+    x.wread_gbs = 8;
+    TEST_CHECK(fabs(target_value(b1, &x) - 0.88) < 1e-12, "wread 8 GB/s: 0.88x (%g)", target_value(b1, &x));
+    x.wread_gbs = NAN;
+    TEST_CHECK(!target_uses_wread(&x) && fabs(target_value(b1, &x) - 1.1) < 1e-12, "no wread: the probe's rate (%g)",
+               target_value(b1, &x));
+    x.wread_gbs = 0;
+    TEST_CHECK(!target_uses_wread(&x), "a zero wread is not used");
     const target_rule *b16 = target_rule_for("hawk-400m", "decode", 16, 48);
     x = row("hawk-400m", "decode", 16, 48, 15, 1e12, 1e9, 100, 10, 0); /* compute 10 s is the larger */
     TEST_CHECK(fabs(target_value(b16, &x) - 1.5) < 1e-12, "ratio over the larger limit 1.5 (%g)", target_value(b16, &x));

@@ -20,6 +20,8 @@ grep -q "target (issue 13): >= 70% of sgemm" "$D/bm.txt"; ok $? "bench-model pri
 grep -Eq "others took|interference not measured" "$D/bm.txt"; ok $? "bench-model prints the interference per case"
 check "record: header + prefill + decode rows" '[[ $(grep -c "^#" "$D/r.tsv") -eq 1 && $(grep -vc "^#" "$D/r.tsv") -eq 2 ]]'
 check "record: prefill row for small-hawk at T=1024" 'grep -Pq "\tsmall-hawk\tf32\tprefill\t1\t1024\t" "$D/r.tsv"'
+grep -q "the weights themselves read at [0-9.]* GB/s" "$D/bm.txt"; ok $? "bench-model prints the weights' own read rate for decode"
+check "record: v2 header; the decode row has a finite wread_gbs, the prefill row NaN" 'grep -q "^# griffin targets v2:.* wread_gbs$" "$D/r.tsv" && awk -F"\t" '"'"'$5=="decode" && NF==16 && $16+0>0 {d=1} $5=="prefill" && NF==16 && $16=="nan" {p=1} END {exit !(d&&p)}'"'"' "$D/r.tsv"'
 check "record: the OpenMP setting the run used" 'grep -Pq "\tprefill\t1\t1024\t[0-9]+\t(GOMP_SPINCOUNT|OMP_WAIT_POLICY)=[^\t]+\t" "$D/r.tsv"'
 "$G" targets "$D/r.tsv" > "$D/t1.txt"; ok $? "targets on one round exits 0"
 grep -q "inconclusive: 1 judged round of 1, need 3\|inconclusive: 0 judged rounds of 1" "$D/t1.txt"; ok $? "one round: inconclusive, saying why"
@@ -34,6 +36,12 @@ row() { printf '1\tabc\thawk-400m\tbf16\tdecode\t%s\t48\t2\t%s\t%s\t%s\t1e9\t100
 { echo "$H"; for s in 0.105 0.110 0.112; do row 1 $s 1e9 0.01; done; } > "$D/met.tsv"
 "$G" targets "$D/met.tsv" > "$D/t2.txt"; ok $? "met file exits 0"
 grep -q "decode B=1 .*met: all 3 judged rounds meet it" "$D/t2.txt"; ok $? "three rounds at 1.05-1.12x: met"
+# the same steps with the weights' own read rate recorded (v2 rows): at 12.5 GB/s the limit is 0.08 s, 1.31-1.40x: missed
+{ echo "$H"; for s in 0.105 0.110 0.112; do printf '%s\t12.5\n' "$(row 1 $s 1e9 0.01)"; done; } > "$D/wread.tsv"
+"$G" targets "$D/wread.tsv" > "$D/t2w.txt"
+grep -q "decode B=1 .*missed: none of 3" "$D/t2w.txt" && grep -q "memory limits: 3 rounds at the weights' own read rate, 0 at the probe" "$D/t2w.txt"
+ok $? "v2 rows: the weights' own rate is the limit (the met steps miss at 12.5 GB/s), and the table says which rate"
+grep -q "memory limits: 0 rounds at the weights' own read rate, 3 at the probe" "$D/t2.txt"; ok $? "v1 rows: the probe's rate, said so"
 { echo "$H"; for s in 0.120 0.130 0.125; do row 1 $s 1e9 0.01; done; } > "$D/miss.tsv"
 "$G" targets "$D/miss.tsv" > "$D/t3.txt"; ok $? "missed file exits 0 without --fail-on-miss"
 grep -q "missed: none of 3 judged rounds" "$D/t3.txt"; ok $? "three rounds at 1.20-1.30x: missed"
