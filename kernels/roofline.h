@@ -20,6 +20,7 @@
 #ifndef GRIFFIN_ROOFLINE_H
 #define GRIFFIN_ROOFLINE_H
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -63,8 +64,10 @@ void roofline_set_quick(int quick);
  * summed as 64-bit integers, so bf16 or float bit patterns cost the same),
  * split across a team of `threads` (<= 0: util_threads()). A case's memory
  * limit is best measured this way on the bytes it streams, where they live:
- * on a VM two buffers of one process can read at rates 2x apart. */
-double roofline_read_pass(const void *p, size_t bytes, int threads);
+ * on a VM two buffers of one process can read at rates 2x apart. sum (may
+ * be NULL): the 64-bit words' sum plus the trailing bytes' values, so a test
+ * can check that every byte was read. */
+double roofline_read_pass(const void *p, size_t bytes, int threads, uint64_t *sum);
 
 /* One-line JSON object (caller frees). */
 char *roofline_json(const roofline_result *r);

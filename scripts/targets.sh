@@ -28,7 +28,7 @@ dry=0
 G="${GRIFFIN:-build/griffin}"
 
 usage() {
-    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
     cat <<EOF
 
 flags:

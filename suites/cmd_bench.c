@@ -3,7 +3,8 @@
  * the limits measured in the same run. Every case has two limits: compute
  * (its FLOPs at the measured sgemm rate) and memory (the bytes it must
  * stream: weights in their storage type, plus the decode state, at the
- * measured read bandwidth); the larger applies, and the line says which and
+ * measured read bandwidth: for decode, the weights' own, read between the
+ * repetitions); the larger applies, and the line says which and
  * what fraction of it the case reached (limit time / measured time).
  *
  *   griffin bench-model --preset small-griffin --batch 4 --seq 1024 --decode-batch 1,16
@@ -79,8 +80,8 @@ static void report_case(case_out *o, const char *kase, int batch, int tokens, do
 /* One read pass over every weight byte a decode step streams (the f32
  * block and, under bf16, the bf16 block), in seconds. */
 static double weights_read_seconds(const model *m) {
-    double s = roofline_read_pass(m->dparams, m->nparams * sizeof(float), 0);
-    if (m->nparams16) s += roofline_read_pass(m->dparams16, m->nparams16 * sizeof(uint16_t), 0);
+    double s = roofline_read_pass(m->dparams, m->nparams * sizeof(float), 0, NULL);
+    if (m->nparams16) s += roofline_read_pass(m->dparams16, m->nparams16 * sizeof(uint16_t), 0, NULL);
     return s;
 }
 
@@ -118,7 +119,9 @@ int cmd_bench_model(int argc, char **argv) {
     int np, rc = flags_parse(defs, argc, argv, pos, 1, &np, "griffin bench-model PRESET|--family F [shape flags] [--batch B --seq T --decode-batch 1,16]",
                              "Prefill tokens/s, training tokens/s and decode ms/step, each against its limit measured\n"
                              "now: compute (FLOPs / sgemm rate) or memory (weight + state bytes / read bandwidth),\n"
-                             "whichever is larger; the line says which applies and the fraction reached.");
+                             "whichever is larger; the line says which applies and the fraction reached. For decode the\n"
+                             "read bandwidth is the weights' own: a read pass over them before each repetition and after\n"
+                             "the last (median), beside the roofline probe's array.");
     if (rc >= 0) return rc;
     if (np) ma.preset = pos[0];
     int dB[16];
@@ -254,7 +257,8 @@ int cmd_bench_model(int argc, char **argv) {
         tw[reps] = m.be->host_memory ? weights_read_seconds(&m) : NAN;
         bz = busy_end(&bm);
         double ms = suite_median(t, reps);
-        double wgbs = m.be->host_memory ? wbytes / suite_median(tw, reps + 1) * 1e-9 : NAN;
+        double wgbs = m.be->host_memory ? wbytes / suite_median(tw, reps + 1) * 1e-9 : NAN, tlo = tw[0], thi = tw[0];
+        for (int q = 1; q <= reps; q++) tlo = tw[q] < tlo ? tw[q] : tlo, thi = tw[q] > thi ? tw[q] : thi;
         free(tw);
         int len = st.n[0];
         /* the state at the middle of the timed steps; attention over the keys then */
@@ -265,8 +269,8 @@ int cmd_bench_model(int argc, char **argv) {
         printf("decode   B=%-3d at %5d tokens: %.3f ms/step (%.0f tokens/s); memory-bound limit %.3f ms -> %.2fx\n", b, len, 1e3 * ms,
                b / ms, 1e3 * limit, ms / limit);
         if (isfinite(wgbs))
-            printf("    the weights themselves read at %.1f GB/s (median of %d passes between the repetitions; the probe's array %.1f GB/s)\n",
-                   wgbs, reps + 1, rr->read_gbs);
+            printf("    the weights themselves read at %.1f GB/s (median of %d passes between the repetitions, %.1f-%.1f; the probe's array %.1f GB/s)\n",
+                   wgbs, reps + 1, wbytes / thi * 1e-9, wbytes / tlo * 1e-9, rr->read_gbs);
         roofline_result wrr = *rr; /* the memory limit at the weights' own rate (the targets' rule) */
         if (isfinite(wgbs)) wrr.read_gbs = wgbs;
         print_limit(ms, flops, bytes, &wrr);

@@ -3,11 +3,13 @@
  * unmeasured rounds are not judged, records round-trip and bad lines are
  * refused with the reason. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "roofline.h"
 #include "targets.h"
 #include "test.h"
 #include "util.h"
@@ -215,7 +217,39 @@ static void records(void) {
                "unwritable path: error names it");
 }
 
+/* the read pass behind wread_gbs reads every byte: its sum equals a plain
+ * one on odd sizes, offsets and thread counts */
+static void read_pass(void) {
+    size_t cap = 1000003 + 64;
+    unsigned char *buf = malloc(cap);
+    TEST_CHECK(buf != NULL, "buffer");
+    if (!buf) return;
+    for (size_t i = 0; i < cap; i++) buf[i] = (unsigned char)(i * 131 + 7);
+    size_t sizes[] = {0, 1, 7, 8, 9, 63, 64, 65, 255, 256, 257, 4099, 1000003};
+    int bad = 0, n = 0;
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
+        for (int threads = 1; threads <= 3; threads++) {
+            const unsigned char *p = buf + 8 * (k % 3); /* 8-byte aligned, not 64 */
+            size_t bytes = sizes[k];
+            uint64_t want = 0, got = 1, w;
+            for (size_t i = 0; i + 8 <= bytes; i += 8) { memcpy(&w, p + i, 8); want += w; }
+            for (size_t i = bytes / 8 * 8; i < bytes; i++) want += p[i];
+            double sec = roofline_read_pass(p, bytes, threads, &got);
+            n++;
+            if (got != want || !(sec >= 0)) {
+                bad++;
+                printf("  read pass: %zu bytes, %d threads: sum %llu, want %llu\n", bytes, threads, (unsigned long long)got,
+                       (unsigned long long)want);
+            }
+        }
+    TEST_CHECK(bad == 0, "read pass sums every byte (%d of %d sizes x threads wrong)", bad, n);
+    uint64_t z = 5;
+    TEST_CHECK(roofline_read_pass(NULL, 100, 2, &z) >= 0 && z == 0, "read pass over NULL: nothing read");
+    free(buf);
+}
+
 int main(void) {
+    read_pass();
     rules();
     values();
     judge();
