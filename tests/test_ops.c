@@ -8,6 +8,8 @@
  * (GRIFFIN_TEST_VERBOSE=1 prints every error figure.)
  */
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -527,8 +529,29 @@ static void test_geglu_bias(int N, int M) {
     util_free(a2); util_free(b2); util_free(y); util_free(yr); util_free(yp);
 }
 
+/* util_try_alloc: every size 64-byte aligned and zeroed to its last byte,
+ * a size over what is available refused naming it. */
+static void test_alloc(void) {
+    size_t sizes[] = {1, 63, 4097, ((size_t)32 << 20) + 12345};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        size_t n = sizes[i];
+        unsigned char *p = util_try_alloc(n);
+        TEST_CHECK(p != NULL, "alloc %zu bytes", n);
+        if (!p) continue;
+        int zero = 1;
+        for (size_t k = 0; k < n; k += n > 100000 ? 4093 : 1) zero &= p[k] == 0;
+        zero &= p[n - 1] == 0;
+        TEST_CHECK(((uintptr_t)p % 64) == 0 && zero, "alloc %zu: 64-byte aligned and zeroed", n);
+        p[n - 1] = 1; /* writable to its last byte */
+        util_free(p);
+    }
+    void *q = util_try_alloc((size_t)1 << 62);
+    TEST_CHECK(q == NULL && strstr(util_last_error(), "GiB"), "an impossible size is refused naming it (%s)", util_last_error());
+}
+
 int main(void) {
     rng_seed(&R, 1234);
+    test_alloc();
     test_conv1d(2, 37, 19, 4);
     test_conv1d(3, 61, 45, 4);
     test_conv1d(2, 13, 33, 2);
