@@ -33,6 +33,20 @@ static double maxd(const double *v, int n) {
     return m;
 }
 
+/* Inside a parallel region: the calling thread's share [*b0, *b1) of
+ * `blocks` (contiguous, in thread order); 1 for the team's last thread. */
+static int team_share(size_t blocks, size_t *b0, size_t *b1) {
+    int nt = 1, id = 0;
+#ifdef _OPENMP
+    nt = omp_get_num_threads();
+    id = omp_get_thread_num();
+#endif
+    size_t per = (blocks + (size_t)nt - 1) / (size_t)nt;
+    *b0 = per * (size_t)id < blocks ? per * (size_t)id : blocks;
+    *b1 = *b0 + per < blocks ? *b0 + per : blocks;
+    return id == nt - 1;
+}
+
 /* Sum-reduce with 32 independent accumulators per thread so the loop is
  * limited by memory, not by the latency of one floating-point add chain
  * (the inner j-loop vectorises without -ffast-math). */
@@ -41,13 +55,8 @@ static double read_sum(const float *a, size_t n, int threads) {
     (void)threads;
 #pragma omp parallel num_threads(threads) reduction(+ : total)
     {
-        int nt = 1, id = 0;
-#ifdef _OPENMP
-        nt = omp_get_num_threads();
-        id = omp_get_thread_num();
-#endif
-        size_t blocks = n / 32, per = (blocks + (size_t)nt - 1) / (size_t)nt;
-        size_t b0 = per * (size_t)id, b1 = b0 + per > blocks ? blocks : b0 + per;
+        size_t b0, b1;
+        team_share(n / 32, &b0, &b1);
         float acc[32] = {0};
         for (size_t b = b0; b < b1; b++) {
             const float *p = a + b * 32;
@@ -96,14 +105,8 @@ double roofline_read_pass(const void *p, size_t bytes, int threads, uint64_t *su
     (void)threads;
 #pragma omp parallel num_threads(threads) reduction(+ : total)
     {
-        int nt = 1, id = 0;
-#ifdef _OPENMP
-        nt = omp_get_num_threads();
-        id = omp_get_thread_num();
-#endif
-        size_t blocks = n / 8, per = (blocks + (size_t)nt - 1) / (size_t)nt;
-        size_t b0 = per * (size_t)id, b1 = b0 + per > blocks ? blocks : b0 + per;
-        if (b0 > b1) b0 = b1;
+        size_t blocks = n / 8, b0, b1;
+        int last = team_share(blocks, &b0, &b1);
         size_t len = (b1 - b0) / READ_STREAMS;
         uint64_t acc[8] = {0};
         for (size_t b = 0; b < len; b++)
@@ -115,7 +118,7 @@ double roofline_read_pass(const void *p, size_t bytes, int threads, uint64_t *su
             for (int j = 0; j < 8; j++) acc[j] += a[b * 8 + j];
         uint64_t s = 0;
         for (int j = 0; j < 8; j++) s += acc[j];
-        if (id == nt - 1) /* the words past the last block */
+        if (last) /* the words past the last block */
             for (size_t i = blocks * 8; i < n; i++) s += a[i];
         total += s;
     }
